@@ -1,0 +1,21 @@
+// The CLI's command contract: each command lives in src/cli/commands/<name>.ts and is listed in
+// commands/index.ts. Commands are thin: they parse options, call src/core, and print.
+
+export interface CommandContext {
+  argv: string[];
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** True when stdout is a terminal (progress bars are drawn only then). */
+  isTTY: boolean;
+  cwd: string;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Returns the process exit code (0 ok, 1 failure, 2 bad input). */
+  run(ctx: CommandContext): Promise<number>;
+}

@@ -1,0 +1,28 @@
+import type { Command } from '../command';
+import { parseCommandArgs, requirePositional } from '../args';
+import { openCheckpoint } from '../../core/checkpoint/checkpoint';
+import { describeCheckpoint, formatInspectReport } from '../../core/checkpoint/describe';
+
+const usage = 'hybrid-compress inspect <model_dir> [--json] [--layers]';
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'Describe a checkpoint: family, layer pattern, dimensions, parameters per component, size, tokenizer',
+  usage,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx.argv, { json: { type: 'boolean' }, layers: { type: 'boolean' } }, usage);
+    const ckpt = await openCheckpoint(requirePositional(positionals, 0, 'model_dir', usage));
+    try {
+      const report = describeCheckpoint(ckpt);
+      if (values['json']) {
+        ctx.stdout.write(JSON.stringify(report) + '\n');
+      } else {
+        ctx.stdout.write(formatInspectReport(report) + '\n');
+        if (values['layers']) for (const l of report.layers) ctx.stdout.write(`  layer ${String(l.index).padStart(3)}  ${l.kind}  ${l.params.toLocaleString('en-US')}\n`);
+      }
+      return 0;
+    } finally {
+      await ckpt.close();
+    }
+  },
+};

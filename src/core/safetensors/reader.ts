@@ -1,0 +1,134 @@
+// Lazy safetensors reader: opening reads only the header; tensor data is read by offset,
+// whole or by row ranges, never the whole file.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { HybridCompressError, SafetensorsError } from '../errors';
+import { checkHeaderLength, parseHeader, type SafetensorsHeader, type TensorInfo } from './header';
+import { DTYPE_BYTES, decodeToFloat32 } from './dtype';
+
+export class SafetensorsFile {
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  private handle: FileHandle | undefined;
+
+  private constructor(
+    readonly path: string,
+    readonly header: SafetensorsHeader,
+    readonly fileSize: number,
+  ) {
+    this.tensors = new Map(header.tensors.map((t) => [t.name, t]));
+  }
+
+  get metadata(): Record<string, string> {
+    return this.header.metadata;
+  }
+  get headerLength(): number {
+    return this.header.headerLength;
+  }
+  get dataStart(): number {
+    return this.header.dataStart;
+  }
+  /** Tensor names in data order. */
+  get names(): string[] {
+    return this.header.tensors.map((t) => t.name);
+  }
+
+  /** Reads and validates the header only (synchronously: a header is small and bounded). */
+  static open(path: string): SafetensorsFile {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw new HybridCompressError('IO_ERROR', `${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: path });
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const prefix = new Uint8Array(8);
+      const got = size >= 8 ? readSync(fd, prefix, 0, 8, 0) : 0;
+      const len = checkHeaderLength(path, prefix.subarray(0, got), size);
+      const headerBytes = new Uint8Array(len);
+      let off = 0;
+      while (off < len) {
+        const r = readSync(fd, headerBytes, off, len - off, 8 + off);
+        if (r === 0) throw new SafetensorsError(path, 'header-length-exceeds-file', 'file ended inside the header');
+        off += r;
+      }
+      return new SafetensorsFile(path, parseHeader(path, headerBytes, size), size);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  info(name: string): TensorInfo {
+    const t = this.tensors.get(name);
+    if (!t) throw new HybridCompressError('CHECKPOINT_INVALID', `${this.path}: no tensor named "${name}"`, { file: this.path, tensor: name });
+    return t;
+  }
+
+  private async fh(): Promise<FileHandle> {
+    if (!this.handle) this.handle = await open(this.path, 'r');
+    return this.handle;
+  }
+
+  /** Raw bytes of a tensor, or of the byte range [start, end) inside it. */
+  async readBytes(name: string, start = 0, end?: number): Promise<Uint8Array> {
+    const t = this.info(name);
+    const stop = end ?? t.byteLength;
+    if (start < 0 || stop > t.byteLength || start > stop) {
+      throw new RangeError(`${this.path}: byte range [${start}, ${stop}) outside tensor "${name}" of ${t.byteLength} bytes`);
+    }
+    const out = new Uint8Array(stop - start);
+    const fh = await this.fh();
+    let off = 0;
+    while (off < out.byteLength) {
+      const { bytesRead } = await fh.read(out, off, out.byteLength - off, t.fileOffset + start + off);
+      if (bytesRead === 0) throw new SafetensorsError(this.path, 'buffer-eof', 'file was truncated while reading', name);
+      off += bytesRead;
+    }
+    return out;
+  }
+
+  /** The whole tensor as float32 (F32, F16, BF16 and F64 are decoded). */
+  async readFloat32(name: string): Promise<Float32Array> {
+    const t = this.info(name);
+    return decodeToFloat32(t.dtype, await this.readBytes(name));
+  }
+
+  /** Rows [rowStart, rowStart+rowCount) of the first dimension, as float32. */
+  async readRowsFloat32(name: string, rowStart: number, rowCount: number): Promise<Float32Array> {
+    const t = this.info(name);
+    const rowBytes = rowByteLength(t);
+    return decodeToFloat32(t.dtype, await this.readBytes(name, rowStart * rowBytes, (rowStart + rowCount) * rowBytes));
+  }
+
+  /** Integer and boolean tensors, passed through as typed arrays (copied, so alignment never matters). */
+  async readTyped(name: string): Promise<BigInt64Array | Int32Array | Uint8Array | Float32Array> {
+    const t = this.info(name);
+    const bytes = await this.readBytes(name);
+    switch (t.dtype) {
+      case 'I64':
+        return new BigInt64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+      case 'I32':
+        return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      case 'U8':
+      case 'BOOL':
+        return bytes;
+      default:
+        return decodeToFloat32(t.dtype, bytes);
+    }
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle;
+    this.handle = undefined;
+    if (h) await h.close();
+  }
+}
+
+export function rowByteLength(t: TensorInfo): number {
+  const size = DTYPE_BYTES[t.dtype];
+  if (size === undefined) throw new Error(`tensor "${t.name}": row access needs a byte-sized dtype, got ${t.dtype}`);
+  let n = size;
+  for (let i = 1; i < t.shape.length; i++) n *= t.shape[i]!;
+  return n;
+}

@@ -1,0 +1,179 @@
+// Streaming safetensors writer: the header is computed from declared sizes, then each tensor's bytes
+// are produced and written one at a time, so at most one tensor is in memory. Files are written
+// under a temporary name and renamed into place only when complete.
+
+import { open, rename, rm, mkdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { HybridCompressError } from '../errors';
+import { byteSpan, DTYPE_BYTES } from './dtype';
+
+export interface TensorSource {
+  name: string;
+  dtype: string;
+  shape: number[];
+  /** Produces the tensor's little-endian bytes; called once, in write order. */
+  data: Uint8Array | (() => Promise<Uint8Array> | Uint8Array);
+}
+
+export function tensorByteLength(t: Pick<TensorSource, 'name' | 'dtype' | 'shape'>): number {
+  let numel = 1n;
+  for (const d of t.shape) numel *= BigInt(d);
+  const span = byteSpan(t.dtype, numel);
+  if (span === undefined) throw new HybridCompressError('OPTION_INVALID', `tensor "${t.name}": cannot size dtype ${t.dtype} × ${JSON.stringify(t.shape)}`, { tensor: t.name });
+  return Number(span);
+}
+
+/** Order used by the reference writer: larger element size first, then by name; keeps every tensor aligned. */
+export function writeOrder<T extends Pick<TensorSource, 'name' | 'dtype'>>(tensors: readonly T[]): T[] {
+  return [...tensors].sort((a, b) => (DTYPE_BYTES[b.dtype] ?? 1) - (DTYPE_BYTES[a.dtype] ?? 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Builds the padded header for `tensors` (already in write order). */
+export function buildHeader(tensors: readonly Pick<TensorSource, 'name' | 'dtype' | 'shape'>[], metadata?: Record<string, string>): { bytes: Uint8Array; dataBytes: number } {
+  const obj: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) obj['__metadata__'] = metadata;
+  let offset = 0;
+  const seen = new Set<string>();
+  for (const t of tensors) {
+    if (seen.has(t.name)) throw new HybridCompressError('OPTION_INVALID', `tensor "${t.name}" is written twice`, { tensor: t.name });
+    seen.add(t.name);
+    const len = tensorByteLength(t);
+    obj[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + len] };
+    offset += len;
+  }
+  const json = Buffer.from(JSON.stringify(obj), 'utf8');
+  const padded = Math.ceil(json.byteLength / 8) * 8;
+  const bytes = new Uint8Array(8 + padded);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(padded), true);
+  bytes.fill(0x20, 8);
+  bytes.set(json, 8);
+  return { bytes, dataBytes: offset };
+}
+
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+/**
+ * Writes one safetensors file atomically. Tensors are written in the reference order
+ * (see `writeOrder`) unless `keepOrder` is set.
+ */
+export async function writeSafetensors(
+  path: string,
+  tensors: readonly TensorSource[],
+  options: { metadata?: Record<string, string>; keepOrder?: boolean; sparse?: boolean } = {},
+): Promise<{ bytes: number }> {
+  const ordered = options.keepOrder ? [...tensors] : writeOrder(tensors);
+  const { bytes: header, dataBytes } = buildHeader(ordered, options.metadata);
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  const fh = await open(tmp, 'w');
+  try {
+    await writeAll(fh, header, path);
+    // Shape-only files: the data area is a hole (zeros) that costs no disk.
+    if (options.sparse) await fh.truncate(header.byteLength + dataBytes);
+    for (const t of options.sparse ? [] : ordered) {
+      const data = typeof t.data === 'function' ? await t.data() : t.data;
+      const expected = tensorByteLength(t);
+      if (data.byteLength !== expected) {
+        throw new HybridCompressError('RUNTIME_ERROR', `${path}: tensor "${t.name}" produced ${data.byteLength} bytes, expected ${expected}`, { file: path, tensor: t.name });
+      }
+      await writeAll(fh, data, path);
+    }
+    await fh.sync();
+    await fh.close();
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await rename(tmp, path);
+  return { bytes: header.byteLength + dataBytes };
+}
+
+async function writeAll(fh: import('node:fs/promises').FileHandle, data: Uint8Array, path: string): Promise<void> {
+  let off = 0;
+  try {
+    while (off < data.byteLength) {
+      const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
+      off += bytesWritten;
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC') throw new HybridCompressError('IO_ERROR', `${path}: disk full while writing (${data.byteLength} bytes pending); nothing was renamed into place`, { file: path });
+    throw e;
+  }
+}
+
+export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
+
+export interface ShardedWriteResult {
+  files: string[];
+  totalSize: number;
+  weightMap: Record<string, string>;
+}
+
+/**
+ * Writes a checkpoint's tensors as `model.safetensors`, or as shards `model-0000i-of-0000N.safetensors`
+ * plus `model.safetensors.index.json` when they exceed `maxShardBytes`. Tensors keep the given order
+ * across shards (as transformers does); a tensor larger than the limit gets a shard of its own.
+ */
+export async function writeCheckpointShards(
+  dir: string,
+  tensors: readonly TensorSource[],
+  options: { maxShardBytes?: number; metadata?: Record<string, string>; sparse?: boolean; onTensor?: (name: string, i: number, n: number) => void } = {},
+): Promise<ShardedWriteResult> {
+  const limit = options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
+  const shards: TensorSource[][] = [];
+  let current: TensorSource[] = [];
+  let size = 0;
+  let totalSize = 0;
+  for (const t of tensors) {
+    const len = tensorByteLength(t);
+    totalSize += len;
+    if (current.length > 0 && size + len > limit) {
+      shards.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(t);
+    size += len;
+  }
+  if (current.length > 0 || shards.length === 0) shards.push(current);
+
+  const metadata = options.metadata ?? { format: 'pt' };
+  const files: string[] = [];
+  const weightMap: Record<string, string> = {};
+  let done = 0;
+  const wrap = (t: TensorSource): TensorSource => ({
+    ...t,
+    data: async () => {
+      const d = typeof t.data === 'function' ? await t.data() : t.data;
+      options.onTensor?.(t.name, done++, tensors.length);
+      return d;
+    },
+  });
+  if (shards.length === 1) {
+    await writeSafetensors(join(dir, 'model.safetensors'), shards[0]!.map(wrap), { metadata, sparse: options.sparse });
+    files.push('model.safetensors');
+    for (const t of shards[0]!) weightMap[t.name] = 'model.safetensors';
+    return { files, totalSize, weightMap };
+  }
+  const n = shards.length;
+  const pad = (k: number) => String(k).padStart(5, '0');
+  for (let i = 0; i < n; i++) {
+    const name = `model-${pad(i + 1)}-of-${pad(n)}.safetensors`;
+    await writeSafetensors(join(dir, name), shards[i]!.map(wrap), { metadata, sparse: options.sparse });
+    files.push(name);
+    for (const t of shards[i]!) weightMap[t.name] = name;
+  }
+  const index = { metadata: { total_size: totalSize }, weight_map: weightMap };
+  const indexPath = join(dir, 'model.safetensors.index.json');
+  const tmp = tempPathFor(indexPath);
+  const fh = await open(tmp, 'w');
+  await fh.writeFile(JSON.stringify(index, null, 2) + '\n');
+  await fh.sync();
+  await fh.close();
+  await rename(tmp, indexPath);
+  return { files, totalSize, weightMap };
+}
