@@ -1,7 +1,7 @@
 import type { Command } from '../command';
 import { parseCommandArgs, requirePositional } from '../args';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
-import { describeCheckpoint, formatInspectReport } from '../../core/checkpoint/describe';
+import { describeCheckpoint, formatInspectReport, groupThousands } from '../../core/checkpoint/describe';
 
 const usage = 'hybrid-compress inspect <model_dir> [--json] [--layers]';
 
@@ -18,7 +18,7 @@ export const inspectCommand: Command = {
         ctx.stdout.write(JSON.stringify(report) + '\n');
       } else {
         ctx.stdout.write(formatInspectReport(report) + '\n');
-        if (values['layers']) for (const l of report.layers) ctx.stdout.write(`  layer ${String(l.index).padStart(3)}  ${l.kind}  ${l.params.toLocaleString('en-US')}\n`);
+        if (values['layers']) for (const l of report.layers) ctx.stdout.write(`  layer ${String(l.index).padStart(3)}  ${l.kind}  ${groupThousands(l.params)}\n`);
       }
       return 0;
     } finally {

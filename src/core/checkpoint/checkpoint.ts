@@ -121,7 +121,9 @@ function pickleError(dir: string, files: string[]): HybridCompressError {
 }
 
 function checkInside(dir: string, rel: string, indexPath: string, tensor: string): string {
-  if (isAbsolute(rel) || rel.includes('\\') || normalize(rel).split(sep).includes('..') || rel.startsWith('/')) {
+  // "" and "." would name the folder itself.
+  const norm = normalize(rel);
+  if (rel === '' || norm === '.' || isAbsolute(rel) || rel.includes('\\') || norm.split(sep).includes('..') || rel.startsWith('/')) {
     throw new HybridCompressError('CHECKPOINT_INVALID', `${indexPath}: weight_map entry for "${tensor}" points to "${rel}", outside the checkpoint folder; entries must be file names inside ${dir}`, {
       file: indexPath,
       tensor,

@@ -62,11 +62,13 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
   }
   let json: unknown;
   try {
-    json = parseJson(text.replace(/ +$/, ''), { rejectDuplicateKeys: true });
+    // The space padding needs no trimming: the parser accepts trailing whitespace (and a regex trim
+    // would be quadratic on long inner runs of spaces).
+    json = parseJson(text, { rejectDuplicateKeys: true });
   } catch (e) {
     if (e instanceof JsonSyntaxError) {
-      const dup = /duplicate key "(.*)"/.exec(e.message);
-      if (dup) throw new SafetensorsError(file, 'duplicate-tensor', 'tensor name appears twice in the header', dup[1]);
+      // A repeated top-level key is a duplicate tensor; a repeated key inside an entry is just bad JSON.
+      if (e.duplicateKey?.depth === 1) throw new SafetensorsError(file, 'duplicate-tensor', 'tensor name appears twice in the header', e.duplicateKey.key);
       throw new SafetensorsError(file, 'header-json', `header is not valid JSON (${e.message})`);
     }
     throw e;

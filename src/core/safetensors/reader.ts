@@ -5,7 +5,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { HybridCompressError, SafetensorsError } from '../errors';
 import { checkHeaderLength, parseHeader, type SafetensorsHeader, type TensorInfo } from './header';
-import { DTYPE_BYTES, decodeToFloat32 } from './dtype';
+import { DTYPE_BYTES, FLOAT_DTYPES, decodeToFloat32 } from './dtype';
+
+const PASS_THROUGH = new Set(['I64', 'I32', 'U8', 'BOOL']);
 
 export class SafetensorsFile {
   readonly tensors: ReadonlyMap<string, TensorInfo>;
@@ -42,17 +44,16 @@ export class SafetensorsFile {
       throw new HybridCompressError('IO_ERROR', `${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: path });
     }
     try {
-      const size = fstatSync(fd).size;
+      const st = fstatSync(fd);
+      // A folder opens fine on Linux but fails on read with a raw EISDIR; say what is wrong instead.
+      if (!st.isFile()) throw new HybridCompressError('IO_ERROR', `${path}: not a regular file (expected a .safetensors file)`, { file: path });
+      const size = st.size;
       const prefix = new Uint8Array(8);
-      const got = size >= 8 ? readSync(fd, prefix, 0, 8, 0) : 0;
+      const got = size >= 8 ? readSyncAll(path, fd, prefix, 0) : 0;
+      // The length is checked against the file size before anything of that size is allocated.
       const len = checkHeaderLength(path, prefix.subarray(0, got), size);
       const headerBytes = new Uint8Array(len);
-      let off = 0;
-      while (off < len) {
-        const r = readSync(fd, headerBytes, off, len - off, 8 + off);
-        if (r === 0) throw new SafetensorsError(path, 'header-length-exceeds-file', 'file ended inside the header');
-        off += r;
-      }
+      if (readSyncAll(path, fd, headerBytes, 8) < len) throw new SafetensorsError(path, 'header-length-exceeds-file', 'file ended inside the header');
       return new SafetensorsFile(path, parseHeader(path, headerBytes, size), size);
     } finally {
       closeSync(fd);
@@ -88,22 +89,34 @@ export class SafetensorsFile {
     return out;
   }
 
+  /** Info of a tensor that must have a float dtype (F32, F16, BF16, F64), else a typed error naming it. */
+  private floatInfo(name: string): TensorInfo {
+    const t = this.info(name);
+    if (!FLOAT_DTYPES.has(t.dtype)) {
+      throw new HybridCompressError('CHECKPOINT_INVALID', `${this.path}: tensor "${name}" has dtype ${t.dtype}, which cannot be read as float32 (valid: F32, F16, BF16, F64)`, {
+        file: this.path,
+        tensor: name,
+      });
+    }
+    return t;
+  }
+
   /** The whole tensor as float32 (F32, F16, BF16 and F64 are decoded). */
   async readFloat32(name: string): Promise<Float32Array> {
-    const t = this.info(name);
+    const t = this.floatInfo(name);
     return decodeToFloat32(t.dtype, await this.readBytes(name));
   }
 
   /** Rows [rowStart, rowStart+rowCount) of the first dimension, as float32. */
   async readRowsFloat32(name: string, rowStart: number, rowCount: number): Promise<Float32Array> {
-    const t = this.info(name);
+    const t = this.floatInfo(name);
     const rowBytes = rowByteLength(t);
     return decodeToFloat32(t.dtype, await this.readBytes(name, rowStart * rowBytes, (rowStart + rowCount) * rowBytes));
   }
 
   /** Integer and boolean tensors, passed through as typed arrays (copied, so alignment never matters). */
   async readTyped(name: string): Promise<BigInt64Array | Int32Array | Uint8Array | Float32Array> {
-    const t = this.info(name);
+    const t = PASS_THROUGH.has(this.info(name).dtype) ? this.info(name) : this.floatInfo(name);
     const bytes = await this.readBytes(name);
     switch (t.dtype) {
       case 'I64':
@@ -123,6 +136,21 @@ export class SafetensorsFile {
     this.handle = undefined;
     if (h) await h.close();
   }
+}
+
+/** Fills `buf` from `position` (short reads looped); returns the bytes read, fewer only at EOF. */
+function readSyncAll(path: string, fd: number, buf: Uint8Array, position: number): number {
+  let off = 0;
+  try {
+    while (off < buf.byteLength) {
+      const r = readSync(fd, buf, off, buf.byteLength - off, position + off);
+      if (r === 0) break;
+      off += r;
+    }
+  } catch (e) {
+    throw new HybridCompressError('IO_ERROR', `${path}: read failed (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: path });
+  }
+  return off;
 }
 
 export function rowByteLength(t: TensorInfo): number {

@@ -2,7 +2,7 @@
 // are produced and written one at a time, so at most one tensor is in memory. Files are written
 // under a temporary name and renamed into place only when complete.
 
-import { open, rename, rm, mkdir } from 'node:fs/promises';
+import { open, rename, rm, mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { HybridCompressError } from '../errors';
 import { byteSpan, DTYPE_BYTES } from './dtype';
@@ -50,8 +50,10 @@ export function buildHeader(tensors: readonly Pick<TensorSource, 'name' | 'dtype
   return { bytes, dataBytes: offset };
 }
 
+let tempCounter = 0;
 function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  // The counter keeps two writes of the same name in the same millisecond apart.
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}-${(tempCounter++).toString(36)}`);
 }
 
 /**
@@ -63,6 +65,17 @@ export async function writeSafetensors(
   tensors: readonly TensorSource[],
   options: { metadata?: Record<string, string>; keepOrder?: boolean; sparse?: boolean } = {},
 ): Promise<{ bytes: number }> {
+  const { tmp, bytes } = await writeToTemp(path, tensors, options);
+  await rename(tmp, path);
+  return { bytes };
+}
+
+/** Writes the complete file under a temporary name next to `path` (removed again on failure). */
+async function writeToTemp(
+  path: string,
+  tensors: readonly TensorSource[],
+  options: { metadata?: Record<string, string>; keepOrder?: boolean; sparse?: boolean },
+): Promise<{ tmp: string; bytes: number }> {
   const ordered = options.keepOrder ? [...tensors] : writeOrder(tensors);
   const { bytes: header, dataBytes } = buildHeader(ordered, options.metadata);
   await mkdir(dirname(path), { recursive: true });
@@ -87,8 +100,7 @@ export async function writeSafetensors(
     await rm(tmp, { force: true });
     throw e;
   }
-  await rename(tmp, path);
-  return { bytes: header.byteLength + dataBytes };
+  return { tmp, bytes: header.byteLength + dataBytes };
 }
 
 async function writeAll(fh: import('node:fs/promises').FileHandle, data: Uint8Array, path: string): Promise<void> {
@@ -113,10 +125,17 @@ export interface ShardedWriteResult {
   weightMap: Record<string, string>;
 }
 
+/** Shard names written by `writeCheckpointShards` (and transformers). */
+const SHARD_RE = /^model-\d{5}-of-\d{5}\.safetensors$/;
+
 /**
  * Writes a checkpoint's tensors as `model.safetensors`, or as shards `model-0000i-of-0000N.safetensors`
  * plus `model.safetensors.index.json` when they exceed `maxShardBytes`. Tensors keep the given order
  * across shards (as transformers does); a tensor larger than the limit gets a shard of its own.
+ * Every file is written under a temporary name; nothing is renamed into place until all shards are
+ * complete, and a failure removes the temporaries. Weight files of an earlier write into the same
+ * folder that the new layout does not use (a stale index, shards, or single file) are removed, so the
+ * folder never mixes two checkpoints.
  */
 export async function writeCheckpointShards(
   dir: string,
@@ -142,8 +161,6 @@ export async function writeCheckpointShards(
   if (current.length > 0 || shards.length === 0) shards.push(current);
 
   const metadata = options.metadata ?? { format: 'pt' };
-  const files: string[] = [];
-  const weightMap: Record<string, string> = {};
   let done = 0;
   const wrap = (t: TensorSource): TensorSource => ({
     ...t,
@@ -153,27 +170,41 @@ export async function writeCheckpointShards(
       return d;
     },
   });
-  if (shards.length === 1) {
-    await writeSafetensors(join(dir, 'model.safetensors'), shards[0]!.map(wrap), { metadata, sparse: options.sparse });
-    files.push('model.safetensors');
-    for (const t of shards[0]!) weightMap[t.name] = 'model.safetensors';
-    return { files, totalSize, weightMap };
-  }
   const n = shards.length;
   const pad = (k: number) => String(k).padStart(5, '0');
-  for (let i = 0; i < n; i++) {
-    const name = `model-${pad(i + 1)}-of-${pad(n)}.safetensors`;
-    await writeSafetensors(join(dir, name), shards[i]!.map(wrap), { metadata, sparse: options.sparse });
-    files.push(name);
-    for (const t of shards[i]!) weightMap[t.name] = name;
+  const files = n === 1 ? ['model.safetensors'] : shards.map((_, i) => `model-${pad(i + 1)}-of-${pad(n)}.safetensors`);
+  const weightMap: Record<string, string> = {};
+  shards.forEach((shard, i) => shard.forEach((t) => (weightMap[t.name] = files[i]!)));
+
+  const temps: string[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const { tmp } = await writeToTemp(join(dir, files[i]!), shards[i]!.map(wrap), { metadata, sparse: options.sparse });
+      temps.push(tmp);
+    }
+  } catch (e) {
+    await Promise.all(temps.map((t) => rm(t, { force: true })));
+    throw e;
   }
-  const index = { metadata: { total_size: totalSize }, weight_map: weightMap };
+  for (let i = 0; i < n; i++) await rename(temps[i]!, join(dir, files[i]!));
   const indexPath = join(dir, 'model.safetensors.index.json');
-  const tmp = tempPathFor(indexPath);
-  const fh = await open(tmp, 'w');
-  await fh.writeFile(JSON.stringify(index, null, 2) + '\n');
-  await fh.sync();
-  await fh.close();
-  await rename(tmp, indexPath);
+  if (n > 1) {
+    const index = { metadata: { total_size: totalSize }, weight_map: weightMap };
+    const tmp = tempPathFor(indexPath);
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(index, null, 2) + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, indexPath);
+  }
+  const keep = new Set(files);
+  if (n > 1) keep.add('model.safetensors.index.json');
+  for (const f of await readdir(dir)) {
+    if (keep.has(f)) continue;
+    if (f === 'model.safetensors' || f === 'model.safetensors.index.json' || SHARD_RE.test(f)) await rm(join(dir, f), { force: true });
+  }
   return { files, totalSize, weightMap };
 }

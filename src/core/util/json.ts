@@ -8,6 +8,8 @@ export class JsonSyntaxError extends Error {
   constructor(
     message: string,
     readonly position: number,
+    /** Set for a repeated key: the key and the nesting depth of its object (1 = the top-level object). */
+    readonly duplicateKey?: { key: string; depth: number },
   ) {
     super(message);
     this.name = 'JsonSyntaxError';
@@ -142,7 +144,7 @@ export function parseJson(text: string, options: JsonParseOptions = {}): unknown
         const key = parseString();
         if (rejectDup && seen.has(key)) {
           i = keyPos;
-          fail(`duplicate key "${key}"`);
+          throw new JsonSyntaxError(`duplicate key ${JSON.stringify(key)} at position ${i}`, i, { key, depth: depth + 1 });
         }
         seen.add(key);
         ws();

@@ -2,7 +2,7 @@
 // but not executed: bamba, granitemoehybrid, zamba2, falcon_h1, jamba.
 
 import { ConfigReader } from '../config-reader';
-import { countParams, layer, tensor } from '../builder';
+import { countParams, emptyByComponent, layer, tensor } from '../builder';
 import type { Component, Family, HybridModelSpec, LayerKind, LayerSpec, TensorSpec } from '../spec';
 
 export type ShapeMap = ReadonlyMap<string, { shape: number[] }>;
@@ -48,6 +48,17 @@ function componentOf(name: string): Component {
   return 'other';
 }
 
+function countShapes(shapes: ShapeMap): HybridModelSpec['params'] {
+  const byComponent = emptyByComponent();
+  let total = 0;
+  for (const [name, { shape }] of shapes) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    byComponent[componentOf(name)] += n;
+    total += n;
+  }
+  return { total, byComponent };
+}
+
 export function buildInspectionOnly(family: Family, config: Record<string, unknown>, shapes?: ShapeMap): HybridModelSpec {
   const c = new ConfigReader(config);
   const pattern = layerPattern(family, c);
@@ -76,13 +87,9 @@ export function buildInspectionOnly(family: Family, config: Record<string, unkno
   const normF = rest.find((t) => t.component === 'norm') ?? tensor('model.final_layernorm.weight', [D], 'norm_f', 'norm', ['hidden_size']);
   normF.role = 'norm_f';
   const partial = { embedding, normF, lmHead, layers };
-  const params = countParams(partial);
-  for (const t of rest) {
-    if (t === normF) continue;
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    params.byComponent[t.component] += n;
-    params.total += n;
-  }
+  // With the tensors known, totals are their exact sum: placeholders for an embedding or final norm
+  // that the file lacks, and tensors of layers beyond the config's count, must not skew them.
+  const params = shapes ? countShapes(shapes) : countParams(partial);
   return {
     family,
     modelType: c.str('model_type', family),

@@ -1,0 +1,10 @@
+// The production job kinds. Each stage puts its handler in handlers/<kind>.ts (exporting a
+// JobHandler) and adds one line below, e.g. `registry.register('eval', evalJob);`.
+// Only the worker imports this file: handlers may import onnxruntime-node, which must never be
+// loaded by the CLI's or extension host's own process.
+
+import type { JobRegistry } from '../registry';
+
+export function registerJobs(registry: JobRegistry): void {
+  void registry;
+}

@@ -1,0 +1,16 @@
+// The job system's parent-side API (CLI and extension). Deliberately excludes handlers/ and
+// worker.ts: importing them would load onnxruntime-node into the host.
+export { runJob, defaultWorkerPath, JobError, type JobLogEntry, type RunJobOptions } from './client';
+export {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  parseParentMessage,
+  parseWorkerMessage,
+  type LogLevel,
+  type MetricPoint,
+  type ParentMessage,
+  type ProgressInfo,
+  type WorkerMessage,
+} from './protocol';
+export { ProgressMeter, type ProgressMeterOptions } from './progress-meter';
+export type { JobContext, JobHandler, JobRegistry, RegisterJobs } from './registry';

@@ -1,0 +1,160 @@
+// Model and Compress-panel view models: what the Checkpoints tree and the Compress panel show about a
+// checkpoint, computed in the host from the spec (headers only, no tensor data). No vscode import, so
+// it is unit-tested under plain node.
+
+import type { Checkpoint } from '../../core/checkpoint/checkpoint';
+import type { HybridModelSpec } from '../../core/arch/spec';
+import { axisRanges, checkTargets, type PruneTargets } from '../../core/prune/targets';
+import { prunedParams, sourceDims, type PrunedDims } from '../../core/prune/config';
+import { describeError } from '../../core/errors';
+import type { AxisKey, AxisVM, EstimateVM, LayerKindVM, ModelVM, Targets } from '../../../webview/protocol';
+import { basename } from 'node:path';
+
+const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, BF16: 2, F16: 2, F8_E4M3: 1, F8_E5M2: 1, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+/** Mean bytes per parameter over the checkpoint's tensors (2 for an all-bf16 model). */
+export function bytesPerParam(dtypeCounts: Record<string, number>): number {
+  let params = 0;
+  let bytes = 0;
+  for (const [dt, n] of Object.entries(dtypeCounts)) {
+    params += n;
+    bytes += n * (DTYPE_BYTES[dt] ?? 4);
+  }
+  return params > 0 ? bytes / params : 4;
+}
+
+export function modelVMFromSpec(dir: string, spec: HybridModelSpec, bytesOnDisk: number, bpp: number): ModelVM {
+  return {
+    dir,
+    name: basename(dir),
+    family: spec.family,
+    modelType: spec.modelType,
+    runnable: spec.runnable,
+    ...(spec.unsupportedReason !== undefined ? { unsupportedReason: spec.unsupportedReason } : {}),
+    pattern: spec.pattern,
+    numLayers: spec.numLayers,
+    hiddenSize: spec.hiddenSize,
+    vocabSize: spec.vocabSize,
+    params: spec.params.total,
+    bytesOnDisk,
+    bytesPerParam: bpp,
+    ...(spec.mamba ? { mamba: { numHeads: spec.mamba.numHeads, headDim: spec.mamba.headDim, nGroups: spec.mamba.nGroups, stateSize: spec.mamba.stateSize } } : {}),
+    ...(spec.attention ? { attention: { numHeads: spec.attention.numHeads, numKvHeads: spec.attention.numKvHeads, headDim: spec.attention.headDim } } : {}),
+    ...(spec.mlp ? { mlp: { intermediateSize: spec.mlp.intermediateSize } } : {}),
+    layers: spec.layers.map((l) => ({ index: l.index, kind: l.kind as LayerKindVM, params: l.params })),
+  };
+}
+
+export function modelVM(ckpt: Checkpoint): ModelVM {
+  return modelVMFromSpec(ckpt.dir, ckpt.spec, ckpt.bytesOnDisk, bytesPerParam(ckpt.dtypeCounts()));
+}
+
+const LABELS: Record<AxisKey, string> = {
+  hiddenSize: 'Hidden size (embedding channels)',
+  intermediateSize: 'FFN neurons per MLP layer',
+  mambaNumHeads: 'Mamba heads per layer',
+  mambaHeadDim: 'Mamba head channels',
+  numAttentionHeads: 'Attention heads per layer',
+  numLayers: 'Layers',
+};
+const OPTIONS: Record<AxisKey, string> = {
+  hiddenSize: 'hidden-size',
+  intermediateSize: 'ffn-hidden-size',
+  mambaNumHeads: 'mamba-num-heads',
+  mambaHeadDim: 'mamba-head-dim',
+  numAttentionHeads: 'num-attention-heads',
+  numLayers: 'num-layers',
+};
+
+/** The axes this model can be pruned on, with their legal values (from the pruner's own rules). */
+export function compressAxes(spec: HybridModelSpec): AxisVM[] {
+  const ranges = axisRanges(spec);
+  const out: AxisVM[] = [];
+  for (const key of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads'] as const) {
+    const r = ranges[key];
+    if (r) out.push({ key, label: LABELS[key], option: OPTIONS[key], min: r.min, max: r.max, step: r.step, rule: r.rule });
+  }
+  out.push({ key: 'numLayers', label: LABELS.numLayers, option: OPTIONS.numLayers, min: 1, max: spec.numLayers, step: 1, rule: `an integer between 1 and ${spec.numLayers}` });
+  return out;
+}
+
+/** Snaps a requested value to the nearest legal value of the axis: a multiple of step within [min, max]. */
+export function snapToAxis(v: number, axis: Pick<AxisVM, 'min' | 'max' | 'step'>): number {
+  const lo = Math.ceil(axis.min / axis.step) * axis.step;
+  const hi = Math.floor(axis.max / axis.step) * axis.step;
+  if (!Number.isFinite(v)) return hi;
+  return Math.min(hi, Math.max(lo, Math.round(v / axis.step) * axis.step));
+}
+
+/** Every legal value of an axis, largest first, thinned to at most `limit` entries (always keeps min and max). */
+export function legalValues(axis: Pick<AxisVM, 'min' | 'max' | 'step'>, limit = 512): number[] {
+  const n = Math.floor((axis.max - axis.min) / axis.step) + 1;
+  const stride = Math.max(1, Math.ceil(n / limit));
+  const out: number[] = [];
+  for (let i = 0; i < n; i += stride) out.push(axis.max - i * axis.step);
+  if (out[out.length - 1] !== axis.min && axis.min <= axis.max) out.push(axis.min);
+  return out;
+}
+
+function toPruneTargets(t: Targets): PruneTargets {
+  const out: PruneTargets = {};
+  for (const k of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers'] as const) if (t[k] !== undefined) out[k] = t[k];
+  return out;
+}
+
+/**
+ * Parameter count and size of the model the targets would produce. Depth targets count the layers
+ * with the smallest parameter counts as dropped when no importance is at hand (the estimate is then
+ * an upper bound; the pruner chooses by depth importance).
+ */
+export function estimateTargets(spec: HybridModelSpec, targets: Targets, bpp: number): EstimateVM {
+  const src = spec.params.total;
+  try {
+    checkTargets(spec, toPruneTargets(targets));
+  } catch (e) {
+    return { targets, params: src, bytes: src * bpp, ratio: 1, error: describeError(e) };
+  }
+  const base = sourceDims(spec);
+  const dims: PrunedDims = {
+    ...base,
+    hiddenSize: targets.hiddenSize ?? base.hiddenSize,
+    ...(base.intermediateSize !== undefined ? { intermediateSize: targets.intermediateSize ?? base.intermediateSize } : {}),
+    ...(base.mambaNumHeads !== undefined ? { mambaNumHeads: targets.mambaNumHeads ?? base.mambaNumHeads } : {}),
+    ...(base.mambaHeadDim !== undefined ? { mambaHeadDim: targets.mambaHeadDim ?? base.mambaHeadDim } : {}),
+    ...(base.numAttentionHeads !== undefined ? { numAttentionHeads: targets.numAttentionHeads ?? base.numAttentionHeads } : {}),
+  };
+  const keepLayers = targets.numLayers ?? spec.numLayers;
+  if (keepLayers < spec.numLayers) {
+    // Drop the cheapest layers: the count is then an upper bound of what the importance-chosen cut gives.
+    const bySize = [...spec.layers].sort((a, b) => a.params - b.params || b.index - a.index);
+    const drop = new Set(bySize.slice(0, spec.numLayers - keepLayers).map((l) => l.index));
+    dims.keptLayers = base.keptLayers.filter((i) => !drop.has(i));
+  }
+  let params: number;
+  try {
+    params = prunedParams(spec, dims);
+  } catch (e) {
+    return { targets, params: src, bytes: src * bpp, ratio: 1, error: describeError(e) };
+  }
+  return { targets, params, bytes: Math.round(params * bpp), ratio: params / src };
+}
+
+/** Human parameter count: 8.10B, 345.2M, 12.3K. */
+export function formatParams(n: number): string {
+  const a = Math.abs(n);
+  if (a >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (a >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (a >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
