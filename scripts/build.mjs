@@ -31,7 +31,7 @@ const builds = [
     sourcemap: !production,
     minify: production,
     logLevel: 'warning',
-    entryPoints: { importance: 'webview/importance/main.ts' },
+    entryPoints: { importance: 'webview/importance/main.ts', compress: 'webview/compress/main.ts', curves: 'webview/curves/main.ts' },
     outdir: 'dist/webview',
   },
 ];

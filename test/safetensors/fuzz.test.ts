@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsFile } from '../../src/core/safetensors/reader';
+import { checkHeaderLength, parseHeader } from '../../src/core/safetensors/header';
 import { buildHeader, writeOrder } from '../../src/core/safetensors/writer';
 import { DTYPE_BYTES, FLOAT_DTYPES } from '../../src/core/safetensors/dtype';
 import { HybridCompressError } from '../../src/core/errors';
@@ -163,6 +164,18 @@ async function readEverything(st: SafetensorsFile): Promise<void> {
   }
 }
 
+/** The reader's open() checks on an in-memory image (same functions, no file): a rule name or 'ok'. */
+function validateInMemory(bytes: Uint8Array): string {
+  try {
+    const len = checkHeaderLength('mem', bytes.subarray(0, Math.min(8, bytes.byteLength)), bytes.byteLength);
+    parseHeader('mem', bytes.subarray(8, 8 + len), bytes.byteLength);
+    return 'ok';
+  } catch (e) {
+    if (!(e instanceof HybridCompressError)) throw e;
+    return e.context.rule ?? e.code;
+  }
+}
+
 test('fuzz: 3000 random mutations give success or a typed error, never another exception', async (t) => {
   const rng = new Rng(20240531);
   const path = join(tmp.dir, 'fuzz.safetensors');
@@ -170,34 +183,45 @@ test('fuzz: 3000 random mutations give success or a typed error, never another e
   const N = 3000;
   const memBefore = process.memoryUsage().arrayBuffers;
   let memPeak = 0;
+  let throughFiles = 0;
   for (let i = 0; i < N; i++) {
     const base = rng.next() < 0.8 ? validFile(rng) : unalignedFile(rng);
     const { bytes, kind } = mutate(base, rng);
+    let expected: string;
+    try {
+      expected = validateInMemory(bytes);
+    } catch (e) {
+      assert.fail(`iteration ${i} (${kind}) threw a non-typed ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
+    }
+    outcomes.set(expected, (outcomes.get(expected) ?? 0) + 1);
+    memPeak = Math.max(memPeak, process.memoryUsage().arrayBuffers - memBefore);
+    // Every accepted file, and every 8th rejected one, also goes through a real file: open, then read
+    // every tensor (whole, decoded, by rows).
+    if (expected !== 'ok' && i % 8 !== 0) continue;
+    throughFiles++;
     writeFileSync(path, bytes);
     let st: SafetensorsFile | undefined;
     try {
       st = SafetensorsFile.open(path);
+      assert.equal(expected, 'ok', `iteration ${i} (${kind}): the file opened but the in-memory check said ${expected}`);
       // A file that opens must really satisfy the rules: contiguous data ending at EOF.
       let end = 0;
-      for (const t of st.header.tensors) {
-        assert.equal(t.begin, end, `iteration ${i} (${kind}): accepted a file with a hole/overlap`);
-        end = t.end;
+      for (const info of st.header.tensors) {
+        assert.equal(info.begin, end, `iteration ${i} (${kind}): accepted a file with a hole/overlap`);
+        end = info.end;
       }
       assert.equal(st.dataStart + end, bytes.byteLength, `iteration ${i} (${kind}): accepted a buffer not ending at EOF`);
       await readEverything(st);
-      outcomes.set('ok', (outcomes.get('ok') ?? 0) + 1);
     } catch (e) {
       if (!(e instanceof HybridCompressError)) {
         assert.fail(`iteration ${i} (${kind}) threw a non-typed ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
       }
-      const key = e.context.rule ?? e.code;
-      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      assert.equal(e.context.rule ?? e.code, expected, `iteration ${i} (${kind}): file and in-memory outcomes differ`);
     } finally {
       await st?.close();
     }
-    memPeak = Math.max(memPeak, process.memoryUsage().arrayBuffers - memBefore);
   }
-  t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}`);
+  t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}; ${throughFiles} through real files`);
   // The mutations must actually reach the rules, not all fail the same trivial way.
   const rules = [...outcomes.keys()];
   for (const r of ['ok', 'header-json', 'header-utf8', 'header-length-exceeds-file', 'header-too-large', 'buffer-eof', 'size-mismatch', 'duplicate-tensor', 'offsets-overlap', 'offsets-hole', 'shape-invalid', 'dtype-unknown']) {

@@ -183,10 +183,11 @@ test('long runs of padding spaces inside the header parse in linear time', { tim
   assert.deepEqual(st.names, ['a']);
 });
 
-test('open on a missing path or a folder gives a typed IO error naming the path', () => {
+test('open on a missing path (IO error) or a folder (not-a-file) gives a typed error naming the path', () => {
   const missing = join(tmp.dir, 'nope.safetensors');
   assert.throws(() => SafetensorsFile.open(missing), (e: unknown) => e instanceof HybridCompressError && e.code === 'IO_ERROR' && e.context.file === missing);
   const folder = join(tmp.dir, 'folder.safetensors');
   mkdirSync(folder);
-  assert.throws(() => SafetensorsFile.open(folder), (e: unknown) => e instanceof HybridCompressError && e.code === 'IO_ERROR' && /not a regular file/.test(e.message));
+  const e = assertSafetensorsError(() => SafetensorsFile.open(folder), { rule: 'not-a-file', file: folder });
+  assert.match(e.message, /not a regular file/);
 });

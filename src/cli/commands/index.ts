@@ -2,5 +2,9 @@
 import type { Command } from '../command';
 import { inspectCommand } from './inspect';
 import { fixtureCommand } from './fixture';
+import { pruneCommand } from './prune';
+import { searchCommand } from './search';
+import { curvesCommand } from './curves';
+import { recipeCommand } from './recipe';
 
-export const COMMANDS: Command[] = [inspectCommand, fixtureCommand];
+export const COMMANDS: Command[] = [inspectCommand, fixtureCommand, pruneCommand, searchCommand, curvesCommand, recipeCommand];

@@ -6,7 +6,7 @@
 // Naming is deterministic: values get `<scope>/<op>_<n>` unless the caller names them, so the same model
 // always serialises to the same bytes.
 
-import { broadcastShapes, divDims, isStatic, mulDims, normAxis, numelOf, shapeToString } from './dims';
+import { broadcastShapes, divDims, normAxis, numelOf, shapeToString } from './dims';
 import { DEFAULT_OPSET, DTYPE_BYTES, MS_DOMAIN, type Attr, type DType, type Dim, type Graph, type Initializer, type InitializerData, type Node, type Shape, type Value } from './types';
 
 /** A Value, or a JS number that becomes a scalar constant of the other operand's dtype. */
@@ -656,4 +656,3 @@ function einsumShape(eq: string, shapes: Shape[]): Shape {
   });
 }
 
-export { isStatic, mulDims };

@@ -46,7 +46,7 @@ export class SafetensorsFile {
     try {
       const st = fstatSync(fd);
       // A folder opens fine on Linux but fails on read with a raw EISDIR; say what is wrong instead.
-      if (!st.isFile()) throw new HybridCompressError('IO_ERROR', `${path}: not a regular file (expected a .safetensors file)`, { file: path });
+      if (!st.isFile()) throw new SafetensorsError(path, 'not-a-file', 'is not a regular file (expected a .safetensors file)');
       const size = st.size;
       const prefix = new Uint8Array(8);
       const got = size >= 8 ? readSyncAll(path, fd, prefix, 0) : 0;

@@ -8,8 +8,8 @@
 // - best pair = highest count; ties go to the pair whose left symbol, then right symbol, sorts first
 //   (plain string order), so the result does not depend on Map iteration order;
 // - occurrences are merged greedily left to right inside a word ("a a a" with (a,a) → "aa a");
-// - a pair is merged at most once; if its concatenation already exists (e.g. "abc" from "ab"+"c", then
-//   "a"+"bc"), the merge is recorded but adds no vocabulary entry;
+// - a pair is merged at most once; if its concatenation already exists (a special token's text, or a
+//   string some earlier merge built from other parts), the merge is recorded but adds no vocabulary entry;
 // - training stops when the vocabulary reaches `vocabSize` or no unmerged pair occurs `minFrequency` times.
 
 import { HybridCompressError } from '../errors';
@@ -149,17 +149,18 @@ class PairHeap {
 /** Trains a BPE model on `wordCounts` (word → frequency). Deterministic for a given table. */
 export function trainBpe(wordCounts: ReadonlyMap<string, number>, opts: BpeTrainOptions): BpeModel {
   const { specials, minFrequency } = validateTrainOptions(opts);
-  // Internal symbol ids: alphabet first, merged symbols appended; specials are only prepended at the end.
-  const symbols: string[] = [...opts.alphabet];
+  // Symbol ids are the final token ids. Specials are known strings too: a merge that spells one (bytes
+  // "<", "s>" → "<s>") reuses its id, as Hugging Face's trainer does, instead of duplicating the token.
+  const symbols: string[] = [...specials, ...opts.alphabet];
   const symbolId = new Map<string, number>(symbols.map((s, i) => [s, i]));
-  const targetSymbols = opts.vocabSize - specials.length;
+  const alphabetId = new Map<string, number>(opts.alphabet.map((s, i) => [s, specials.length + i]));
 
   const words: Word[] = [];
   for (const [w, count] of wordCounts) {
     if (!(Number.isInteger(count) && count > 0)) {
       throw new HybridCompressError('DATA_INVALID', `word ${JSON.stringify(w)}: frequency ${count} is not a positive integer`);
     }
-    if (w.length > 0) words.push({ syms: spellWord(w, symbolId), len: w.length, count });
+    if (w.length > 0) words.push({ syms: spellWord(w, alphabetId), len: w.length, count });
   }
 
   const pairCount = new Map<number, number>();
@@ -183,7 +184,7 @@ export function trainBpe(wordCounts: ReadonlyMap<string, number>, opts: BpeTrain
   const visited = new Int32Array(words.length); // stamp of the last merge that revisited each word
   let stamp = 0;
 
-  while (symbols.length < targetSymbols) {
+  while (symbols.length < opts.vocabSize) {
     const top = heap.pop();
     if (top === undefined) break;
     const { key } = top;
@@ -253,5 +254,5 @@ export function trainBpe(wordCounts: ReadonlyMap<string, number>, opts: BpeTrain
     }
   }
 
-  return { vocab: [...specials, ...symbols], merges };
+  return { vocab: symbols, merges };
 }

@@ -85,6 +85,15 @@ export class CurveStore {
     this.#schedule();
   }
 
+  /** Drops every point (the source file was replaced); listeners get a reset. */
+  clear(key: string): void {
+    const c = this.#curves.get(key);
+    if (!c) return;
+    c.points = [];
+    c.reset = true;
+    this.#schedule();
+  }
+
   setStatus(key: string, status: CurveStatus): void {
     const c = this.#curves.get(key);
     if (!c || c.status === status) return;

@@ -4,7 +4,9 @@
 // loaded by the CLI's or extension host's own process.
 
 import type { JobRegistry } from '../registry';
+import { pruneJob, searchJob } from './prune';
 
 export function registerJobs(registry: JobRegistry): void {
-  void registry;
+  registry.register('prune', pruneJob);
+  registry.register('search', searchJob);
 }

@@ -1,0 +1,108 @@
+// Bench: pruning a ~1.5 GB BF16 checkpoint with real (seeded random, non-sparse) weights versus `cp` of
+// the same files, in the same run. Target (issue 5): prune ≤ 1.5 × the copy time.
+//
+//   npx tsx bench/prune.ts [--runs N] [--keep]
+//
+// Times, per run (best of N, default 3): `cp -r` of the checkpoint folder, `cp -r` + `sync`, and the
+// pruning (the `prune` pipeline without the forward check: fingerprint, plan, streamed write with its
+// fsync, re-open). The cut is the 8B→4B ratio: hidden ×3/4, FFN ×4/7, Mamba heads ×7/8. The page cache
+// is warmed first so neither side pays the first read. Temp files are deleted at the end.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFixtureCheckpoint, type FixtureOptions } from '../src/core/testing/fixtures';
+import { runPrune } from '../src/core/prune/prune-job';
+
+const TARGET_RATIO = 1.5;
+
+const FIXTURE: FixtureOptions = {
+  family: 'nemotron_h',
+  vocabSize: 32768,
+  hiddenSize: 2048,
+  pattern: 'M-M-M-M*-M-M-M-M*-M-M-',
+  intermediateSize: 8192,
+  mambaHeads: 64,
+  mambaHeadDim: 64,
+  nGroups: 8,
+  stateSize: 64,
+  attentionHeads: 16,
+  kvHeads: 4,
+  attentionHeadDim: 128,
+  tieEmbeddings: false,
+  dtype: 'BF16',
+  maxShardBytes: 1_000_000_000,
+  tokenizer: true,
+};
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir).reduce((s, n) => s + statSync(join(dir, n)).size, 0);
+}
+
+function time(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
+async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+async function main(): Promise<void> {
+  const runs = arg('--runs', 3);
+  const root = mkdtempSync(join(tmpdir(), 'hc-bench-prune-'));
+  try {
+    let t = performance.now();
+    const f = await writeFixtureCheckpoint(join(root, 'src'), FIXTURE);
+    const size = dirBytes(f.dir);
+    console.log(`fixture: ${f.spec.params.total.toLocaleString('en-US')} parameters, ${(size / 1e9).toFixed(2)} GB BF16 in ${readdirSync(f.dir).filter((n) => n.endsWith('.safetensors')).length} shards (written in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+    f.weights.clear();
+    execFileSync('sh', ['-c', `cat ${f.dir}/* > /dev/null`]);
+
+    const cp: number[] = [];
+    const cpSync: number[] = [];
+    const prune: number[] = [];
+    let written = 0;
+    for (let r = 0; r < runs; r++) {
+      const dst = join(root, `copy-${r}`);
+      cp.push(time(() => execFileSync('cp', ['-r', f.dir, dst])));
+      rmSync(dst, { recursive: true, force: true });
+      cpSync.push(time(() => execFileSync('sh', ['-c', `cp -r '${f.dir}' '${dst}' && sync`])));
+      rmSync(dst, { recursive: true, force: true });
+      const out = join(root, `pruned-${r}`);
+      t = performance.now();
+      prune.push(
+        await timeAsync(async () => {
+          const rep = await runPrune(
+            { model: f.dir, importance: 'random', seed: r, out, targets: { hiddenSize: 1536, intermediateSize: 4608, mambaNumHeads: 56 }, verify: false },
+            { signal: new AbortController().signal, progress: () => undefined, log: () => undefined },
+          );
+          written = rep.output!.bytes;
+        }),
+      );
+      rmSync(out, { recursive: true, force: true });
+    }
+    const best = (xs: number[]) => Math.min(...xs);
+    const ratio = best(prune) / best(cpSync);
+    console.log(`cp -r            ${best(cp).toFixed(2)} s  (${(size / 1e9 / best(cp)).toFixed(2)} GB/s)   runs: ${cp.map((x) => x.toFixed(2)).join(', ')}`);
+    console.log(`cp -r && sync    ${best(cpSync).toFixed(2)} s  (${(size / 1e9 / best(cpSync)).toFixed(2)} GB/s)   runs: ${cpSync.map((x) => x.toFixed(2)).join(', ')}`);
+    console.log(`prune            ${best(prune).toFixed(2)} s  (reads ${(size / 1e9).toFixed(2)} GB, writes ${(written / 1e9).toFixed(2)} GB)   runs: ${prune.map((x) => x.toFixed(2)).join(', ')}`);
+    console.log(`prune / (cp + sync) = ${ratio.toFixed(2)}×  (target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'});  prune / cp = ${(best(prune) / best(cp)).toFixed(2)}×`);
+  } finally {
+    if (!process.argv.includes('--keep')) rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import type { Command } from '../command';
+import { optInt, parseCommandArgs, requirePositional } from '../args';
+import { resolve } from 'node:path';
+import { streamCurves, type CurveSource } from '../../core/curves/source';
+import type { MetricPoint } from '../../core/curves/metric-point';
+import { mergeByStep, TableFormatter } from '../../core/curves/table';
+import { WarningTally } from '../../core/curves/warnings';
+
+const usage = 'hybrid-compress curves <log_or_dir> [--follow] [--json] [--seq-len N] [--poll-ms N]';
+
+export const curvesCommand: Command = {
+  name: 'curves',
+  summary: 'Print the loss curves of a run: metrics.jsonl, a Megatron-LM/Bridge log or TensorBoard event files (--follow streams)',
+  usage,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(
+      ctx.argv,
+      { follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' }, 'seq-len': { type: 'string' }, 'poll-ms': { type: 'string' } },
+      usage,
+    );
+    const path = resolve(ctx.cwd, requirePositional(positionals, 0, 'log_or_dir', usage));
+    const follow = values['follow'] === true;
+    const json = values['json'] === true;
+    const seqLength = values['seq-len'] !== undefined ? optInt(values, 'seq-len', 0, { min: 1 }) : undefined;
+    const pollMs = optInt(values, 'poll-ms', 500, { min: 10, max: 60_000 });
+    const tally = new WarningTally();
+    let source: CurveSource | undefined;
+    const onSource = (s: CurveSource) => {
+      source = s;
+      if (follow) ctx.stderr.write(`following ${s.kind} ${s.path} (Ctrl-C to stop)\n`);
+    };
+    if (follow && !json) ctx.stderr.write(`waiting for a training log at ${path} ...\n`);
+    const table = new TableFormatter();
+    const write = (pts: MetricPoint[]) => {
+      if (json) for (const p of pts) ctx.stdout.write(JSON.stringify(p) + '\n');
+      else for (const r of table.rows(pts)) ctx.stdout.write(r + '\n');
+    };
+    const all: MetricPoint[] = [];
+    for await (const u of streamCurves(path, { follow, signal: ctx.signal, pollMs, seqLength, onSource, onWarning: tally.sink })) {
+      if (u.reset) ctx.stderr.write(`${u.file} was truncated or replaced; reading it again\n`);
+      if (follow) write(json ? u.points : mergeByStep(u.points));
+      else all.push(...u.points);
+    }
+    if (!follow) {
+      if (!json) ctx.stdout.write(`${source!.kind} ${source!.path}: ${all.length} points\n`);
+      write(json ? all : mergeByStep(all));
+    }
+    if (tally.total > 0) ctx.stderr.write(`warnings: ${tally.summary()}\n`);
+    return 0;
+  },
+};

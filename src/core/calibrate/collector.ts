@@ -1,0 +1,186 @@
+// ImportanceCollector: turns the engine's per-layer taps into every importance score the pruner needs
+// (research/paper.md §2–3, issue 4), with resumable float64 state. It is engine-agnostic: the caller
+// feeds taps layer by layer (whole-model or layer-streamed runs alike) and the weights FLAP needs.
+
+import type { HybridModelSpec } from '../arch/spec';
+import { requireLayerTensor } from '../arch/spec';
+import { HybridCompressError } from '../errors';
+import { ActivationAccumulator, type ActivationAccumulatorState } from './activation-accumulator';
+import { VarianceAccumulator, type VarianceAccumulatorState } from './variance-accumulator';
+import { MeanAccumulator, cosineDistances, type MeanAccumulatorState } from './depth';
+import { attentionHeadScores, mambaChannelScores, mambaHeadScores } from './ranking';
+import { flapColumnScores, flapHeadScores } from './flap';
+
+/** Tap names (shared with the engine and the reference forward). */
+export const tapName = {
+  input: (n: number) => `layers.${n}.input`,
+  norm: (n: number) => `layers.${n}.norm`,
+  mambaX: (n: number) => `layers.${n}.mamba.x`,
+  mambaOutProjInput: (n: number) => `layers.${n}.mamba.out_proj_input`,
+  mlpDownProjInput: (n: number) => `layers.${n}.mlp.down_proj_input`,
+  attentionOProjInput: (n: number) => `layers.${n}.attention.o_proj_input`,
+  output: (n: number) => `layers.${n}.output`,
+};
+
+/** The taps calibration needs from layer n. */
+export function calibrationTaps(spec: HybridModelSpec, n: number, opts: { flap?: boolean; depth?: boolean } = {}): string[] {
+  const kind = spec.layers[n]!.kind;
+  const taps = [tapName.norm(n)];
+  if (kind === 'M') {
+    taps.push(tapName.mambaX(n));
+    if (opts.flap !== false) taps.push(tapName.mambaOutProjInput(n));
+  } else if (kind === '-') taps.push(tapName.mlpDownProjInput(n));
+  else if (kind === '*') taps.push(tapName.attentionOProjInput(n));
+  if (opts.depth !== false) taps.push(tapName.input(n), tapName.output(n));
+  return taps;
+}
+
+interface LayerState {
+  norm: ActivationAccumulatorState;
+  main?: ActivationAccumulatorState;
+  variance?: VarianceAccumulatorState;
+  bi?: MeanAccumulatorState;
+}
+
+export interface CollectorState {
+  format: 'hybrid-compress/importance-state@1';
+  rows: number;
+  tokens: number;
+  layers: LayerState[];
+}
+
+interface LayerAccumulators {
+  norm: ActivationAccumulator;
+  /** Mamba x segment, MLP down_proj input, or attention o_proj input. */
+  main?: ActivationAccumulator;
+  /** FLAP variance of the out_proj (Mamba) or down_proj (MLP) input. */
+  variance?: VarianceAccumulator;
+  bi?: MeanAccumulator;
+}
+
+export class ImportanceCollector {
+  private readonly layers: LayerAccumulators[];
+  rows = 0;
+  tokens = 0;
+
+  constructor(
+    readonly spec: HybridModelSpec,
+    readonly opts: { flap?: boolean; depth?: boolean } = {},
+  ) {
+    this.layers = spec.layers.map((l) => this.fresh(l.index));
+  }
+
+  private mainWidth(n: number): number | undefined {
+    const kind = this.spec.layers[n]!.kind;
+    if (kind === 'M') return this.spec.mamba!.innerSize;
+    if (kind === '-') return this.spec.mlp!.intermediateSize;
+    if (kind === '*') return this.spec.attention!.numHeads * this.spec.attention!.headDim;
+    return undefined;
+  }
+
+  private fresh(n: number): LayerAccumulators {
+    const kind = this.spec.layers[n]!.kind;
+    const w = this.mainWidth(n);
+    const flapWidth = this.opts.flap === false ? undefined : kind === 'M' ? this.spec.mamba!.innerSize : kind === '-' ? this.spec.mlp!.intermediateSize : undefined;
+    return {
+      norm: new ActivationAccumulator(this.spec.hiddenSize, tapName.norm(n)),
+      main: w !== undefined ? new ActivationAccumulator(w, `layers.${n}.main`) : undefined,
+      variance: flapWidth !== undefined ? new VarianceAccumulator(flapWidth, `layers.${n}.flap`) : undefined,
+      bi: this.opts.depth === false ? undefined : new MeanAccumulator(`layers.${n}.block_importance`),
+    };
+  }
+
+  /** Adds one layer's taps for a batch of `rows` × `seq` tokens (arrays laid out [rows, seq, width]). */
+  addLayer(n: number, taps: ReadonlyMap<string, ArrayLike<number>>, rows: number, seq: number): void {
+    const get = (name: string): ArrayLike<number> => {
+      const t = taps.get(name);
+      if (!t) throw new HybridCompressError('RUNTIME_ERROR', `calibration: the engine did not return tap "${name}"`, { tensor: name });
+      return t;
+    };
+    const acc = this.layers[n]!;
+    const kind = this.spec.layers[n]!.kind;
+    acc.norm.add(get(tapName.norm(n)), rows, seq, this.spec.hiddenSize);
+    const mainTap = kind === 'M' ? tapName.mambaX(n) : kind === '-' ? tapName.mlpDownProjInput(n) : kind === '*' ? tapName.attentionOProjInput(n) : undefined;
+    if (mainTap && acc.main) acc.main.add(get(mainTap), rows, seq, acc.main.channels);
+    if (acc.variance) {
+      const vt = kind === 'M' ? tapName.mambaOutProjInput(n) : tapName.mlpDownProjInput(n);
+      acc.variance.add(get(vt), rows * seq, acc.variance.channels);
+    }
+    if (acc.bi) acc.bi.addAll(cosineDistances(get(tapName.input(n)), get(tapName.output(n)), rows * seq, this.spec.hiddenSize));
+  }
+
+  /** Marks a batch as fully added (every layer). */
+  endBatch(rows: number, seq: number): void {
+    this.rows += rows;
+    this.tokens += rows * seq;
+  }
+
+  toState(): CollectorState {
+    return {
+      format: 'hybrid-compress/importance-state@1',
+      rows: this.rows,
+      tokens: this.tokens,
+      layers: this.layers.map((l) => ({ norm: l.norm.toJSON(), main: l.main?.toJSON(), variance: l.variance?.toJSON(), bi: l.bi?.toJSON() })),
+    };
+  }
+
+  static fromState(spec: HybridModelSpec, state: CollectorState, opts: { flap?: boolean; depth?: boolean } = {}): ImportanceCollector {
+    if (state?.format !== 'hybrid-compress/importance-state@1' || state.layers?.length !== spec.numLayers) {
+      throw new HybridCompressError('DATA_INVALID', `calibration state does not match this model (${state?.layers?.length ?? '?'} layers saved, model has ${spec.numLayers}); delete the run folder to start over`);
+    }
+    const c = new ImportanceCollector(spec, opts);
+    c.rows = state.rows;
+    c.tokens = state.tokens;
+    state.layers.forEach((s, n) => {
+      const l = c.layers[n]!;
+      l.norm = ActivationAccumulator.fromJSON(s.norm, tapName.norm(n));
+      if (l.main && s.main) l.main = ActivationAccumulator.fromJSON(s.main, `layers.${n}.main`);
+      if (l.variance && s.variance) l.variance = VarianceAccumulator.fromJSON(s.variance, `layers.${n}.flap`);
+      if (l.bi && s.bi) l.bi = MeanAccumulator.fromJSON(s.bi, `layers.${n}.block_importance`);
+    });
+    return c;
+  }
+
+  /**
+   * Final scores with the names of the importance file (issue 4 item 7). `readWeight` supplies the
+   * out_proj / down_proj weights FLAP needs (float32, [out, in]).
+   */
+  async scores(readWeight: (name: string) => Promise<Float32Array>): Promise<Map<string, Float32Array>> {
+    if (this.rows === 0) throw new HybridCompressError('DATA_INVALID', 'calibration saw no rows; check --data, --samples and --seq-len');
+    const out = new Map<string, Float32Array>();
+    const emb = new Float64Array(this.spec.hiddenSize);
+    const bi = new Float32Array(this.spec.numLayers);
+    for (const layer of this.spec.layers) {
+      const n = layer.index;
+      const acc = this.layers[n]!;
+      const ns = acc.norm.score();
+      for (let c = 0; c < emb.length; c++) emb[c]! += ns[c]!;
+      if (acc.bi) bi[n] = acc.bi.count > 0 ? acc.bi.mean() : 0;
+      if (layer.kind === 'M' && acc.main) {
+        const m = this.spec.mamba!;
+        const s = acc.main.score();
+        const hc = { numHeads: m.numHeads, headDim: m.headDim, data: s };
+        out.set(`layers.${n}.mamba.activations`, Float32Array.from(s));
+        out.set(`layers.${n}.mamba.channels`, Float32Array.from(mambaChannelScores(hc)));
+        out.set(`layers.${n}.mamba.heads`, Float32Array.from(mambaHeadScores(hc)));
+        if (acc.variance) {
+          const w = requireLayerTensor(layer, 'out_proj');
+          const cols = flapColumnScores(await readWeight(w.name), this.spec.hiddenSize, m.innerSize, acc.variance.variance());
+          out.set(`layers.${n}.mamba.flap`, Float32Array.from(flapHeadScores(cols, m.numHeads, m.headDim)));
+        }
+      } else if (layer.kind === '-' && acc.main) {
+        out.set(`layers.${n}.mlp.neurons`, Float32Array.from(acc.main.score()));
+        if (acc.variance) {
+          const w = requireLayerTensor(layer, 'down_proj');
+          out.set(`layers.${n}.mlp.flap`, Float32Array.from(flapColumnScores(await readWeight(w.name), this.spec.hiddenSize, this.spec.mlp!.intermediateSize, acc.variance.variance())));
+        }
+      } else if (layer.kind === '*' && acc.main) {
+        const a = this.spec.attention!;
+        out.set(`layers.${n}.attention.heads`, Float32Array.from(attentionHeadScores(acc.main.score(), a.numHeads, a.headDim)));
+      }
+    }
+    out.set('embedding.channels', Float32Array.from(emb));
+    if (this.opts.depth !== false) out.set('depth.block_importance', bi);
+    return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+}

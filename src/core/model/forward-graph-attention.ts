@@ -1,0 +1,49 @@
+// Attention (`*`) and MLP (`-`) blocks as ONNX (research/hf-formats.md §3.6–3.7).
+//
+// Attention is NoPE causal GQA with scale d^-½ and an fp32 softmax. The query heads that share a KV head
+// are folded into the row dimension ([B, Hkv, rep·T, d]), so K and V are used as they are, never
+// repeated: scores = Q·Kᵀ per KV head is one batched MatMul, plus a [rep·T, T] additive causal mask.
+
+import type { LayerSpec } from '../arch/spec';
+import type { Value } from '../onnx/index';
+import type { ForwardContext } from './forward-graph-context';
+
+/** [rep·T, T] additive causal mask (0 on and below the diagonal, −inf above), tiled for rep query heads. */
+function causalMask(cx: ForwardContext, rep: number): Value {
+  const g = cx.g;
+  const base = cx.memo('attn:mask', () => {
+    const r = g.range(g.scalar(0, 'int64'), cx.seq, g.scalar(1, 'int64'), { shape: ['seq'] });
+    const future = g.greater(g.unsqueeze(r, [0]), g.unsqueeze(r, [1])); // [i, j] = j > i
+    return g.where(future, -Infinity, 0, { name: 'attn/causal_mask' });
+  });
+  return rep === 1 ? base : cx.memo(`attn:mask:${rep}`, () => g.concat(new Array(rep).fill(base), 0));
+}
+
+export function emitAttention(cx: ForwardContext, layer: LayerSpec, u: Value): Value {
+  const g = cx.g;
+  const a = cx.spec.attention!;
+  const Hq = a.numHeads;
+  const Hkv = a.numKvHeads;
+  const d = a.headDim;
+  const rep = Hq / Hkv;
+  const q = cx.linear(u, cx.roleName(layer, 'q_proj'), cx.optionalSuffix(layer, '.q_proj.bias'));
+  const k = cx.linear(u, cx.roleName(layer, 'k_proj'), cx.optionalSuffix(layer, '.k_proj.bias'));
+  const v = cx.linear(u, cx.roleName(layer, 'v_proj'), cx.optionalSuffix(layer, '.v_proj.bias'));
+  // Query head i = kv·rep + r (heads of one KV head are contiguous).
+  const q4 = g.reshape(g.transpose(g.reshape(q, cx.dynShape([Hkv, rep, d]), { shape: ['batch', 'seq', Hkv, rep, d] }), [0, 2, 3, 1, 4]), [0, 0, -1, d]);
+  const kT = g.transpose(g.reshape(k, cx.dynShape([Hkv, d]), { shape: ['batch', 'seq', Hkv, d] }), [0, 2, 3, 1]);
+  const v4 = g.transpose(g.reshape(v, cx.dynShape([Hkv, d]), { shape: ['batch', 'seq', Hkv, d] }), [0, 2, 1, 3]);
+  const scores = g.add(cx.mm(q4, kT, { alpha: 1 / Math.sqrt(d) }), causalMask(cx, rep)); // [B, Hkv, rep·T, T]
+  const ctx = g.matmul(g.softmax(scores, -1), v4); // [B, Hkv, rep·T, d]
+  const o = g.reshape(g.transpose(g.reshape(ctx, [0, 0, rep, -1, d]), [0, 3, 1, 2, 4]), [-1, Hq * d]);
+  cx.tap(`layers.${layer.index}.attention.o_proj_input`, o);
+  return cx.linear(o, cx.roleName(layer, 'o_proj'), cx.optionalSuffix(layer, '.o_proj.bias'));
+}
+
+export function emitMlp(cx: ForwardContext, layer: LayerSpec, u: Value): Value {
+  const g = cx.g;
+  const up = g.relu(cx.linear(u, cx.roleName(layer, 'up_proj'), cx.optionalRole(layer, 'up_proj_bias')));
+  const act = g.mul(up, up); // relu²
+  cx.tap(`layers.${layer.index}.mlp.down_proj_input`, act);
+  return cx.linear(act, cx.roleName(layer, 'down_proj'), cx.optionalRole(layer, 'down_proj_bias'));
+}

@@ -1,0 +1,217 @@
+// ForwardRunner: the model's forward pass on ONNX Runtime, from a checkpoint folder, whole or streamed.
+//
+//   const r = await ForwardRunner.create(ckptDir, { mode: 'whole', taps: ['layers.0.mamba.x'], device: 'auto' });
+//   const { logits, taps } = await r.run(ids /* BigInt64Array [batch·seq] */, batch, seq, { onLayer });
+//   await r.release();
+//
+// 'whole'    one session for the whole model (fastest for models that fit in memory).
+// 'streamed' an embedding session, one session per layer and a head session; hidden states pass
+//            between them in JS. With `resident: false` only one layer's session exists at a time
+//            (weights mmapped, pre-packed copy dropped after the layer), so memory stays bounded by the
+//            largest layer plus activations; progress is reported per layer.
+// Both shapes run the same per-layer subgraph, so they give the same logits.
+
+import * as ort from 'onnxruntime-node';
+import { HybridCompressError } from '../errors';
+import type { HybridModelSpec } from '../arch/spec';
+import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
+import { serializeModel, type Graph } from '../onnx/index';
+import { buildEmbeddingGraph, buildForwardGraph, buildHeadGraph, buildLayerGraph, checkRunnable, HIDDEN, HIDDEN_OUT, INPUT_IDS, LOGITS, type ForwardGraphOptions } from '../model/forward-graph';
+import { checkpointWeights, type WeightSource } from '../model/forward-weights';
+import { createSession, type Device, type ExecutionProvider } from './session';
+import { resolveWeightsFolder, type WeightsFolder } from './weights-folder';
+
+export interface ForwardRunnerOptions extends Omit<ForwardGraphOptions, 'taps'> {
+  mode?: 'whole' | 'streamed';
+  taps?: readonly string[];
+  device?: Device;
+  /** Intra-op threads (0 = ORT default). */
+  threads?: number;
+  /** MLAS weight pre-packing (default true; see session.ts). */
+  prepacking?: boolean;
+  /** Streamed only: keep every layer session alive between runs (default true). */
+  resident?: boolean;
+  /** Weights to feed at run time instead of reading from the files (training). */
+  asInput?: (name: string) => boolean;
+  /** Cache folder for the rare symlinked-weights fallback (see weights-folder.ts). */
+  cacheRoot?: string;
+  profilePrefix?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunOptions {
+  /** Called after each streamed stage with (layers done, total layers); whole mode calls it once at the end. */
+  onLayer?: (done: number, total: number) => void;
+  /** Values for weights declared as inputs (asInput), by tensor name. */
+  weights?: ReadonlyMap<string, Float32Array>;
+}
+
+export interface RunResult {
+  /** [batch, seq, vocab] (empty when the runner was created with logits: false). */
+  logits: Float32Array;
+  /** Requested taps, each [batch, seq, width]. */
+  taps: Map<string, Float32Array>;
+}
+
+interface Stage {
+  name: string;
+  build: () => Graph;
+  session?: ort.InferenceSession;
+}
+
+export class ForwardRunner {
+  private constructor(
+    readonly spec: HybridModelSpec,
+    readonly mode: 'whole' | 'streamed',
+    /** The execution provider the sessions run on. */
+    readonly ep: ExecutionProvider,
+    readonly weightsFolder: WeightsFolder,
+    private readonly stages: Stage[],
+    private readonly opts: ForwardRunnerOptions,
+    private readonly ownedCheckpoint: Checkpoint | undefined,
+  ) {}
+
+  static async create(checkpoint: Checkpoint | string, opts: ForwardRunnerOptions = {}): Promise<ForwardRunner> {
+    const owned = typeof checkpoint === 'string' ? await openCheckpoint(checkpoint) : undefined;
+    const ckpt = owned ?? (checkpoint as Checkpoint);
+    try {
+      const spec = ckpt.spec;
+      checkRunnable(spec);
+      const mode = opts.mode ?? 'whole';
+      if (mode !== 'whole' && mode !== 'streamed') throw new HybridCompressError('OPTION_INVALID', `mode "${String(mode)}" is not valid; use whole or streamed`, { option: 'mode' });
+      const folder = resolveWeightsFolder(ckpt.dir, ckpt.weightFiles.map((f) => f.path), { cacheRoot: opts.cacheRoot });
+      if (folder.message) (opts.log ?? ((l: string) => process.stderr.write(l + '\n')))(folder.message);
+      const weights = checkpointWeights(ckpt.tensors, { locations: folder.locations, asInput: opts.asInput });
+      const stages = ForwardRunner.plan(spec, weights, mode, opts);
+      // The first session settles the device; later ones use the provider it got.
+      const first = await createSession(serializeModel(stages[0]!.build()), { ...sessionOpts(opts, folder), device: opts.device });
+      stages[0]!.session = first.session;
+      const runner = new ForwardRunner(spec, mode, first.ep, folder, stages, opts, owned);
+      if (mode === 'streamed' && opts.resident !== false) for (const s of stages.slice(1)) s.session = await runner.open(s);
+      return runner;
+    } catch (e) {
+      await owned?.close();
+      throw e;
+    }
+  }
+
+  private static plan(spec: HybridModelSpec, weights: WeightSource, mode: 'whole' | 'streamed', o: ForwardRunnerOptions): Stage[] {
+    const g: ForwardGraphOptions = { dtClampMode: o.dtClampMode, chunkSize: o.chunkSize, fused: o.fused, logits: o.logits };
+    const taps = o.taps ?? [];
+    if (mode === 'whole') return [{ name: 'model', build: () => buildForwardGraph(spec, weights, { ...g, taps }) }];
+    const unknown = taps.filter((t) => t !== 'norm_f' && !/^layers\.\d+\./.test(t));
+    if (unknown.length > 0) buildForwardGraph(spec, weights, { ...g, taps: unknown }); // throws the typed error naming valid taps
+    return [
+      { name: 'embedding', build: () => buildEmbeddingGraph(spec, weights, g) },
+      ...spec.layers.map((l) => ({ name: `layer ${l.index}`, build: () => buildLayerGraph(spec, weights, l.index, { ...g, taps: taps.filter((t) => t.startsWith(`layers.${l.index}.`)) }) })),
+      { name: 'head', build: () => buildHeadGraph(spec, weights, { ...g, taps: taps.filter((t) => t === 'norm_f') }) },
+    ];
+  }
+
+  private async open(stage: Stage): Promise<ort.InferenceSession> {
+    try {
+      return (await createSession(serializeModel(stage.build()), { ...sessionOpts(this.opts, this.weightsFolder), device: this.ep })).session;
+    } catch (e) {
+      if (e instanceof HybridCompressError) throw new HybridCompressError(e.code, `${stage.name}: ${e.message}`, e.context);
+      throw e;
+    }
+  }
+
+  get numStages(): number {
+    return this.stages.length;
+  }
+
+  async run(ids: BigInt64Array, batch: number, seq: number, o: RunOptions = {}): Promise<RunResult> {
+    if (!Number.isInteger(batch) || !Number.isInteger(seq) || batch < 1 || seq < 1 || ids.length !== batch * seq) {
+      throw new HybridCompressError('OPTION_INVALID', `ids has ${ids.length} tokens but batch ${batch} × seq ${seq} = ${batch * seq}; give batch·seq token ids`, { option: 'ids' });
+    }
+    const V = this.spec.vocabSize;
+    for (let i = 0; i < ids.length; i++) {
+      const t = ids[i]!;
+      if (t < 0n || t >= BigInt(V)) throw new HybridCompressError('OPTION_INVALID', `token id ${t} at position ${i} is outside the vocabulary [0, ${V})`, { option: 'ids' });
+    }
+    const taps = new Map<string, Float32Array>();
+    const idsTensor = new ort.Tensor('int64', ids, [batch, seq]);
+    const total = this.spec.numLayers;
+    if (this.mode === 'whole') {
+      const out = await this.runStage(this.stages[0]!, { [INPUT_IDS]: idsTensor }, o, taps);
+      o.onLayer?.(total, total);
+      return { logits: (out[LOGITS]?.data as Float32Array | undefined) ?? new Float32Array(0), taps };
+    }
+    let hidden = (await this.runStage(this.stages[0]!, { [INPUT_IDS]: idsTensor }, o, taps))[HIDDEN]!;
+    for (let n = 0; n < total; n++) {
+      const out = await this.runStage(this.stages[n + 1]!, { [HIDDEN]: hidden }, o, taps);
+      hidden = out[HIDDEN_OUT]!;
+      o.onLayer?.(n + 1, total);
+    }
+    const out = await this.runStage(this.stages[total + 1]!, { [HIDDEN]: hidden }, o, taps);
+    return { logits: (out[LOGITS]?.data as Float32Array | undefined) ?? new Float32Array(0), taps };
+  }
+
+  private async runStage(stage: Stage, feeds: Record<string, ort.Tensor>, o: RunOptions, taps: Map<string, Float32Array>): Promise<ort.InferenceSession.ReturnType> {
+    const transient = !stage.session;
+    const session = stage.session ?? (await this.open(stage));
+    try {
+      const all: Record<string, ort.Tensor> = { ...feeds };
+      for (const name of session.inputNames) {
+        if (all[name]) continue;
+        const w = o.weights?.get(name);
+        if (!w) throw new HybridCompressError('OPTION_INVALID', `${stage.name}: weight "${name}" is a graph input (asInput) but run() got no value for it`, { tensor: name });
+        const shape = this.spec.layers.flatMap((l) => l.tensors).concat([this.spec.embedding, this.spec.normF, ...(this.spec.lmHead ? [this.spec.lmHead] : [])]).find((t) => t.name === name)!.shape;
+        all[name] = new ort.Tensor('float32', w, shape);
+      }
+      let out: ort.InferenceSession.ReturnType;
+      try {
+        out = await session.run(all);
+      } catch (e) {
+        throw new HybridCompressError('RUNTIME_ERROR', `${stage.name}: ONNX Runtime failed: ${(e as Error).message.split('\n')[0]}`);
+      }
+      for (const [k, v] of Object.entries(out)) if (k !== LOGITS && k !== HIDDEN && k !== HIDDEN_OUT) taps.set(k, v.data as Float32Array);
+      return out;
+    } finally {
+      if (transient) await session.release();
+    }
+  }
+
+  // ---- streamed building blocks, for callers that schedule layer-major over many batches ----------
+
+  /** Streamed mode: ids → hidden [batch, seq, D]. */
+  async embed(ids: BigInt64Array, batch: number, seq: number, o: RunOptions = {}): Promise<ort.Tensor> {
+    this.requireStreamed('embed');
+    return (await this.runStage(this.stages[0]!, { [INPUT_IDS]: new ort.Tensor('int64', ids, [batch, seq]) }, o, new Map()))[HIDDEN]!;
+  }
+
+  /** Streamed mode: layer n on hidden [batch, seq, D] → {hidden, taps of layer n}. */
+  async runLayer(n: number, hidden: ort.Tensor, o: RunOptions = {}): Promise<{ hidden: ort.Tensor; taps: Map<string, Float32Array> }> {
+    this.requireStreamed('runLayer');
+    const stage = this.stages[n + 1];
+    if (!stage || n < 0 || n >= this.spec.numLayers) throw new HybridCompressError('OPTION_INVALID', `layer ${n} does not exist; the model has layers 0..${this.spec.numLayers - 1}`, { option: 'layer' });
+    const taps = new Map<string, Float32Array>();
+    const out = await this.runStage(stage, { [HIDDEN]: hidden }, o, taps);
+    return { hidden: out[HIDDEN_OUT]!, taps };
+  }
+
+  /** Streamed mode: hidden → logits [batch, seq, vocab] (+ norm_f tap). */
+  async head(hidden: ort.Tensor, o: RunOptions = {}): Promise<RunResult> {
+    this.requireStreamed('head');
+    const taps = new Map<string, Float32Array>();
+    const out = await this.runStage(this.stages[this.stages.length - 1]!, { [HIDDEN]: hidden }, o, taps);
+    return { logits: (out[LOGITS]?.data as Float32Array | undefined) ?? new Float32Array(0), taps };
+  }
+
+  private requireStreamed(what: string): void {
+    if (this.mode !== 'streamed') throw new HybridCompressError('OPTION_INVALID', `${what}() needs a runner created with mode: 'streamed'`, { option: 'mode' });
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.stages) {
+      await s.session?.release();
+      s.session = undefined;
+    }
+    await this.ownedCheckpoint?.close();
+  }
+}
+
+function sessionOpts(o: ForwardRunnerOptions, folder: WeightsFolder) {
+  return { modelDir: folder.folder, threads: o.threads, prepacking: o.prepacking, profilePrefix: o.profilePrefix, log: o.log };
+}

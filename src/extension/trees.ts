@@ -1,0 +1,124 @@
+// The sidebar's two trees: Checkpoints (model → layers) and Runs (.hybrid-compress/runs of every
+// workspace folder). Both only read files, so they also work in untrusted workspaces.
+
+import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { KIND_NAMES } from '../core/checkpoint/describe';
+import { listRuns, type ListedRun } from '../core/runs/index';
+import type { LayerKind } from '../core/arch/spec';
+import type { CheckpointDiscovery } from './discovery';
+import type { ModelCache } from './models';
+import { formatBytes, formatParams } from './viewmodel/model-vm';
+import { runSummary } from './viewmodel/run-summary';
+
+export type CheckpointNode = { kind: 'model'; dir: string } | { kind: 'layer'; dir: string; index: number; layerKind: LayerKind; params: number } | { kind: 'error'; dir: string; message: string };
+
+const KIND_ICON: Record<LayerKind, string> = { M: 'pulse', '*': 'eye', '-': 'symbol-operator', E: 'extensions' };
+
+export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode> {
+  readonly #emitter = new vscode.EventEmitter<CheckpointNode | undefined>();
+  readonly onDidChangeTreeData = this.#emitter.event;
+
+  constructor(
+    private readonly discovery: CheckpointDiscovery,
+    private readonly models: ModelCache,
+  ) {}
+
+  refresh(): void {
+    this.#emitter.fire(undefined);
+  }
+
+  async getChildren(node?: CheckpointNode): Promise<CheckpointNode[]> {
+    if (!node) return this.discovery.folders.map((dir) => ({ kind: 'model', dir }));
+    if (node.kind !== 'model') return [];
+    const r = await this.models.get(node.dir);
+    if (!r.ok) return [{ kind: 'error', dir: node.dir, message: r.error }];
+    return r.model.vm.layers.map((l) => ({ kind: 'layer', dir: node.dir, index: l.index, layerKind: l.kind, params: l.params }));
+  }
+
+  async getTreeItem(node: CheckpointNode): Promise<vscode.TreeItem> {
+    if (node.kind === 'error') {
+      const item = new vscode.TreeItem(node.message);
+      item.iconPath = new vscode.ThemeIcon('error');
+      item.tooltip = node.message;
+      return item;
+    }
+    if (node.kind === 'layer') {
+      const item = new vscode.TreeItem(`${node.index} ${KIND_NAMES[node.layerKind]}`);
+      item.description = formatParams(node.params);
+      item.iconPath = new vscode.ThemeIcon(KIND_ICON[node.layerKind]);
+      item.contextValue = 'hybridCompress.layer';
+      return item;
+    }
+    const r = await this.models.get(node.dir);
+    const name = vscode.workspace.asRelativePath(node.dir, false);
+    const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `model:${node.dir}`;
+    item.resourceUri = vscode.Uri.file(node.dir);
+    item.contextValue = 'hybridCompress.checkpoint';
+    item.iconPath = new vscode.ThemeIcon(r.ok ? 'circuit-board' : 'warning');
+    if (r.ok) {
+      const m = r.model.vm;
+      item.description = `${m.family} · ${formatParams(m.params)} · ${m.pattern.length > 24 ? m.pattern.slice(0, 24) + '…' : m.pattern}`;
+      item.tooltip = new vscode.MarkdownString(
+        `**${m.name}** — ${m.modelType}${m.runnable ? '' : ' (inspection only)'}\n\n${formatParams(m.params)} parameters, ${formatBytes(m.bytesOnDisk)} on disk\n\npattern \`${m.pattern}\``,
+      );
+    } else item.tooltip = r.error;
+    item.command = { command: 'hybridCompress.compressModel', title: 'Compress Model…', arguments: [vscode.Uri.file(node.dir)] };
+    return item;
+  }
+}
+
+export type RunNode = { kind: 'run'; run: ListedRun } | { kind: 'problem'; dir: string; message: string };
+
+const STATUS_ICON: Record<string, [string, string?]> = {
+  running: ['sync~spin'],
+  done: ['pass', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  cancelled: ['circle-slash'],
+  interrupted: ['debug-disconnect', 'list.warningForeground'],
+};
+
+export class RunsTree implements vscode.TreeDataProvider<RunNode> {
+  readonly #emitter = new vscode.EventEmitter<RunNode | undefined>();
+  readonly onDidChangeTreeData = this.#emitter.event;
+
+  refresh(): void {
+    this.#emitter.fire(undefined);
+  }
+
+  async getChildren(node?: RunNode): Promise<RunNode[]> {
+    if (node) return [];
+    const out: RunNode[] = [];
+    for (const f of vscode.workspace.workspaceFolders ?? []) {
+      if (f.uri.scheme !== 'file') continue;
+      const listing = await listRuns(f.uri.fsPath);
+      out.push(...listing.runs.map((run) => ({ kind: 'run' as const, run })));
+      out.push(...listing.problems.map((p) => ({ kind: 'problem' as const, ...p })));
+    }
+    return out;
+  }
+
+  getTreeItem(node: RunNode): vscode.TreeItem {
+    if (node.kind === 'problem') {
+      const item = new vscode.TreeItem(vscode.workspace.asRelativePath(node.dir, false));
+      item.description = node.message;
+      item.iconPath = new vscode.ThemeIcon('warning');
+      return item;
+    }
+    const s = runSummary(node.run);
+    const item = new vscode.TreeItem(s.label);
+    item.id = `run:${node.run.dir}`;
+    item.description = s.description;
+    item.tooltip = s.tooltip;
+    const [icon, color] = STATUS_ICON[node.run.status] ?? ['circle'];
+    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+    const hasCurves = existsSync(join(node.run.dir, 'metrics.jsonl'));
+    item.contextValue = `hybridCompress.run${hasCurves ? '.curves' : ''}`;
+    item.command = hasCurves
+      ? { command: 'hybridCompress.openCurves', title: 'Open Training Curves', arguments: [vscode.Uri.file(node.run.dir)] }
+      : { command: 'hybridCompress.openRunReport', title: 'Open Run Report', arguments: [vscode.Uri.file(node.run.dir)] };
+    return item;
+  }
+}

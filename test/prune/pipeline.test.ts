@@ -1,0 +1,209 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSpec } from '../../src/core/arch/index';
+import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
+import { checkpointFingerprint } from '../../src/core/checkpoint/fingerprint';
+import { HybridCompressError } from '../../src/core/errors';
+import { referenceForward } from '../../src/core/model/reference';
+import { writeSafetensors } from '../../src/core/safetensors/writer';
+import { fixtureConfig, writeFixtureCheckpoint, type FixtureOptions } from '../../src/core/testing/fixtures';
+import { NEMOTRON_H_8B } from '../../src/core/testing/nemotron-h-8b';
+import { importanceLayout, randomImportance } from '../../src/core/prune/importance';
+import type { PipelineContext, PruneJobParams } from '../../src/core/prune/job-params';
+import { validatePruneParams, validateSearchParams } from '../../src/core/prune/job-params';
+import { lmLoss } from '../../src/core/prune/evaluate';
+import { countPrunedParams } from '../../src/core/prune/param-count';
+import { prunedParams, sourceDims } from '../../src/core/prune/config';
+import { runPrune } from '../../src/core/prune/prune-job';
+import { runSearch, KD_UNAVAILABLE } from '../../src/core/prune/search-job';
+import { axisChoices, enumerateCandidates, rankCandidates, searchGrid, type ScoredCandidate } from '../../src/core/prune/search';
+import { modelOptExportConfig } from '../../src/core/prune/modelopt';
+import { Rng } from '../../src/core/util/random';
+import { readAll, tempDir } from './helpers';
+
+const FX: FixtureOptions = { pattern: 'M-M*M-', hiddenSize: 32, vocabSize: 300, mambaHeads: 8, mambaHeadDim: 4, nGroups: 2, stateSize: 8, intermediateSize: 48, attentionHeads: 4, kvHeads: 2, attentionHeadDim: 8, tokenizer: true };
+
+function ctx(): PipelineContext & { logs: string[]; phases: Set<string> } {
+  const logs: string[] = [];
+  const phases = new Set<string>();
+  return { signal: new AbortController().signal, progress: (p) => phases.add(p.phase), log: (t) => logs.push(t), logs, phases };
+}
+
+test('closed-form parameter count equals the spec-based count on random dims of both families', () => {
+  const specs = [
+    buildSpec(fixtureConfig(FX)),
+    buildSpec(fixtureConfig({ ...FX, extraConfig: { use_bias: true, mlp_bias: true, attention_bias: true, use_conv_bias: false } })),
+    buildSpec(fixtureConfig({ ...FX, tieEmbeddings: true })),
+    buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 3, hiddenSize: 32, mambaHeads: 8, mambaHeadDim: 8, nGroups: 2 })),
+    buildSpec(fixtureConfig(NEMOTRON_H_8B)),
+  ];
+  const rng = new Rng(5);
+  for (const spec of specs) {
+    for (let i = 0; i < 25; i++) {
+      const base = sourceDims(spec);
+      const G = spec.mamba?.nGroups ?? 1;
+      const d = {
+        hiddenSize: 1 + rng.int(spec.hiddenSize),
+        intermediateSize: spec.mlp ? 1 + rng.int(spec.mlp.intermediateSize) : undefined,
+        mambaNumHeads: spec.mamba ? G * (1 + rng.int(spec.mamba.numHeads / G)) : undefined,
+        mambaHeadDim: spec.mamba ? 1 + rng.int(spec.mamba.headDim) : undefined,
+        numAttentionHeads: spec.attention ? spec.attention.numKvHeads * (1 + rng.int(spec.attention.numHeads / spec.attention.numKvHeads)) : undefined,
+        keptLayers: base.keptLayers.filter(() => rng.next() < 0.8),
+      };
+      if (d.keptLayers.length === 0) d.keptLayers = [0];
+      assert.equal(countPrunedParams(spec, d), prunedParams(spec, d), JSON.stringify(d));
+    }
+  }
+});
+
+test('search grid: ModelOpt divisors at 8B (256/512/8/2, heads by n_groups), bounded by max width/depth pruning', () => {
+  const spec = buildSpec(fixtureConfig(NEMOTRON_H_8B));
+  const g = searchGrid(spec, { targetParams: 4e9, tolerance: 0.05, maxWidthPruning: 0.4, maxDepthPruning: 0.2 });
+  assert.deepEqual(g.hidden, [4096, 3840, 3584, 3328, 3072, 2816, 2560]);
+  assert.equal(g.ffn![0], 21504);
+  assert.equal(g.ffn!.at(-1), 13312);
+  assert.ok(g.ffn!.slice(1).every((f) => f % 512 === 0));
+  assert.deepEqual(g.mambaHeads, [128, 120, 112, 104, 96, 88, 80]);
+  assert.deepEqual(g.mambaHeadDim, [64, 56, 48, 40]);
+  assert.deepEqual(g.layers, [52, 50, 48, 46, 44, 42]);
+  assert.deepEqual(axisChoices(100, 30, 0.5), [100, 90, 60]);
+  // The paper's 4B point lies on the grid when the FFN bound allows its 43% cut.
+  const wide = enumerateCandidates(spec, randomImportance(spec, 1), { targetParams: 4.489e9, tolerance: 0.001, maxWidthPruning: 0.45, maxDepthPruning: 0 });
+  assert.ok(wide.candidates.some((c) => c.params === 4_489_223_040 && c.dims.hiddenSize === 3072 && c.dims.intermediateSize === 12288 && c.dims.mambaNumHeads === 112));
+  assert.ok(wide.candidates.every((c) => Math.abs(c.params - 4.489e9) <= 4.489e6));
+});
+
+test('candidates are ranked by loss; losses equal to 3 decimals are broken by tokens/s', () => {
+  const c = (id: number, loss: number | null, tps: number): ScoredCandidate => ({ id, loss, tokensPerS: tps, rank: null, params: 0, targets: {}, dims: { hiddenSize: 1, keptLayers: [] } });
+  const ranked = rankCandidates([c(1, 1.3804, 100), c(2, 1.3801, 300), c(3, 1.2, 10), c(4, null, 999), c(5, 2, 1)]);
+  assert.deepEqual(ranked.map((x) => [x.id, x.rank]), [[3, 1], [2, 2], [1, 3], [5, 4], [4, null]]);
+});
+
+test('lmLoss is the mean next-token cross-entropy', () => {
+  // Uniform logits over V give log V; a peaked correct logit gives about 0.
+  assert.ok(Math.abs(lmLoss(new Float64Array(2 * 3 * 5), [[0, 1, 2], [3, 4, 0]], 5) - Math.log(5)) < 1e-12);
+  const logits = new Float64Array(3 * 4);
+  logits[0 * 4 + 2] = 50;
+  logits[1 * 4 + 3] = 50;
+  assert.ok(lmLoss(logits, [[0, 2, 3]], 4) < 1e-12);
+});
+
+test('runPrune: plan, write, verify (zero-shot loss before/after equals the reference forward), report', async (t) => {
+  const dir = tempDir(t);
+  const f = await writeFixtureCheckpoint(join(dir, 'src'), FX);
+  const c = ctx();
+  const params = validatePruneParams({ model: f.dir, importance: 'random', seed: 3, out: join(dir, 'out'), targets: { hiddenSize: 24, mambaNumHeads: 6, intermediateSize: 30 }, emitModelOptConfig: true, rows: 2, seqLen: 16 });
+  const r = await runPrune(params, c);
+  assert.deepEqual([...c.phases].sort(), ['fingerprint', 'verify', 'write']);
+  assert.equal(r.pruned.hidden_size, 24);
+  assert.equal(r.pruned.mamba_num_heads, 6);
+  assert.equal(r.source.params, f.spec.params.total);
+  const out = await openCheckpoint(join(dir, 'out'));
+  t.after(() => out.close());
+  assert.equal(r.pruned.params, out.spec.params.total);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'out', 'modelopt_export_config.json'), 'utf8')), { hidden_size: 24, ffn_hidden_size: 30, num_attention_heads: 4, mamba_num_heads: 6, mamba_head_dim: 4, num_layers: 6 });
+  const v = r.verification!;
+  assert.ok(!('skipped' in v));
+  // Independent recomputation of the "after" loss with the same random rows (seed 3).
+  const rng = new Rng(3);
+  const ids = Array.from({ length: 2 }, () => Array.from({ length: 16 }, () => rng.int(300)));
+  const expected = lmLoss(referenceForward(out.spec, await readAll(out), ids).logits, ids, 300);
+  assert.ok(Math.abs(v.loss_after - expected) < 1e-12);
+  assert.ok(Number.isFinite(v.loss_before) && v.loss_before !== v.loss_after);
+});
+
+test('runPrune: --plan reproduces a saved plan exactly; --dry-run writes nothing; --target-params picks a legal cut', async (t) => {
+  const dir = tempDir(t);
+  const f = await writeFixtureCheckpoint(join(dir, 'src'), FX);
+  const base: PruneJobParams = { model: f.dir, importance: 'random', seed: 8, targets: { hiddenSize: 20, mambaHeadDim: 3, numLayers: 5 }, verify: false, out: join(dir, 'a') };
+  await runPrune(base, ctx());
+  const again = await runPrune({ ...base, importance: 'random', seed: undefined, targets: {}, plan: join(dir, 'a', 'pruning_plan.json'), out: join(dir, 'b') }, ctx());
+  assert.equal(again.importance, `plan ${join(dir, 'a', 'pruning_plan.json')}`);
+  const a = await openCheckpoint(join(dir, 'a'));
+  const b = await openCheckpoint(join(dir, 'b'));
+  t.after(() => Promise.all([a.close(), b.close()]));
+  assert.deepEqual(await readAll(b), await readAll(a));
+  await assert.rejects(runPrune({ ...base, plan: join(dir, 'a', 'pruning_plan.json'), out: join(dir, 'c') }, ctx()), /--plan applies a saved plan as it is; drop --hidden-size, --mamba-head-dim, --num-layers/);
+  // A plan made for another model is refused unless overridden.
+  const other = await writeFixtureCheckpoint(join(dir, 'other'), { ...FX, seed: 99 });
+  await assert.rejects(runPrune({ ...base, model: other.dir, targets: {}, plan: join(dir, 'a', 'pruning_plan.json'), out: join(dir, 'd') }, ctx()), /was made for model .* --allow-fingerprint-mismatch/);
+
+  const dry = await runPrune({ ...base, dryRun: true, out: join(dir, 'dry') }, ctx());
+  assert.ok(!existsSync(join(dir, 'dry')) && dry.output === undefined && dry.pruned.num_layers === 5);
+
+  const target = Math.round(f.spec.params.total * 0.7);
+  const auto = await runPrune({ ...base, targets: {}, targetParams: String(target), dryRun: true }, ctx());
+  assert.ok(Math.abs(auto.pruned.params - target) <= 0.05 * target, `${auto.pruned.params} near ${target}`);
+  assert.match(auto.notes.join('\n'), /least aggressive/);
+  await assert.rejects(runPrune({ ...base, targetParams: '10%', dryRun: true }, ctx()), /more than 5\.0% away/);
+  await assert.rejects(runPrune({ ...base, targets: {}, targetParams: '10%', dryRun: true }, ctx()), /no architecture on the grid/);
+});
+
+test('runPrune with an importance file: run folder or file, fingerprint checked (with override), bad files rejected', async (t) => {
+  const dir = tempDir(t);
+  const f = await writeFixtureCheckpoint(join(dir, 'src'), FX);
+  const ck = await openCheckpoint(f.dir);
+  const fp = await checkpointFingerprint(ck);
+  await ck.close();
+  const rnd = randomImportance(f.spec, 4);
+  const write = async (path: string, fingerprint: string) =>
+    writeSafetensors(
+      path,
+      importanceLayout(f.spec).map(({ name, shape }) => ({ name, dtype: 'F32', shape, data: new Uint8Array(rnd.require(name, shape, 't').slice().buffer) })),
+      { metadata: { format: 'hybrid-compress/importance@1', fingerprint } },
+    );
+  await write(join(dir, 'run', 'importance.safetensors'), fp.id);
+  await write(join(dir, 'stale.safetensors'), 'someone-else');
+  const base: PruneJobParams = { model: f.dir, importance: join(dir, 'run'), targets: { mambaNumHeads: 4 }, verify: false, dryRun: true };
+  const r = await runPrune(base, ctx());
+  assert.equal(r.importance, join(dir, 'run', 'importance.safetensors'));
+  await assert.rejects(runPrune({ ...base, importance: join(dir, 'stale.safetensors') }, ctx()), /computed for model someone-else/);
+  const forced = await runPrune({ ...base, importance: join(dir, 'stale.safetensors'), allowFingerprintMismatch: true }, ctx());
+  assert.match(forced.notes[0]!, /someone-else/);
+  writeFileSync(join(dir, 'junk.safetensors'), Buffer.alloc(4));
+  await assert.rejects(runPrune({ ...base, importance: join(dir, 'junk.safetensors') }, ctx()), (e: unknown) => e instanceof HybridCompressError);
+  await assert.rejects(runPrune({ ...base, importance: join(dir, 'missing') }, ctx()), /does not exist/);
+});
+
+test('runSearch: candidates within tolerance scored and ranked, search.json written, winner pruned; --kd-steps reports the missing engine', async (t) => {
+  const dir = tempDir(t);
+  const f = await writeFixtureCheckpoint(join(dir, 'src'), FX);
+  const c = ctx();
+  const target = Math.round(f.spec.params.total * 0.75);
+  const r = await runSearch(validateSearchParams({ model: f.dir, importance: 'random', seed: 2, targetParams: String(target), maxCandidates: 4, rows: 2, seqLen: 12, report: join(dir, 'search.json'), out: join(dir, 'best') }), c);
+  assert.equal(r.scored, 4);
+  assert.ok(r.within_tolerance >= 4);
+  const scored = r.candidates.filter((x) => x['rank'] !== null);
+  assert.deepEqual(scored.map((x) => x['rank']), [1, 2, 3, 4]);
+  for (let i = 1; i < scored.length; i++) assert.ok(Number((scored[i - 1]!['loss'] as number).toFixed(3)) <= Number((scored[i]!['loss'] as number).toFixed(3)));
+  for (const x of r.candidates) assert.ok(Math.abs((x['params'] as number) - target) <= 0.05 * target);
+  const file = JSON.parse(readFileSync(join(dir, 'search.json'), 'utf8'));
+  assert.equal(file.format, 'hybrid-compress/search@1');
+  assert.deepEqual(Object.keys(file.grid), ['hidden_size', 'num_layers', 'ffn_hidden_size', 'mamba_num_heads', 'mamba_head_dim']);
+  assert.ok(existsSync(join(dir, 'best', 'search.json')));
+  const best = await openCheckpoint(join(dir, 'best'));
+  t.after(() => best.close());
+  assert.equal(best.spec.params.total, r.winner!['params']);
+  assert.equal(best.spec.hiddenSize, r.winner!['hidden_size']);
+  await assert.rejects(runSearch(validateSearchParams({ model: f.dir, importance: 'random', targetParams: '70%', kdSteps: 100 }), ctx()), (e: unknown) => e instanceof HybridCompressError && e.message === KD_UNAVAILABLE);
+  await assert.rejects(runSearch(validateSearchParams({ model: f.dir, importance: 'random', targetParams: '20%', tolerance: 0.001 }), ctx()), /none of the .* grid candidates/);
+});
+
+test('job parameters are validated field by field', () => {
+  assert.throws(() => validatePruneParams(null), /"params" must be an object/);
+  assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: {} }), /"out" is required/);
+  assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: { hiddenSize: 'x' }, out: '/o' }), /"hiddenSize" must be a number/);
+  assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: {}, out: '/o', metric: 'l2' }), /"metric" must be one of activation\|flap/);
+  assert.throws(() => validateSearchParams({ model: '/m', importance: 'random' }), /"targetParams" must be a non-empty string/);
+  assert.throws(() => validateSearchParams({ model: '/m', importance: 'random', targetParams: '1e6', tolerance: 2 }), /"tolerance" must be a number ≥ 0 ≤ 1/);
+});
+
+test('ModelOpt export_config names every axis of the model, in ModelOpt hparam order', () => {
+  const spec = buildSpec(fixtureConfig(NEMOTRON_H_8B));
+  const cfg = modelOptExportConfig(spec, { ...sourceDims(spec), hiddenSize: 3072, intermediateSize: 12288, mambaNumHeads: 112 });
+  assert.equal(JSON.stringify(cfg), JSON.stringify({ hidden_size: 3072, ffn_hidden_size: 12288, num_attention_heads: 32, mamba_num_heads: 112, mamba_head_dim: 64, num_layers: 52 }));
+  const m2 = buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 3 }));
+  assert.deepEqual(Object.keys(modelOptExportConfig(m2, sourceDims(m2))), ['hidden_size', 'mamba_num_heads', 'mamba_head_dim', 'num_layers']);
+});
