@@ -14,7 +14,6 @@ export interface CommandContext {
 
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   /** Returns the process exit code (0 ok, 1 failure, 2 bad input). */
   run(ctx: CommandContext): Promise<number>;

@@ -29,8 +29,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`hybrid-compress: unknown command "${name}" (valid: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
     return 2;
   }
+  const command = await cmd.load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${cmd.summary}\n\nusage: ${cmd.usage}\n`);
+    process.stdout.write(`${cmd.summary}\n\nusage: ${command.usage}\n`);
     return 0;
   }
   const controller = new AbortController();
@@ -46,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     signal: controller.signal,
   };
   try {
-    return await cmd.run(ctx);
+    return await command.run(ctx);
   } catch (e) {
     process.stderr.write(`hybrid-compress ${name}: ${describeError(e)}\n`);
     if (process.env['HC_DEBUG'] && e instanceof Error) process.stderr.write(`${e.stack}\n`);

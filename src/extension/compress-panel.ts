@@ -108,12 +108,15 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     const dataFiles = (await vscode.workspace.findFiles('**/*.{txt,jsonl,parquet}', '{**/node_modules/**,**/.git/**,**/.hybrid-compress/**}', 200)).map((u) => vscode.workspace.asRelativePath(u, false)).sort();
     const cal = await latestCalibration(e.dir);
     const running = this.jobs.running.find((j) => j.params['model'] === e.dir || j.params['teacher'] === e.dir);
+    const form = this.form(e.dir);
+    // A workspace with a single data file: nothing to choose.
+    if (!form.dataFile && dataFiles.length === 1) form.dataFile = dataFiles[0]!;
     const state: CompressState = {
       model: vm,
       axes: compressAxes(spec),
       targets,
       estimate: estimateTargets(spec, targets, vm.bytesPerParam),
-      form: this.form(e.dir),
+      form,
       dataFiles,
       trusted: vscode.workspace.isTrusted,
       ...(cal ? { calibrationRun: cal.run.dir } : {}),

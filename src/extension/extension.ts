@@ -79,6 +79,18 @@ export function activate(context: vscode.ExtensionContext): void {
     },
   };
 
+  // Runs started from the CLI or another window appear (and change status) without a manual refresh.
+  const runWatcher = vscode.workspace.createFileSystemWatcher('**/.hybrid-compress/runs/*/run.json');
+  let runTimer: ReturnType<typeof setTimeout> | undefined;
+  const runsChanged = () => {
+    if (runTimer) clearTimeout(runTimer);
+    runTimer = setTimeout(() => {
+      runsTree.refresh();
+      void importance.refresh();
+    }, 300);
+  };
+  context.subscriptions.push(runWatcher, runWatcher.onDidCreate(runsChanged), runWatcher.onDidChange(runsChanged), runWatcher.onDidDelete(runsChanged));
+
   const checkpointsView = vscode.window.createTreeView('hybridCompress.checkpoints', { treeDataProvider: checkpointsTree, showCollapseAll: true });
   checkpointsView.onDidChangeSelection((e) => {
     const node = e.selection[0];

@@ -17,11 +17,15 @@ test('a calibrate task becomes a calibrate job with absolute paths and a run fol
   assert.equal(cliEquivalent(r), 'hybrid-compress calibrate /work/space/models/tiny --data /data/c.jsonl --samples 16 --seq-len 64 --device cpu --out /work/space/.hybrid-compress/runs/20260304T050607Z-calibrate');
 });
 
-test('prune keeps importance "random" as is and maps target properties', () => {
-  const r = taskToJob({ type: 'hybrid-compress', action: 'prune', model: 'm', importance: 'random', mambaNumHeads: 4, out: 'pruned', force: true }, ws, now);
+test('prune: importance "random" kept, targets gathered into the job’s targets object', () => {
+  const r = taskToJob({ type: 'hybrid-compress', action: 'prune', model: 'm', importance: 'random', mambaNumHeads: 4, ffnHiddenSize: 64, dropLayers: '1, 3', samples: 8, out: 'pruned', force: true }, ws, now);
   assert.equal(r.params['importance'], 'random');
   assert.equal(r.params['out'], '/work/space/pruned');
-  assert.match(cliEquivalent(r), /--importance random --mamba-num-heads 4 --out \/work\/space\/pruned --force$/);
+  assert.deepEqual(r.params['targets'], { intermediateSize: 64, mambaNumHeads: 4, dropLayers: [1, 3] });
+  assert.equal(r.params['rows'], 8);
+  for (const k of ['mambaNumHeads', 'ffnHiddenSize', 'dropLayers', 'samples']) assert.equal(r.params[k], undefined, k);
+  assert.equal(cliEquivalent(r), 'hybrid-compress prune /work/space/m --importance random --out /work/space/pruned --force --ffn-hidden-size 64 --mamba-num-heads 4 --drop-layers 1,3 --samples 8');
+  assert.throws(() => taskToJob({ action: 'prune', model: 'm', importance: 'random', dropLayers: 'a,b' }, ws, now), /"dropLayers" must be comma-separated layer indices/);
 });
 
 test('bad definitions are one-line errors naming the property and what is valid', () => {

@@ -56,16 +56,18 @@ async function compare(o: FixtureOptions, batch: number, T: number, opts: Forwar
 }
 
 test('nemotron_h, 2 groups × 4 heads, attention head_dim ≠ hidden/heads, T not a multiple of the chunk, batch 2, all taps', async () => {
-  const o: FixtureOptions = { pattern: 'M-M*', hiddenSize: 32, mambaHeads: 8, mambaHeadDim: 8, nGroups: 2, stateSize: 16, attentionHeads: 4, kvHeads: 2, attentionHeadDim: 12, intermediateSize: 48, vocabSize: 64, seed: 11 };
+  const o: FixtureOptions = { pattern: 'M-M*', hiddenSize: 32, mambaHeads: 8, mambaHeadDim: 8, nGroups: 2, stateSize: 16, attentionHeads: 4, kvHeads: 2, attentionHeadDim: 24, intermediateSize: 48, vocabSize: 64, seed: 11 };
   const spec = buildSpec(fixtureConfig(o));
   const taps = listTaps(spec).map((t) => t.name);
   const r = await compare(o, 2, 37, { chunkSize: 16, taps });
   assert.ok(r.logitScale > 0.5, 'logits are not trivially small');
   assert.equal(Object.keys(r.tapDiffs).length, taps.length);
+  assert.equal(opHistogram(r.graph)['com.microsoft:GroupQueryAttention'], 1, 'head_dim 24 uses the fused attention kernel');
 });
 
-test('nemotron_h, n_groups 1, one chunk shorter than the chunk length, untied', async () => {
-  await compare({ pattern: 'M*-M', hiddenSize: 24, mambaHeads: 4, mambaHeadDim: 6, nGroups: 1, stateSize: 8, attentionHeads: 3, kvHeads: 1, attentionHeadDim: 10, intermediateSize: 40, vocabSize: 50, seed: 3 }, 1, 13, { chunkSize: 32 });
+test('nemotron_h, n_groups 1, one chunk shorter than the chunk length, untied, head_dim 10 (MatMul attention)', async () => {
+  const r = await compare({ pattern: 'M*-M', hiddenSize: 24, mambaHeads: 4, mambaHeadDim: 6, nGroups: 1, stateSize: 8, attentionHeads: 3, kvHeads: 1, attentionHeadDim: 10, intermediateSize: 40, vocabSize: 50, seed: 3 }, 1, 13, { chunkSize: 32 });
+  assert.equal(opHistogram(r.graph)['com.microsoft:GroupQueryAttention'], undefined);
 });
 
 test('nemotron_h, 4 groups, T an exact multiple of the chunk, standard ops only (fused: false)', async () => {

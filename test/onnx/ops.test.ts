@@ -242,6 +242,37 @@ test('RMSNorm (SimplifiedLayerNormalization) and SkipSimplifiedLayerNormalizatio
   await check('SkipSimplifiedLayerNormalization', [[R, D], [R, D], [D]], (g, [a, b, c]) => g.skipRmsNorm(a!, b!, c!, eps).sum, () => ({ data: sum, dims: [R, D] }), { data: [x, skip, w] });
 });
 
+test('GroupQueryAttention: causal GQA without cache matches a JS softmax attention', async () => {
+  covered.add('GroupQueryAttention');
+  const [B, T, Hq, Hkv, d] = [2, 5, 4, 2, 8]; // the kernel needs head_size % 8 == 0
+  const q = randn(rng, B * T * Hq * d);
+  const k = randn(rng, B * T * Hkv * d);
+  const v = randn(rng, B * T * Hkv * d);
+  const g = new GraphBuilder('gqa');
+  const [qi, ki, vi] = [g.input('q', 'float32', [B, T, Hq * d]), g.input('k', 'float32', [B, T, Hkv * d]), g.input('v', 'float32', [B, T, Hkv * d])];
+  const y = g.groupQueryAttention(qi, ki, vi, g.constant('int32', [B], [T - 1, T - 1]), g.constant('int32', [], [T]), { numHeads: Hq, kvNumHeads: Hkv, scale: 0.7 });
+  g.output(y, 'y');
+  const out = await runGraph(g.build(), { q: { data: q, dims: [B, T, Hq * d] }, k: { data: k, dims: [B, T, Hkv * d] }, v: { data: v, dims: [B, T, Hkv * d] } });
+  const want = new Float64Array(B * T * Hq * d);
+  for (let b = 0; b < B; b++) for (let h = 0; h < Hq; h++) {
+    const kv = Math.floor(h / (Hq / Hkv));
+    for (let i = 0; i < T; i++) {
+      const s = Array.from({ length: i + 1 }, (_, j) => {
+        let dot = 0;
+        for (let c = 0; c < d; c++) dot += q[((b * T + i) * Hq + h) * d + c]! * k[((b * T + j) * Hkv + kv) * d + c]!;
+        return 0.7 * dot;
+      });
+      const m = Math.max(...s);
+      const e = s.map((x) => Math.exp(x - m));
+      const z = e.reduce((a, x) => a + x, 0);
+      for (let c = 0; c < d; c++) want[((b * T + i) * Hq + h) * d + c] = e.reduce((a, p, j) => a + (p / z) * v[((b * T + j) * Hkv + kv) * d + c]!, 0);
+    }
+  }
+  assert.deepEqual([...out['y']!.dims], [B, T, Hq * d]);
+  assert.deepEqual(y.shape, [B, T, Hq * d]);
+  assert.ok(maxAbsDiff(Array.from(out['y']!.data, Number), want) <= 1e-5);
+});
+
 test('Trilu, Reshape, Transpose, Slice, Split, Concat, Squeeze, Unsqueeze, Expand, Pad', async () => {
   const m = randn(rng, 4 * 5);
   const tri = (upper: boolean, k: number) => ({ data: m.map((v, i) => ((upper ? (i % 5) - Math.floor(i / 5) >= k : (i % 5) - Math.floor(i / 5) <= k) ? v : 0)), dims: [4, 5] });

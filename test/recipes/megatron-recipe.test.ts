@@ -255,3 +255,19 @@ test('mountDirs keeps the outermost folders once', () => {
   assert.deepEqual(mountDirs(['/a/b', '/a', '/a/b/c', '/d', '/d']), ['/a', '/d']);
   assert.deepEqual(mountDirs(['/ab', '/a']), ['/a', '/ab']);
 });
+
+test('shellcheck finds no warnings in the generated scripts (when shellcheck is installed)', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  if (spawnSync('shellcheck', ['--version']).status !== 0) return t.skip('shellcheck is not installed');
+  const fx = await makeFixture();
+  try {
+    for (const extra of [{}, { nodes: 2, globalBatch: 32 }, { container: null }] as Partial<MegatronRecipeOptions>[]) {
+      const out = join(fx.root, 'recipe out');
+      const files = writeMegatronRecipe(out, planMegatronRecipe(options(fx, extra), DATA), { force: true }).filter((f) => /\.(sh|sbatch)$/.test(f));
+      const r = spawnSync('shellcheck', ['-s', 'bash', '-S', 'warning', ...files], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stdout);
+    }
+  } finally {
+    rmSync(fx.root, { recursive: true, force: true });
+  }
+});

@@ -20,7 +20,7 @@ before(() => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const SMALL: FixtureOptions = { pattern: 'M-*M', hiddenSize: 32, mambaHeads: 8, mambaHeadDim: 4, nGroups: 2, stateSize: 8, attentionHeads: 4, kvHeads: 2, attentionHeadDim: 12, intermediateSize: 40, vocabSize: 64, seed: 17 };
+const SMALL: FixtureOptions = { pattern: 'M-*M', hiddenSize: 32, mambaHeads: 8, mambaHeadDim: 4, nGroups: 2, stateSize: 8, attentionHeads: 4, kvHeads: 2, attentionHeadDim: 16, intermediateSize: 40, vocabSize: 64, seed: 17 };
 
 function ids(batch: number, seq: number, V: number, seed = 5): { flat: BigInt64Array; rows: number[][] } {
   const rng = new Rng(seed);

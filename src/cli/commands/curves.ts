@@ -10,7 +10,6 @@ const usage = 'hybrid-compress curves <log_or_dir> [--follow] [--json] [--seq-le
 
 export const curvesCommand: Command = {
   name: 'curves',
-  summary: 'Print the loss curves of a run: metrics.jsonl, a Megatron-LM/Bridge log or TensorBoard event files (--follow streams)',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(

@@ -18,7 +18,6 @@ const PRESETS: Record<string, FixtureOptions> = {
 
 export const fixtureCommand: Command = {
   name: 'fixture',
-  summary: 'Write a seeded random-weight checkpoint (or a shape-only sparse one) for tests and planning',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(

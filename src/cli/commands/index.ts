@@ -1,10 +1,21 @@
-// Registry of CLI commands. Add one import and one entry per command.
+// Registry of CLI commands, loaded lazily so that `inspect` does not pay for the engine's modules.
+// Add one entry per command (its module exports a Command).
 import type { Command } from '../command';
-import { inspectCommand } from './inspect';
-import { fixtureCommand } from './fixture';
-import { pruneCommand } from './prune';
-import { searchCommand } from './search';
-import { curvesCommand } from './curves';
-import { recipeCommand } from './recipe';
 
-export const COMMANDS: Command[] = [inspectCommand, fixtureCommand, pruneCommand, searchCommand, curvesCommand, recipeCommand];
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  { name: 'inspect', summary: 'Describe a checkpoint: family, layer pattern, dimensions, parameters per component, size, tokenizer', load: async () => (await import('./inspect')).inspectCommand },
+  { name: 'eval', summary: 'LM loss, perplexity and tokens/s of a model on a data file', load: async () => (await import('./eval')).evalCommand },
+  { name: 'generate', summary: 'Greedy continuation of a prompt', load: async () => (await import('./generate')).generateCommand },
+  { name: 'calibrate', summary: 'Score embedding channels, FFN neurons, attention and Mamba heads/channels (group-aware) and layers on calibration data', load: async () => (await import('./calibrate')).calibrateCommand },
+  { name: 'prune', summary: 'Group-aware width and depth pruning (Minitron-SSM) into a new Hugging Face checkpoint', load: async () => (await import('./prune')).pruneCommand },
+  { name: 'search', summary: 'Architecture search under a parameter budget: legal candidates ranked by zero-shot LM loss', load: async () => (await import('./search')).searchCommand },
+  { name: 'curves', summary: 'Print the loss curves of a run: metrics.jsonl, a Megatron-LM/Bridge log or TensorBoard event files (--follow streams)', load: async () => (await import('./curves')).curvesCommand },
+  { name: 'recipe', summary: 'Write a cluster launch recipe (torchrun + sbatch scripts, ModelOpt export_config) to distill a pruned student on Megatron-Bridge', load: async () => (await import('./recipe')).recipeCommand },
+  { name: 'fixture', summary: 'Write a seeded random-weight checkpoint (or a shape-only sparse one) for tests and planning', load: async () => (await import('./fixture')).fixtureCommand },
+];

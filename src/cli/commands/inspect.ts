@@ -7,7 +7,6 @@ const usage = 'hybrid-compress inspect <model_dir> [--json] [--layers]';
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: 'Describe a checkpoint: family, layer pattern, dimensions, parameters per component, size, tokenizer',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, { json: { type: 'boolean' }, layers: { type: 'boolean' } }, usage);

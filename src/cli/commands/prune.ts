@@ -139,7 +139,6 @@ export async function runPipelineJob<R>(ctx: CommandContext, kind: string, param
 
 export const pruneCommand: Command = {
   name: 'prune',
-  summary: 'Group-aware width and depth pruning (Minitron-SSM) into a new Hugging Face checkpoint',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, OPTIONS, usage);

@@ -25,7 +25,6 @@ export function parseDataArg(v: string): DataSource {
 
 export const recipeCommand: Command = {
   name: 'recipe',
-  summary: 'Write a cluster launch recipe (torchrun + sbatch scripts, ModelOpt export_config) to distill a pruned student on Megatron-Bridge',
   usage,
   async run(ctx) {
     const str = { type: 'string' } as const;

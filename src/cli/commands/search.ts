@@ -47,7 +47,6 @@ export function formatSearchReport(r: SearchReport): string {
 
 export const searchCommand: Command = {
   name: 'search',
-  summary: 'Architecture search under a parameter budget: legal candidates ranked by zero-shot LM loss',
   usage,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx.argv, OPTIONS, usage);

@@ -6,7 +6,7 @@
 // Writers put `metadata` only on the first value of each tag, so the extractor remembers per tag.
 
 import { makePoint, type MetricPoint } from './metric-point';
-import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader, varintToSigned, type WireField } from './protobuf-wire';
+import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader, type WireField } from './protobuf-wire';
 
 // Field numbers (event.proto / summary.proto / tensor.proto / tensor_shape.proto).
 const EVENT_WALL_TIME = 1;
@@ -85,7 +85,7 @@ export function decodeEvent(bytes: Uint8Array): DecodedEvent {
   while (!r.done()) {
     const f = r.next();
     if (f.field === EVENT_WALL_TIME && f.wireType === WIRE_FIXED64) ev.wallTime = r.double(f);
-    else if (f.field === EVENT_STEP && f.wireType === WIRE_VARINT) ev.step = varintToSigned(f.varint!);
+    else if (f.field === EVENT_STEP && f.wireType === WIRE_VARINT) ev.step = f.varint!;
     else if (f.field === EVENT_FILE_VERSION && f.wireType === WIRE_LEN) ev.fileVersion = r.string(f);
     else if (f.field === EVENT_SUMMARY && f.wireType === WIRE_LEN) ev.values.push(...decodeSummary(r.sub(f)));
   }
@@ -123,7 +123,7 @@ function decodeMetadata(r: WireReader, v: DecodedValue): void {
         const g = p.next();
         if (g.field === PLUGIN_NAME && g.wireType === WIRE_LEN) v.pluginName = p.string(g);
       }
-    } else if (f.field === META_DATA_CLASS && f.wireType === WIRE_VARINT) v.dataClass = Number(f.varint!);
+    } else if (f.field === META_DATA_CLASS && f.wireType === WIRE_VARINT) v.dataClass = f.varint!;
   }
 }
 
@@ -136,7 +136,7 @@ function decodeShape(r: WireReader): number[] {
     let size = 0;
     while (!d.done()) {
       const g = d.next();
-      if (g.field === DIM_SIZE && g.wireType === WIRE_VARINT) size = varintToSigned(g.varint!);
+      if (g.field === DIM_SIZE && g.wireType === WIRE_VARINT) size = g.varint!;
     }
     dims.push(size);
   }
@@ -148,7 +148,7 @@ function readRepeated(r: WireReader, f: WireField, elem: 'f32' | 'f64' | 'varint
   const one = (g: WireField, rr: WireReader) => {
     if (elem === 'f32') out.push(rr.float(g));
     else if (elem === 'f64') out.push(rr.double(g));
-    else out.push(elem === 'varint' ? varintToSigned(g.varint!) : Number(g.varint!));
+    else out.push(elem === 'uvarint' && g.varint! < 0 ? g.varint! + 2 ** 64 : g.varint!);
   };
   if (f.wireType !== WIRE_LEN) return one(f, r);
   const view = r.view;
@@ -158,7 +158,7 @@ function readRepeated(r: WireReader, f: WireField, elem: 'f32' | 'f64' | 'varint
     const s = r.sub(f);
     while (!s.done()) {
       const x = s.readVarint();
-      out.push(elem === 'varint' ? varintToSigned(x) : Number(x));
+      out.push(elem === 'uvarint' && x < 0 ? x + 2 ** 64 : x);
     }
   }
 }
@@ -213,7 +213,7 @@ function decodeTensor(r: WireReader): DecodedTensor {
   while (!r.done()) {
     const f = r.next();
     switch (f.field) {
-      case TENSOR_DTYPE: if (f.wireType === WIRE_VARINT) dtype = Number(f.varint!); break;
+      case TENSOR_DTYPE: if (f.wireType === WIRE_VARINT) dtype = f.varint!; break;
       case TENSOR_SHAPE: if (f.wireType === WIRE_LEN) shape = decodeShape(r.sub(f)); break;
       case TENSOR_CONTENT: if (f.wireType === WIRE_LEN) content = r.bytes.subarray(f.start, f.end); break;
       case TENSOR_FLOAT_VAL: readRepeated(r, f, 'f32', vals); break;

@@ -1,8 +1,12 @@
 // Attention (`*`) and MLP (`-`) blocks as ONNX (research/hf-formats.md §3.6–3.7).
 //
-// Attention is NoPE causal GQA with scale d^-½ and an fp32 softmax. The query heads that share a KV head
-// are folded into the row dimension ([B, Hkv, rep·T, d]), so K and V are used as they are, never
-// repeated: scores = Q·Kᵀ per KV head is one batched MatMul, plus a [rep·T, T] additive causal mask.
+// Attention is NoPE causal GQA with scale d^-½ and an fp32 softmax.
+// - fused (default, head_dim a multiple of 8): ORT's com.microsoft GroupQueryAttention kernel on the [B, T, H·d] projections
+//   (no past cache: seqlens_k = T−1, total_sequence_length = T); measured ~2× faster than the MatMul
+//   form on CPU and it never materialises the [T, T] mask.
+// - standard ops: the query heads that share a KV head are folded into the row dimension
+//   ([B, Hkv, rep·T, d]), so K and V are used as they are, never repeated: scores = Q·Kᵀ per KV head is
+//   one batched MatMul, plus a [rep·T, T] additive causal mask.
 
 import type { LayerSpec } from '../arch/spec';
 import type { Value } from '../onnx/index';
@@ -19,6 +23,17 @@ function causalMask(cx: ForwardContext, rep: number): Value {
   return rep === 1 ? base : cx.memo(`attn:mask:${rep}`, () => g.concat(new Array(rep).fill(base), 0));
 }
 
+/** GroupQueryAttention's lengths for a pass without cache: seqlens_k = T−1 per row (int32 [B]), total = T. */
+function gqaLengths(cx: ForwardContext): [Value, Value] {
+  const g = cx.g;
+  const seqlens = cx.memo('gqa:seqlens', () => {
+    const zeros = g.constantOfShape(g.slice(cx.bt, [0], [1]), 0, 'int32', { shape: ['batch'] });
+    return g.add(zeros, g.cast(g.sub(cx.seq, 1), 'int32'), { name: 'gqa/seqlens_k' });
+  });
+  const total = cx.memo('gqa:total', () => g.cast(cx.seq, 'int32', { name: 'gqa/total_len' }));
+  return [seqlens, total];
+}
+
 export function emitAttention(cx: ForwardContext, layer: LayerSpec, u: Value): Value {
   const g = cx.g;
   const a = cx.spec.attention!;
@@ -29,6 +44,14 @@ export function emitAttention(cx: ForwardContext, layer: LayerSpec, u: Value): V
   const q = cx.linear(u, cx.roleName(layer, 'q_proj'), cx.optionalSuffix(layer, '.q_proj.bias'));
   const k = cx.linear(u, cx.roleName(layer, 'k_proj'), cx.optionalSuffix(layer, '.k_proj.bias'));
   const v = cx.linear(u, cx.roleName(layer, 'v_proj'), cx.optionalSuffix(layer, '.v_proj.bias'));
+  // ORT's kernel needs head_size % 8 == 0; other sizes use the MatMul form.
+  if (cx.fused && d % 8 === 0) {
+    const [seqlensK, total] = gqaLengths(cx);
+    const o3 = g.groupQueryAttention(cx.to3d(q, [Hq * d]), cx.to3d(k, [Hkv * d]), cx.to3d(v, [Hkv * d]), seqlensK, total, { numHeads: Hq, kvNumHeads: Hkv, scale: 1 / Math.sqrt(d) });
+    const o = g.reshape(o3!, [-1, Hq * d]);
+    cx.tap(`layers.${layer.index}.attention.o_proj_input`, o);
+    return cx.linear(o, cx.roleName(layer, 'o_proj'), cx.optionalSuffix(layer, '.o_proj.bias'));
+  }
   // Query head i = kv·rep + r (heads of one KV head are contiguous).
   const q4 = g.reshape(g.transpose(g.reshape(q, cx.dynShape([Hkv, rep, d]), { shape: ['batch', 'seq', Hkv, rep, d] }), [0, 2, 3, 1, 4]), [0, 0, -1, d]);
   const kT = g.transpose(g.reshape(k, cx.dynShape([Hkv, d]), { shape: ['batch', 'seq', Hkv, d] }), [0, 2, 3, 1]);

@@ -63,12 +63,27 @@ export function emitMambaMixer(cx: ForwardContext, layer: LayerSpec, u: Value): 
   const tp = `layers.${n}.mamba`;
   const Tpad = `${Q}*nchunks`;
 
-  const zxbcdt = cx.linear(u, cx.roleName(layer, 'in_proj'), cx.optionalRole(layer, 'in_proj_bias'));
-  const [z, xBC, dtRaw] = g.split(zxbcdt, [I, C, H], -1);
-  if (cx.wantsTap(`${tp}.x`)) cx.tap(`${tp}.x`, g.slice(xBC!, [0], [I], [1]));
+  // in_proj, split by weight rows so each part comes out in the layout its consumer wants:
+  // z token-major [B·T, I] (gated norm), xBC and dt channel-major [B, C, T] / [B, H, T] (conv, scan) as
+  // W·uᵀ — no Split copy and no transposes. Row slices of an initializer are folded by ORT at load.
+  const W = cx.weight(cx.roleName(layer, 'in_proj'));
+  const biasName = cx.optionalRole(layer, 'in_proj_bias');
+  const bias = biasName ? cx.weight(biasName) : undefined;
+  const rows = (a: number, b: number) => g.slice(W, [a], [b], [0]);
+  const biasRows = (a: number, b: number, channelMajor: boolean) => {
+    const piece = g.slice(bias!, [a], [b], [0]);
+    return channelMajor ? g.unsqueeze(piece, [-1]) : piece;
+  };
+  let z = cx.mm(u, rows(0, I), { transB: true });
+  if (bias) z = g.add(z, biasRows(0, I, false));
+  const u3 = cx.to3d(u, [cx.spec.hiddenSize]);
+  let convIn = cx.mm(rows(I, I + C), u3, { transB: true }); // [B, C, T]
+  if (bias) convIn = g.add(convIn, biasRows(I, I + C, true));
+  let dtRaw = cx.mm(rows(I + C, I + C + H), u3, { transB: true }); // [B, H, T]
+  if (bias) dtRaw = g.add(dtRaw, biasRows(I + C, I + C + H, true));
+  if (cx.wantsTap(`${tp}.x`)) cx.tap(`${tp}.x`, g.reshape(g.transpose(g.slice(convIn, [0], [I], [1]), [0, 2, 1]), [-1, I]));
 
-  // Causal depthwise conv over time on [B, C, T] (left padding K−1, tap K−1 = current token), then SiLU.
-  const convIn = g.transpose(cx.to3d(xBC!, [C]), [0, 2, 1]);
+  // Causal depthwise conv over time (left padding K−1, tap K−1 = current token), then SiLU.
   const convBias = cx.optionalRole(layer, 'conv_bias');
   const conv = g.conv(convIn, cx.weight(cx.roleName(layer, 'conv_weight')), convBias ? cx.weight(convBias) : null, { group: C, pads: [K - 1, 0] });
   const act = cx.silu(conv);
@@ -82,11 +97,10 @@ export function emitMambaMixer(cx: ForwardContext, layer: LayerSpec, u: Value): 
   const Cm = g.transpose(g.reshape(cs!, [0, G, 1, N, -1, Q]), [0, 1, 2, 4, 5, 3]);
 
   // dt = clamp(softplus(dt_raw + dt_bias), lo, hi) → [B, H, nC, Q].
-  let dt = g.softplus(g.add(dtRaw!, cx.weight(cx.roleName(layer, 'dt_bias'))));
+  let dt = g.softplus(g.add(dtRaw, g.unsqueeze(cx.weight(cx.roleName(layer, 'dt_bias')), [-1])));
   const [lo, hi] = cx.dtRange;
   if (lo > 0 || hi < Infinity) dt = g.clip(dt, lo > 0 ? lo : undefined, hi < Infinity ? hi : undefined);
-  const dtT = g.pad(g.transpose(cx.to3d(dt, [H]), [0, 2, 1]), padsLast3, { shape: ['batch', H, Tpad] });
-  const dt4 = g.reshape(dtT, [0, H, -1, Q]);
+  const dt4 = g.reshape(g.pad(dt, padsLast3, { shape: ['batch', H, Tpad] }), [0, H, -1, Q]);
 
   const A = g.reshape(g.neg(g.exp(cx.weight(cx.roleName(layer, 'A_log')))), [H, 1, 1]);
   const Acs = g.cumsum(g.mul(dt4, A), -1); // [B, H, nC, Q]
@@ -118,7 +132,7 @@ export function emitMambaMixer(cx: ForwardContext, layer: LayerSpec, u: Value): 
   const y = g.reshape(g.slice(Yt, g.int64s([0]), g.unsqueeze(cx.seq, [0]), [1], undefined, { shape: ['batch', 'seq', I] }), [-1, I]);
 
   // Gated RMSNorm (gate first), over normGroups contiguous groups of I/normGroups channels.
-  const v = g.mul(y, cx.silu(z!));
+  const v = g.mul(y, cx.silu(z));
   const Gn = m.normGroups;
   const wNorm = cx.weight(cx.roleName(layer, 'mixer_norm'));
   const normed = Gn === 1 ? cx.rmsNorm(v, wNorm) : g.mul(g.reshape(cx.rmsNorm(g.reshape(v, [0, Gn, I / Gn]), null), [0, I]), wNorm);

@@ -375,6 +375,19 @@ export class GraphBuilder {
     return { out: out!, sum: sum! };
   }
 
+  /**
+   * com.microsoft GroupQueryAttention without a past cache: causal attention of q [B, T, Hq·d] over
+   * k, v [B, T, Hkv·d] (query head i reads KV head ⌊i/(Hq/Hkv)⌋), softmax in fp32, output [B, T, Hq·d].
+   * seqlensK: int32 [B] = T−1; totalLength: int32 scalar = T.
+   */
+  groupQueryAttention(q: Value, k: Value, v: Value, seqlensK: Value, totalLength: Value, o: { numHeads: number; kvNumHeads: number; scale?: number } & NodeOptions): Value {
+    const kvShape = (x: Value): Shape => [x.shape[0]!, o.kvNumHeads, x.shape[1]!, this.unknownDim()];
+    const attrs: Record<string, Attr> = { kv_num_heads: { kind: 'int', value: o.kvNumHeads }, num_heads: { kind: 'int', value: o.numHeads } };
+    if (o.scale !== undefined) attrs['scale'] = { kind: 'float', value: o.scale };
+    const [out] = this.node('GroupQueryAttention', [q, k, v, null, null, seqlensK, totalLength], [{ dtype: q.dtype, shape: q.shape.slice(), name: o.name }, { dtype: k.dtype, shape: kvShape(k) }, { dtype: v.dtype, shape: kvShape(v) }], attrs, MS_DOMAIN);
+    return out!;
+  }
+
   trilu(x: Value, o: { upper?: boolean; k?: number } & NodeOptions = {}): Value {
     const inputs: (Value | null)[] = [x];
     if (o.k !== undefined) inputs.push(this.scalar(o.k, 'int64'));

@@ -51,6 +51,7 @@ export const OPS: readonly OpInfo[] = [
   { op: 'ReduceMax', domain: '', helper: 'reduceMax', signature: '(X, axes: int64[]) keepdims' },
   { op: 'SimplifiedLayerNormalization', domain: '', helper: 'rmsNorm', signature: '(X, scale) axis=-1, epsilon, stash_type=1 (ORT contrib op registered in ai.onnx)' },
   { op: 'SkipSimplifiedLayerNormalization', domain: 'com.microsoft', helper: 'skipRmsNorm', signature: '(X, skip, gamma) epsilon → (out, mean, inv_std, sum)' },
+  { op: 'GroupQueryAttention', domain: 'com.microsoft', helper: 'groupQueryAttention', signature: '(q, k, v, past_key=∅, past_value=∅, seqlens_k: int32[B], total_sequence_length: int32) num_heads, kv_num_heads, scale → (out, present_key, present_value)' },
   { op: 'Trilu', domain: '', helper: 'trilu', signature: '(X, k?) upper' },
   { op: 'Reshape', domain: '', helper: 'reshape', signature: '(X, shape: int64[])' },
   { op: 'Transpose', domain: '', helper: 'transpose', signature: '(X) perm' },

@@ -493,7 +493,7 @@ function torchrunScript(ctx: ScriptContext): string {
   lines.push('mkdir -p "$OUTPUT_DIR/logs"', '');
   const launcher = s.nodes > 1
     ? ['torchrun', '--nnodes "$NNODES"', '--nproc_per_node "$GPUS_PER_NODE"', '--node_rank "$NODE_RANK"', '--master_addr "$MASTER_ADDR"', '--master_port "$MASTER_PORT"']
-    : ['torchrun', '--standalone', '--nnodes 1', '--nproc_per_node "$GPUS_PER_NODE"'];
+    : ['torchrun', '--standalone', '--nnodes "$NNODES"', '--nproc_per_node "$GPUS_PER_NODE"'];
   const cmd = continued(launcher[0]!, [...launcher.slice(1), ...distillArgs(ctx, `"$MODELOPT_DIR/${data.distill.entry_point}"`)]);
   cmd[cmd.length - 1] += ' \\';
   cmd.push('  2>&1 | tee -a "$OUTPUT_DIR/logs/distill_node${NODE_RANK}.log"');

@@ -117,9 +117,40 @@ export function taskToJob(definition: Record<string, unknown>, workspaceDir: str
   const runDir = typeof params['out'] === 'string' ? (params['out'] as string) : join(runsRoot(workspaceDir), makeRunId(a, now));
   params['out'] = runDir;
   params['workspace'] = resolve(workspaceDir);
+  if (a === 'prune' || a === 'search') adaptPruneParams(params);
   const subject = (params['model'] ?? params['student']) as string | undefined;
   const label = `${a}${subject ? ` ${subject.split(/[\\/]/).filter(Boolean).pop()}` : ''}`;
   return { action: a, kind: a, params, runDir, label };
+}
+
+/** Target property → the prune/search job's `targets` key (src/core/prune/job-params.ts). */
+const TARGET_KEYS: Record<string, string> = {
+  hiddenSize: 'hiddenSize',
+  ffnHiddenSize: 'intermediateSize',
+  mambaNumHeads: 'mambaNumHeads',
+  mambaHeadDim: 'mambaHeadDim',
+  numAttentionHeads: 'numAttentionHeads',
+  numLayers: 'numLayers',
+};
+
+/** The prune and search jobs take their targets as one `targets` object, and data rows as `rows`. */
+function adaptPruneParams(params: Record<string, unknown>): void {
+  const targets: Record<string, unknown> = {};
+  for (const [from, to] of Object.entries(TARGET_KEYS)) {
+    if (params[from] !== undefined) targets[to] = params[from];
+    delete params[from];
+  }
+  if (typeof params['dropLayers'] === 'string') {
+    const parts = (params['dropLayers'] as string).split(',').map((x) => x.trim());
+    if (parts.some((x) => !/^\d+$/.test(x))) bad('dropLayers', `must be comma-separated layer indices like "3,7", got ${JSON.stringify(params['dropLayers'])}`);
+    targets['dropLayers'] = parts.map(Number);
+    delete params['dropLayers'];
+  }
+  if (params['samples'] !== undefined) {
+    params['rows'] = params['samples'];
+    delete params['samples'];
+  }
+  params['targets'] = targets;
 }
 
 function resolvePath(p: string, workspaceDir: string): string {
@@ -132,7 +163,19 @@ export function cliEquivalent(req: JobRequest): string {
   const p = req.params;
   const positional = req.action === 'calibrate' || req.action === 'prune' || req.action === 'search' || req.action === 'eval' ? (p['model'] as string) : undefined;
   if (positional) parts.push(quote(positional));
-  for (const [k, v] of Object.entries(p)) {
+  const flat: Record<string, unknown> = { ...p };
+  // prune/search carry targets as an object (see adaptPruneParams); the CLI spells them as flags.
+  const targets = flat['targets'] as Record<string, unknown> | undefined;
+  delete flat['targets'];
+  if (targets) {
+    for (const [from, to] of Object.entries(TARGET_KEYS)) if (targets[to] !== undefined) flat[from] = targets[to];
+    if (Array.isArray(targets['dropLayers'])) flat['dropLayers'] = (targets['dropLayers'] as number[]).join(',');
+  }
+  if (flat['rows'] !== undefined) {
+    flat['samples'] = flat['rows'];
+    delete flat['rows'];
+  }
+  for (const [k, v] of Object.entries(flat)) {
     if (k === 'workspace' || (positional && k === 'model')) continue;
     const flag = '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
     if (v === true) parts.push(flag);

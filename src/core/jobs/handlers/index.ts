@@ -5,8 +5,13 @@
 
 import type { JobRegistry } from '../registry';
 import { pruneJob, searchJob } from './prune';
+import { calibrateJob } from './calibrate';
+import { evalJob, generateJob } from './eval';
 
 export function registerJobs(registry: JobRegistry): void {
   registry.register('prune', pruneJob);
   registry.register('search', searchJob);
+  registry.register('calibrate', calibrateJob);
+  registry.register('eval', evalJob);
+  registry.register('generate', generateJob);
 }

@@ -55,7 +55,9 @@ export class Interpreter {
       const ins = node.inputs.map((name) => (name === '' ? undefined : this.lookup(env, name, node)));
       const outs = EVALUATORS[node.op]!(ins, node);
       node.outputs.forEach((name, i) => {
-        if (name !== '' && outs[i]) env.set(name, outs[i]!);
+        if (name === '' || !outs[i]) return;
+        this.checkDeclared(name, outs[i]!, node);
+        env.set(name, outs[i]!);
       });
       for (const f of plan.frees[k]!) if (!keep.has(f) && !(feeds instanceof Map ? feeds.has(f) : f in feeds)) env.delete(f);
     });
@@ -70,6 +72,14 @@ export class Interpreter {
     const ok = v.shape.length === t.shape.length && v.shape.every((d, i) => typeof d !== 'number' || d === t.shape[i]);
     if (!ok) throw new Error(`interpreter: feed "${name}" has shape [${t.shape}], the graph declares [${v.shape}]`);
     if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) throw new Error(`interpreter: feed "${name}" has ${t.data.length} values for shape [${t.shape}]`);
+  }
+
+  /** A computed value must match the static dims its graph declares (symbolic dims match anything). */
+  private checkDeclared(name: string, t: Tensor, node: Node): void {
+    const v = this.graph.values.get(name);
+    if (!v) return;
+    const ok = v.shape.length === t.shape.length && v.shape.every((d, i) => typeof d !== 'number' || d === t.shape[i]);
+    if (!ok) throw new Error(`interpreter: ${node.op} node ${node.name} computed "${name}" with shape [${t.shape}], the graph declares [${v.shape}]`);
   }
 
   private lookup(env: Map<string, Tensor>, name: string, node: Node | undefined): Tensor {

@@ -1,0 +1,67 @@
+// `hybrid-compress calibrate`: Minitron activation importance with group-aware Mamba scores, into a run
+// folder (importance.safetensors, run.json, summary.md). Reuses a finished run of the same model +
+// data + settings and resumes an interrupted one.
+
+import type { Command } from '../command';
+import { optEnum, optInt, optString, parseCommandArgs, requirePositional } from '../args';
+import { createProgressRenderer } from '../progress';
+import { runJob } from '../../core/jobs/index';
+import { CALIBRATION_DEFAULTS, type CalibrationResult, type CalibrationSettings, type DepthMetric } from '../../core/calibrate/calibrate';
+import { calibrationKey, chooseCalibrationRun } from '../../core/calibrate/calibration-run';
+import { DATA_OPTIONS, readDataOptions } from '../job-options';
+
+const usage =
+  'hybrid-compress calibrate <model_dir> --data <file> [--samples 1024] [--seq-len 4096] [--batch B] [--packing concat|none] [--shuffle --seed S] ' +
+  '[--depth none|bi|kl] [--depth-samples 256] [--device auto|cpu|webgpu|cuda] [--threads N] [--mode auto|whole|streamed] [--out DIR] [--force] [--json]';
+
+export const calibrateCommand: Command = {
+  name: 'calibrate',
+  usage,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(
+      ctx.argv,
+      { ...DATA_OPTIONS, depth: { type: 'string' }, 'depth-samples': { type: 'string' }, mode: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } },
+      usage,
+    );
+    const d = CALIBRATION_DEFAULTS;
+    const data = readDataOptions(values, { seqLen: d.seqLen, batch: d.batch, samples: d.samples });
+    const settings: CalibrationSettings = {
+      ...d,
+      ...data,
+      samples: data.samples ?? d.samples,
+      model: requirePositional(positionals, 0, 'model_dir', usage),
+      depth: optEnum<DepthMetric>(values, 'depth', ['none', 'bi', 'kl'], 'bi'),
+      depthSamples: optInt(values, 'depth-samples', d.depthSamples, { min: 1 }),
+      mode: optEnum(values, 'mode', ['auto', 'whole', 'streamed'] as const, 'auto'),
+    };
+    const json = values['json'] === true;
+    const r = createProgressRenderer(ctx, { json });
+    const { key } = await calibrationKey(settings);
+    const choice = await chooseCalibrationRun(ctx.cwd, settings, key, { out: optString(values, 'out'), force: values['force'] === true });
+    if (choice.action === 'reuse') {
+      const rec = choice.run.record;
+      r.print(`reusing finished calibration ${choice.run.dir} (same model, data and settings; --force recomputes)`);
+      r.finish();
+      if (json) ctx.stdout.write(JSON.stringify({ event: 'result', reused: true, run: choice.run.dir, result: rec.result }) + '\n');
+      return 0;
+    }
+    if (choice.action === 'resume') r.print(`resuming ${choice.run.dir}`);
+    const result = await choice.run.track(
+      runJob<CalibrationResult>('calibrate', { settings, runDir: choice.run.dir, key }, { ...r.handlers, signal: ctx.signal }),
+      (v) => v,
+    ).finally(() => r.finish());
+    await choice.run.update({ ep: result.ep, timings: result.timings });
+    if (json) ctx.stdout.write(JSON.stringify({ event: 'result', reused: false, run: choice.run.dir, result }) + '\n');
+    else {
+      ctx.stdout.write(
+        [
+          `calibrated ${result.rows} rows (${result.tokens.toLocaleString('en-US')} tokens) on ${result.ep}: ${result.tokensPerS.toFixed(0)} tokens/s`,
+          `time: forward ${result.timings.forward_s.toFixed(2)} s, aggregation ${result.timings.aggregation_s.toFixed(2)} s${result.timings.depth_kl_s > 0 ? `, depth KL ${result.timings.depth_kl_s.toFixed(2)} s` : ''}, total ${result.timings.total_s.toFixed(2)} s`,
+          `importance: ${result.importance}`,
+          `summary:    ${result.summary}`,
+        ].join('\n') + '\n',
+      );
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,120 @@
+// `eval`: mean next-token cross-entropy of a model over a data file, with perplexity and throughput,
+// on the ONNX engine; optionally dumps the float32 logits as a safetensors tensor `logits` [rows, L, V].
+
+import { open, rename, rm } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { HybridCompressError } from '../errors';
+import { openCheckpoint } from '../checkpoint/checkpoint';
+import { ForwardRunner } from '../runtime/forward-runner';
+import type { Device, ExecutionProvider } from '../runtime/session';
+import { buildHeader } from '../safetensors/writer';
+import { describeDataReport } from '../data/index';
+import { nextTokenNll, openModelDataset, type DataSettings } from './model-data';
+
+export interface EvalSettings extends DataSettings {
+  model: string;
+  device?: Device;
+  threads?: number;
+  mode?: 'whole' | 'streamed';
+  dumpLogits?: string;
+}
+
+export interface EvalProgress {
+  rows: number;
+  totalRows: number;
+  tokens: number;
+  tokensPerS: number;
+}
+
+export interface EvalReport {
+  model: string;
+  data: string;
+  loss: number;
+  perplexity: number;
+  rows: number;
+  tokens: number;
+  predictedTokens: number;
+  tokensPerS: number;
+  seconds: number;
+  ep: ExecutionProvider;
+  params: number;
+  dataReport: string;
+  logitsFile?: string;
+}
+
+export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: EvalProgress) => void; signal?: AbortSignal; log?: (l: string) => void } = {}): Promise<EvalReport> {
+  const ckpt = await openCheckpoint(s.model);
+  let runner: ForwardRunner | undefined;
+  let dump: { fh: import('node:fs/promises').FileHandle; tmp: string; rows: number } | undefined;
+  try {
+    const spec = ckpt.spec;
+    const ds = await openModelDataset(ckpt.dir, spec, s);
+    const totalRows = s.samples ?? (await ds.countRows());
+    if (totalRows === 0) throw new HybridCompressError('DATA_INVALID', `${s.data}: no rows of ${s.seqLen} tokens`, { file: s.data });
+    runner = await ForwardRunner.create(ckpt, { mode: s.mode ?? 'whole', device: s.device, threads: s.threads, log: hooks.log });
+    const V = spec.vocabSize;
+    if (s.dumpLogits) {
+      // The header needs the row count up front: we know it (countRows or --samples caps it).
+      const tmp = join(dirname(s.dumpLogits), `.${basename(s.dumpLogits)}.tmp-${process.pid}`);
+      const fh = await open(tmp, 'w');
+      dump = { fh, tmp, rows: 0 };
+      await fh.write(buildHeader([{ name: 'logits', dtype: 'F32', shape: [totalRows, s.seqLen, V] }], { format: 'hybrid-compress/logits@1', model: ckpt.dir }).bytes);
+    }
+    let nll = 0;
+    let count = 0;
+    let rows = 0;
+    let computeMs = 0;
+    const t0 = performance.now();
+    for await (const b of ds.batches()) {
+      if (hooks.signal?.aborted) throw new HybridCompressError('CANCELLED', 'evaluation cancelled');
+      const t1 = performance.now();
+      const { logits } = await runner.run(b.ids, b.batch, b.seq);
+      computeMs += performance.now() - t1;
+      const r = nextTokenNll(logits, b.ids, b.batch, b.seq, V);
+      if (!Number.isFinite(r.sum)) throw new HybridCompressError('NON_FINITE', `the model produced non-finite logits on rows ${b.rowIndex}..${b.rowIndex + b.batch - 1} of ${s.data}`);
+      nll += r.sum;
+      count += r.count;
+      rows += b.batch;
+      if (dump) {
+        await dump.fh.write(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
+        dump.rows += b.batch;
+      }
+      hooks.onProgress?.({ rows, totalRows, tokens: rows * s.seqLen, tokensPerS: (rows * s.seqLen) / (computeMs / 1000) });
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    if (rows === 0) throw new HybridCompressError('DATA_INVALID', `${s.data}: no rows of ${s.seqLen} tokens (${describeDataReport(ds.report)})`, { file: s.data });
+    let logitsFile: string | undefined;
+    if (dump) {
+      if (dump.rows !== totalRows) throw new HybridCompressError('RUNTIME_ERROR', `logits dump: expected ${totalRows} rows, wrote ${dump.rows}`);
+      await dump.fh.sync();
+      await dump.fh.close();
+      await rename(dump.tmp, s.dumpLogits!);
+      logitsFile = s.dumpLogits;
+      dump = undefined;
+    }
+    await ds.close();
+    const loss = nll / count;
+    return {
+      model: ckpt.dir,
+      data: s.data,
+      loss,
+      perplexity: Math.exp(loss),
+      rows,
+      tokens: rows * s.seqLen,
+      predictedTokens: count,
+      tokensPerS: (rows * s.seqLen) / (computeMs / 1000),
+      seconds,
+      ep: runner.ep,
+      params: spec.params.total,
+      dataReport: describeDataReport(ds.report),
+      logitsFile,
+    };
+  } finally {
+    if (dump) {
+      await dump.fh.close().catch(() => undefined);
+      await rm(dump.tmp, { force: true });
+    }
+    await runner?.release();
+    await ckpt.close();
+  }
+}

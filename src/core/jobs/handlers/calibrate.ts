@@ -1,0 +1,21 @@
+import type { JobHandler } from '../registry';
+import { HybridCompressError } from '../../errors';
+import { runCalibration, type CalibrationResult, type CalibrationSettings } from '../../calibrate/calibrate';
+
+export interface CalibrateJobParams {
+  settings: CalibrationSettings;
+  runDir: string;
+  key: string;
+}
+
+export const calibrateJob: JobHandler<CalibrationResult> = async (params, ctx) => {
+  const p = params as CalibrateJobParams;
+  if (!p || typeof p.runDir !== 'string' || typeof p.key !== 'string' || !p.settings || typeof p.settings.model !== 'string') {
+    throw new HybridCompressError('OPTION_INVALID', 'calibrate job needs {settings, runDir, key}');
+  }
+  return runCalibration(p.settings, p.runDir, p.key, {
+    signal: ctx.signal,
+    log: (l) => ctx.log(l),
+    onProgress: (pr) => ctx.progress({ phase: pr.phase, done: pr.done, total: pr.total, unit: pr.unit }),
+  });
+};

@@ -1,0 +1,20 @@
+import type { JobHandler } from '../registry';
+import { HybridCompressError } from '../../errors';
+import { evaluateLm, type EvalReport, type EvalSettings } from '../../eval/lm-eval';
+import { generateGreedy, type GenerateResult, type GenerateSettings } from '../../eval/generate';
+
+export const evalJob: JobHandler<EvalReport> = async (params, ctx) => {
+  const s = params as EvalSettings;
+  if (!s || typeof s.model !== 'string' || typeof s.data !== 'string') throw new HybridCompressError('OPTION_INVALID', 'eval job needs {model, data, seqLen, batch}');
+  return evaluateLm(s, {
+    signal: ctx.signal,
+    log: (l) => ctx.log(l),
+    onProgress: (p) => ctx.progress({ phase: 'eval', done: p.rows, total: p.totalRows, unit: 'rows', tokensPerS: p.tokensPerS }),
+  });
+};
+
+export const generateJob: JobHandler<GenerateResult> = async (params, ctx) => {
+  const s = params as GenerateSettings;
+  if (!s || typeof s.model !== 'string' || typeof s.prompt !== 'string') throw new HybridCompressError('OPTION_INVALID', 'generate job needs {model, prompt, maxNewTokens}');
+  return generateGreedy(s, { signal: ctx.signal, onToken: (_t, n) => ctx.progress({ phase: 'generate', done: n, total: s.maxNewTokens, unit: 'tokens' }) });
+};

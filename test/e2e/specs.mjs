@@ -1,0 +1,193 @@
+// The e2e scenarios, run in order against one code-server session (see scripts/e2e.mjs).
+// A scenario that needs a job kind the worker does not register yet is reported "pending" with the
+// reason — it is not faked; it starts passing once the job lands.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { activationTime, waitFor, webviewFrame } from './harness.mjs';
+import { appendMetrics, importanceTensors, writeRun, writeSafetensorsF32 } from './workspace.mjs';
+
+export class Pending extends Error {}
+
+const EXPLORER_ROW = '.explorer-folders-view .monaco-list-row';
+
+async function explorerRow(page, name) {
+  return waitFor(async () => {
+    const rows = page.locator(EXPLORER_ROW).filter({ has: page.locator(`.label-name:text-is("${name}")`) });
+    return (await rows.count()) > 0 ? rows.first() : undefined;
+  }, `Explorer row "${name}"`);
+}
+
+async function contextMenuLabels(page, row) {
+  await row.click({ button: 'right' });
+  const menu = page.locator('.context-view .monaco-menu');
+  await menu.first().waitFor({ timeout: 10_000 });
+  const labels = await page.locator('.context-view .monaco-menu .action-label').allInnerTexts();
+  return labels.map((l) => l.trim()).filter(Boolean);
+}
+
+async function openSidebar(page) {
+  const item = page.locator('.activitybar .action-item a[aria-label^="Hybrid Compress"], .activitybar .action-item .action-label[aria-label^="Hybrid Compress"]').first();
+  await item.waitFor({ timeout: 20_000 });
+  const selected = await item.evaluate((a) => a.closest('.action-item')?.classList.contains('checked'));
+  if (!selected) await item.click();
+}
+
+async function heatCells(page) {
+  const f = await webviewFrame(page, 'importance');
+  return f.evaluate(() => document.querySelectorAll('svg.heatmap rect.heat-cell').length);
+}
+
+export function scenarios(ctx) {
+  const { page, ws, model, config, shots, kinds } = ctx;
+  const mambaLayers = [...config.hybrid_override_pattern].filter((k) => k === 'M').length;
+  const expectedCells = mambaLayers * config.mamba_num_heads;
+
+  return [
+    {
+      name: 'Explorer right-click "Compress Model…" on a checkpoint opens the Compress panel',
+      async run() {
+        await (await explorerRow(page, 'models')).click();
+        const tiny = await explorerRow(page, 'tiny');
+        // The item appears once activation has published the checkpoint folders: retry the menu.
+        const labels = await waitFor(async () => {
+          const l = await contextMenuLabels(page, tiny);
+          if (l.includes('Compress Model…')) return l;
+          await page.keyboard.press('Escape');
+          return undefined;
+        }, '"Compress Model…" in the context menu of models/tiny', 40_000, 1000);
+        if (!labels.includes('Compress Model…')) throw new Error(`menu: ${labels.join(', ')}`);
+        await page.locator('.context-view .monaco-menu .action-label', { hasText: 'Compress Model…' }).click();
+        const f = await webviewFrame(page, 'compress');
+        await f.waitForSelector('h1:text-is("tiny")', { timeout: 20_000 });
+        await f.waitForSelector('#estimate[data-params]');
+        const before = Number(await f.getAttribute('#estimate', 'data-params'));
+        // Move the Mamba heads slider to its smallest legal value (n_groups) and see the estimate drop.
+        await f.evaluate(() => {
+          const r = document.querySelector('#axis-mambaNumHeads');
+          r.value = r.min;
+          r.dispatchEvent(new Event('input', { bubbles: true }));
+        });
+        await waitFor(async () => Number(await f.getAttribute('#estimate', 'data-params')) < before, 'the parameter estimate to drop');
+        const step = await f.getAttribute('#axis-mambaNumHeads', 'step');
+        if (Number(step) !== config.n_groups) throw new Error(`Mamba heads slider step ${step}, expected n_groups=${config.n_groups}`);
+        await page.screenshot({ path: join(shots, 'compress-panel.png') });
+        // Negative check: no item on a folder that is not a checkpoint.
+        await page.keyboard.press('Escape');
+        const dataLabels = await contextMenuLabels(page, await explorerRow(page, 'data'));
+        await page.keyboard.press('Escape');
+        if (dataLabels.includes('Compress Model…')) throw new Error('"Compress Model…" also offered on data/, which is not a checkpoint');
+        return `estimate ${before} → ${await f.getAttribute('#estimate', 'data-params')} params`;
+      },
+    },
+    {
+      name: 'Importance view draws the Mamba heatmap from a calibration run folder (documented importance@1 format)',
+      async run() {
+        const dir = writeRun(ws, '20200101T000000Z-calibrate', 'calibrate', 'done', { model, data: join(ws, 'data', 'calib.jsonl') });
+        writeSafetensorsF32(join(dir, 'importance.safetensors'), importanceTensors(config), { format: 'hybrid-compress/importance@1', fingerprint: 'e2e' });
+        await openSidebar(page);
+        const n = await waitFor(async () => {
+          const c = await heatCells(page);
+          return c === expectedCells ? c : undefined;
+        }, `${expectedCells} heatmap cells`, 30_000, 500);
+        const f = await webviewFrame(page, 'importance');
+        const cut = await f.evaluate(() => document.querySelectorAll('rect.heat-cell.cut').length);
+        const label = await f.evaluate(() => document.querySelector('rect.heat-cell')?.getAttribute('aria-label') ?? '');
+        if (!/score/.test(label)) throw new Error(`heat cell has no accessible value: "${label}"`);
+        // The Compress panel set Mamba heads to n_groups: all but one head per group is cut in every layer.
+        const expectedCut = mambaLayers * (config.mamba_num_heads - config.n_groups);
+        if (cut !== expectedCut) throw new Error(`${cut} cells drawn as cut, expected ${expectedCut}`);
+        await page.screenshot({ path: join(shots, 'importance-view.png') });
+        return `${n} cells, ${cut} cut`;
+      },
+    },
+    {
+      name: 'A calibration task from the Compress panel produces scores the Importance view shows',
+      async run() {
+        if (!kinds.includes('calibrate')) throw new Pending(`the worker registers no "calibrate" job yet (it runs: ${kinds.join(', ') || 'nothing'})`);
+        const f = await webviewFrame(page, 'compress');
+        await f.click('#action-calibrate');
+        const run = await waitFor(() => {
+          const root = join(ws, '.hybrid-compress', 'runs');
+          const dirs = existsSync(root) ? readdirSync(root).filter((d) => d.endsWith('-calibrate') && !d.startsWith('2020')) : [];
+          for (const d of dirs) {
+            const rec = JSON.parse(readFileSync(join(root, d, 'run.json'), 'utf8'));
+            if (rec.status === 'failed') throw new Error(`calibrate failed: ${rec.error?.message}`);
+            if (rec.status === 'done' && existsSync(join(root, d, 'importance.safetensors'))) return d;
+          }
+          return undefined;
+        }, 'a finished calibrate run', 180_000, 1000);
+        await openSidebar(page);
+        await waitFor(async () => {
+          const fr = await webviewFrame(page, 'importance');
+          const head = await fr.evaluate(() => document.querySelector('header')?.textContent ?? '');
+          return head.includes(run) && (await heatCells(page)) === expectedCells;
+        }, `the Importance view to show run ${run}`, 30_000, 500);
+        return run;
+      },
+    },
+    {
+      name: 'A growing metrics.jsonl draws a curve whose point count grows (live tail)',
+      async run() {
+        const dir = writeRun(ws, '20200101T000100Z-distill', 'distill', 'running', { student: model, teacher: model });
+        let step = 0;
+        const next = (n) => Array.from({ length: n }, () => ((step += 1), { step, loss: 3 / Math.sqrt(step), kd_loss: 2.5 / Math.sqrt(step), lr: 1e-4 * Math.min(1, step / 10) }));
+        appendMetrics(dir, next(5));
+        await openSidebar(page);
+        const row = await waitFor(async () => {
+          const r = page.locator('.pane-body .monaco-list-row', { hasText: 'distill · tiny' });
+          return (await r.count()) > 0 ? r.first() : undefined;
+        }, 'the run in the Runs tree', 20_000);
+        await row.click();
+        const f = await webviewFrame(page, 'curves');
+        const count = async () => Number((await f.getAttribute('#point-count', 'data-points')) ?? 0);
+        await waitFor(async () => (await count()) >= 5, 'the first 5 points');
+        const seen = [await count()];
+        for (let i = 0; i < 6; i++) {
+          appendMetrics(dir, next(3));
+          await page.waitForTimeout(700);
+          seen.push(await count());
+        }
+        await waitFor(async () => (await count()) === step, `all ${step} points`, 10_000);
+        const pathCount = await f.evaluate(() => Number(document.querySelector('path.series-line[data-series="loss"]')?.getAttribute('data-count') ?? 0));
+        if (pathCount !== step) throw new Error(`loss path has ${pathCount} points, expected ${step}`);
+        const increases = seen.filter((v, i) => i > 0 && v > seen[i - 1]).length;
+        if (increases < 3) throw new Error(`point count grew only ${increases} times: ${seen.join(' → ')}`);
+        await page.screenshot({ path: join(shots, 'curves.png') });
+        return `points ${seen.join(' → ')}`;
+      },
+    },
+    {
+      name: 'A distill task of a few steps draws a live curve whose point count grows',
+      async run() {
+        if (!kinds.includes('distill')) throw new Pending(`the worker registers no "distill" job yet (it runs: ${kinds.join(', ') || 'nothing'})`);
+        await page.keyboard.press('F1');
+        await page.keyboard.type('Tasks: Run Task');
+        await page.keyboard.press('Enter');
+        await page.keyboard.type('e2e distill');
+        await page.keyboard.press('Enter');
+        const f = await webviewFrame(page, 'curves', 120_000);
+        const counts = [];
+        await waitFor(async () => {
+          const t = await f.evaluate(() => document.querySelector('h1')?.textContent ?? '');
+          if (!t.startsWith('distill')) return undefined;
+          counts.push(Number((await f.getAttribute('#point-count', 'data-points')) ?? 0));
+          return counts.length > 3 && counts[counts.length - 1] > counts[0] && counts[0] > 0;
+        }, 'the distill curve to grow', 180_000, 1000);
+        return `points ${counts.join(' → ')}`;
+      },
+    },
+    {
+      name: 'The Compress panel is restored after a window reload',
+      async run() {
+        await page.reload();
+        await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+        const f = await webviewFrame(page, 'compress', 60_000);
+        await f.waitForSelector('h1:text-is("tiny")', { timeout: 30_000 });
+        await page.screenshot({ path: join(shots, 'after-reload.png') });
+        const t = activationTime(ctx.userDataDir);
+        return t.length ? `activation ${t.map((x) => `${x} ms`).join(', ')}` : 'restored';
+      },
+    },
+  ];
+}
