@@ -75,22 +75,25 @@ function pythonAvailable(): boolean {
   }
 }
 
-function summariseProfile(prefixDir: string): void {
+/** Per-op kernel time over the last `runs` model runs of the profile (earlier ones fault pages in). */
+function summariseProfile(prefixDir: string, runs: number): void {
   const files = readdirSync(prefixDir).filter((f) => f.startsWith('ort-profile') && f.endsWith('.json'));
   if (files.length === 0) return;
-  const events = JSON.parse(readFileSync(join(prefixDir, files[0]!), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+  const events = JSON.parse(readFileSync(join(prefixDir, files[0]!), 'utf8')) as { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string } }[];
+  const windows = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').slice(-runs);
+  const inWindow = (e: { ts: number }) => windows.some((w) => e.ts >= w.ts && e.ts <= w.ts + w.dur);
   const byOp = new Map<string, number>();
   const byNode = new Map<string, number>();
   let total = 0;
   for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !inWindow(e)) continue;
     const op = e.args?.op_name ?? '?';
     byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
     const node = `${op} ${e.name.slice(0, -'_kernel_time'.length).replace(/^node:/, '')}`;
     byNode.set(node, (byNode.get(node) ?? 0) + e.dur);
     total += e.dur;
   }
-  console.log('ORT profile (kernel time by op, all profiled runs):');
+  console.log(`ORT profile (kernel time by op over the ${windows.length} measured runs):`);
   for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${op.padEnd(34)} ${(us / 1000).toFixed(1).padStart(9)} ms  ${((100 * us) / total).toFixed(1).padStart(5)}%`);
   if (flag('profile-nodes')) {
     console.log('heaviest nodes:');
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
       if (i % 2 === 0) mm.push(await matmulGflops(threads, 5));
     }
     await runner.release();
-    if (flag('profile')) summariseProfile(dir);
+    if (flag('profile')) summariseProfile(dir, runs);
 
     const ms = median(fwd);
     const tps = (batch * seq) / (ms / 1000);

@@ -1,12 +1,15 @@
 // Bench: pruning a ~1.5 GB BF16 checkpoint with real (seeded random, non-sparse) weights versus `cp` of
 // the same files, in the same run. Target (issue 5): prune ≤ 1.5 × the copy time.
 //
-//   npx tsx bench/prune.ts [--runs N] [--keep]
+//   npx tsx bench/prune.ts [--runs N] [--dir WORK_DIR] [--source DIR] [--keep]
 //
 // Times, per run (best of N, default 3): `cp -r` of the checkpoint folder, `cp -r` + `sync`, and the
 // pruning (the `prune` pipeline without the forward check: fingerprint, plan, streamed write with its
 // fsync, re-open). The cut is the 8B→4B ratio: hidden ×3/4, FFN ×4/7, Mamba heads ×7/8. The page cache
-// is warmed first so neither side pays the first read. Temp files are deleted at the end.
+// is warmed first and dirty pages are flushed (`sync`, untimed) before every timed step, so no step pays
+// for the previous one's writeback. --source reuses an existing checkpoint (nemotron_h with the bench
+// fixture's shapes) instead of generating one; --dir puts the work folder elsewhere than the OS temp
+// folder (e.g. /dev/shm, to take the disk out of the comparison). Temp files are deleted at the end.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -59,14 +62,18 @@ async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
 
 async function main(): Promise<void> {
   const runs = arg('--runs', 3);
-  const root = mkdtempSync(join(tmpdir(), 'hc-bench-prune-'));
+  const dirArg = process.argv.indexOf('--dir');
+  const root = mkdtempSync(join(dirArg >= 0 ? process.argv[dirArg + 1]! : tmpdir(), 'hc-bench-prune-'));
   try {
-    let t = performance.now();
-    const f = await writeFixtureCheckpoint(join(root, 'src'), FIXTURE);
+    const t = performance.now();
+    const given = process.argv.indexOf('--source');
+    const srcDir = given >= 0 ? process.argv[given + 1]! : join(root, 'src');
+    if (given < 0) (await writeFixtureCheckpoint(srcDir, FIXTURE)).weights.clear();
+    const f = { dir: srcDir };
     const size = dirBytes(f.dir);
-    console.log(`fixture: ${f.spec.params.total.toLocaleString('en-US')} parameters, ${(size / 1e9).toFixed(2)} GB BF16 in ${readdirSync(f.dir).filter((n) => n.endsWith('.safetensors')).length} shards (written in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
-    f.weights.clear();
-    execFileSync('sh', ['-c', `cat ${f.dir}/* > /dev/null`]);
+    console.log(`checkpoint: ${(size / 1e9).toFixed(2)} GB BF16 in ${readdirSync(f.dir).filter((n) => n.endsWith('.safetensors')).length} shards${given < 0 ? ` (generated in ${((performance.now() - t) / 1000).toFixed(1)} s)` : ''}`);
+    execFileSync('sh', ['-c', `cat '${f.dir}'/* > /dev/null`]);
+    const flush = () => execFileSync('sync');
 
     const cp: number[] = [];
     const cpSync: number[] = [];
@@ -74,12 +81,14 @@ async function main(): Promise<void> {
     let written = 0;
     for (let r = 0; r < runs; r++) {
       const dst = join(root, `copy-${r}`);
+      flush();
       cp.push(time(() => execFileSync('cp', ['-r', f.dir, dst])));
       rmSync(dst, { recursive: true, force: true });
+      flush();
       cpSync.push(time(() => execFileSync('sh', ['-c', `cp -r '${f.dir}' '${dst}' && sync`])));
       rmSync(dst, { recursive: true, force: true });
       const out = join(root, `pruned-${r}`);
-      t = performance.now();
+      flush();
       prune.push(
         await timeAsync(async () => {
           const rep = await runPrune(

@@ -106,6 +106,7 @@ test('calibration scores on the engine match brute-force scores from the float64
   const ds = await openModelDataset(fx.dir, fx.spec, s);
   const ids: number[][] = [];
   for await (const r of ds.rows()) ids.push(Array.from(r.ids));
+  await ds.close();
   assert.equal(ids.length, 6);
   const ref = referenceForward(fx.spec, fx.weights, ids, { taps: true });
   const R = 6;

@@ -9,11 +9,10 @@ import { appendMetrics, importanceTensors, writeRun, writeSafetensorsF32 } from 
 
 export class Pending extends Error {}
 
-const EXPLORER_ROW = '.explorer-folders-view .monaco-list-row';
-
+/** An Explorer tree row (rows carry the file name as aria-label). */
 async function explorerRow(page, name) {
   return waitFor(async () => {
-    const rows = page.locator(EXPLORER_ROW).filter({ has: page.locator(`.label-name:text-is("${name}")`) });
+    const rows = page.locator(`[id="workbench.view.explorer"] .monaco-list-row[role="treeitem"][aria-label="${name}"]`);
     return (await rows.count()) > 0 ? rows.first() : undefined;
   }, `Explorer row "${name}"`);
 }

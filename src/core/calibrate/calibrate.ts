@@ -107,6 +107,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
   await mkdir(runDir, { recursive: true });
   const ckpt = await openCheckpoint(s.model);
   let runner: ForwardRunner | undefined;
+  const datasets: { close(): Promise<void> }[] = [];
   try {
     const spec = ckpt.spec;
     const fingerprint = await checkpointFingerprint(ckpt);
@@ -135,6 +136,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
     // Whole mode skips the lm_head entirely; streamed mode never calls the head stage in this pass.
     runner = await ForwardRunner.create(ckpt, { mode, taps, device: s.device, threads: s.threads, logits: mode === 'streamed', log: hooks.log });
     const ds = await openModelDataset(ckpt.dir, spec, s);
+    datasets.push(ds);
     const totalRows = Math.min(s.samples, await ds.countRows());
     if (totalRows === 0) throw new HybridCompressError('DATA_INVALID', `${s.data}: no calibration rows of ${s.seqLen} tokens (${describeDataReport(ds.report)})`, { file: s.data, option: 'data' });
 
@@ -180,6 +182,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
       const acc = state?.kl ? state.kl.layers.map((x, n) => MeanAccumulator.fromJSON(x, `depth.kl layer ${n}`)) : spec.layers.map((l) => new MeanAccumulator(`depth.kl layer ${l.index}`));
       let rowsDone = state?.kl?.rowsDone ?? 0;
       const klDs = await openModelDataset(ckpt.dir, spec, { ...s, samples: klRows });
+      datasets.push(klDs);
       for await (const b of klDs.batches(state?.kl?.cursor)) {
         checkCancelled(hooks.signal);
         const k0 = performance.now();
@@ -199,7 +202,6 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
         timings.depth_kl_s += (performance.now() - k0) / 1000;
         await save({ kl: { layers: acc.map((a) => a.toJSON()), rowsDone, cursor: b.cursor } });
       }
-      await klDs.close();
       kl = Float32Array.from(acc.map((a) => a.mean()));
     }
 
@@ -237,9 +239,9 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
       resumedFromRow,
     };
     await writeFile(result.summary, writeCalibrationSummary(spec, scores, { ...metadata, dataReport: describeDataReport(ds.report) }, result));
-    await ds.close();
     return result;
   } finally {
+    for (const d of datasets) await d.close();
     await runner?.release();
     await ckpt.close();
   }

@@ -123,7 +123,7 @@ export function appendLoss(b: GraphBuilder, logits: Value, opts: LossOptions, io
         const lt = b.logSoftmax(o.temperature === 1 ? Tch[c]! : b.mul(Tch[c]!, invT), -1);
         const pt = b.exp(lt);
         kdParts.push(b.reduceSum(b.mul(pt, b.sub(lt, ls)), [0, 1], false));
-        if (o.gradient) gKd = b.mul(b.sub(b.exp(ls), pt), wKd / (o.temperature * P));
+        if (o.gradient) gKd = b.div(b.sub(b.exp(ls), pt), (o.temperature * P) / wKd);
         if (o.temperature === 1) lsT1 = ls;
       }
       if (ce) {
@@ -146,7 +146,7 @@ export function appendLoss(b: GraphBuilder, logits: Value, opts: LossOptions, io
 
     const total = (parts: Value[]) => (parts.length === 1 ? parts[0]! : b.node('Sum', parts, [{ dtype, shape: [] }])[0]!);
     const out: LossValues = { loss: undefined as unknown as Value };
-    if (kd) out.kdLoss = b.mul(total(kdParts), 1 / P, { name: KD_LOSS });
+    if (kd) out.kdLoss = b.div(total(kdParts), P, { name: KD_LOSS });
     if (ce) out.ceLoss = b.div(b.neg(total(ceParts)), ceDen!, { name: CE_LOSS });
     if (o.loss === 'kd') out.loss = b.identity(out.kdLoss!, { name: LOSS });
     else if (o.loss === 'ce') out.loss = b.identity(out.ceLoss!, { name: LOSS });

@@ -107,8 +107,9 @@ function emitHead(cx: ForwardContext, h: Value): void {
   const hf = cx.rmsNorm(h, cx.weight(cx.spec.normF.name));
   cx.tap('norm_f', hf);
   if (cx.opts.logits === false) return;
-  const logits = cx.linear(hf, (cx.spec.lmHead ?? cx.spec.embedding).name);
-  g.output(cx.to3d(logits, [cx.spec.vocabSize], LOGITS));
+  // The GEMM writes [batch, seq, vocab] directly: reshaping a 2-D result would copy the largest tensor.
+  const hf3 = cx.to3d(hf, [cx.spec.hiddenSize]);
+  g.output(cx.mm(hf3, cx.weight((cx.spec.lmHead ?? cx.spec.embedding).name), { transB: true, name: LOGITS }));
 }
 
 function finish(cx: ForwardContext, kind: string, extra: Record<string, string> = {}): Graph {

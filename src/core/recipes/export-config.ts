@@ -18,7 +18,7 @@ export interface ExportConfigResult {
 
 export const PLAN_FORMAT = 'hybrid-compress/plan@1';
 
-function modelTypeOf(config: Record<string, unknown>): string {
+export function modelTypeOf(config: Record<string, unknown>): string {
   const t = config['model_type'];
   return t === 'nemotron-h' || t === 'nemotronh' ? 'nemotron_h' : String(t);
 }

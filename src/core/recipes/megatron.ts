@@ -14,7 +14,7 @@ import { buildSpec, type HybridModelSpec } from '../arch/index';
 import { HybridCompressError } from '../errors';
 import { parseJson } from '../util/json';
 import type { RecipeData } from './data';
-import { exportConfigFromChanges, exportConfigFromConfigs, PLAN_FORMAT, type ExportConfigResult } from './export-config';
+import { exportConfigFromChanges, exportConfigFromConfigs, modelTypeOf, PLAN_FORMAT, type ExportConfigResult } from './export-config';
 import { shq } from './shell';
 
 export interface DataSource {
@@ -312,7 +312,7 @@ export function planMegatronRecipe(o: MegatronRecipeOptions, data: RecipeData): 
   if (existsSync(planFile)) {
     const plan = readPlan(planFile);
     if ('problem' in plan) warnings.push(`${plan.problem}; deriving the export_config from the configs instead`);
-    else exportConfig = exportConfigFromChanges(plan.changes, String(student.config!['model_type']).replace(/-/g, '_'), data, { teacherConfig: teacher.config, droppedLayers: plan.dropped, planFile });
+    else exportConfig = exportConfigFromChanges(plan.changes, modelTypeOf(student.config!), data, { teacherConfig: teacher.config, droppedLayers: plan.dropped, planFile });
   }
   if (!exportConfig && teacher.config) exportConfig = exportConfigFromConfigs(teacher.config, student.config!, data);
   if (!exportConfig) warnings.push('no export_config: the teacher is a Hub id and the student has no pruning_plan.json');

@@ -212,6 +212,16 @@ export class ForwardRunner {
   }
 }
 
+/** One-shot convenience: open, run once, release. Prefer a ForwardRunner for repeated runs. */
+export async function runForward(checkpoint: Checkpoint | string, ids: BigInt64Array, batch: number, seq: number, opts: ForwardRunnerOptions & RunOptions = {}): Promise<RunResult & { ep: ExecutionProvider }> {
+  const runner = await ForwardRunner.create(checkpoint, opts);
+  try {
+    return { ...(await runner.run(ids, batch, seq, opts)), ep: runner.ep };
+  } finally {
+    await runner.release();
+  }
+}
+
 function sessionOpts(o: ForwardRunnerOptions, folder: WeightsFolder) {
   return { modelDir: folder.folder, threads: o.threads, prepacking: o.prepacking, profilePrefix: o.profilePrefix, log: o.log };
 }

@@ -47,8 +47,16 @@ export function gradientCheck(forward: Graph, o: GradientCheckOptions): Gradient
   const gradNames = o.wrt.map((w) => d.gradients.get(w)!);
   const analytic = back.run(o.feeds, gradNames);
   const gradients = new Map<string, Tensor>(o.wrt.map((w, i) => [w, analytic.get(gradNames[i]!)!]));
+  return { ...finiteDifferenceCheck(forward, gradients, o), graph: d.graph, gradients };
+}
 
-  const fwd = new Interpreter(forward, o.interpreter);
+/**
+ * Compares given analytic gradients (wrt name → tensor) with central differences of `o.loss` computed
+ * from `graph` by the interpreter (the graph may be a training graph that also holds the backward pass:
+ * only the loss's dependencies are evaluated).
+ */
+export function finiteDifferenceCheck(graph: Graph, gradients: ReadonlyMap<string, Tensor>, o: Omit<GradientCheckOptions, 'differentiate'>): { tensors: TensorCheck[]; maxRelErr: number; floor: number } {
+  const fwd = new Interpreter(graph, o.interpreter);
   const feeds = new Map(o.feeds);
   const lossAt = (): number => fwd.run(feeds, [o.loss]).get(o.loss)!.data[0]!;
   const rng = new Rng(o.seed ?? 7);
@@ -60,7 +68,9 @@ export function gradientCheck(forward: Graph, o: GradientCheckOptions): Gradient
     const base = feeds.get(w) ?? fwd.run(feeds, [w]).get(w)!;
     const x: Tensor = { dtype: base.dtype, shape: base.shape.slice(), data: base.data.slice() };
     feeds.set(w, x);
-    const ga = gradients.get(w)!.data;
+    const grad = gradients.get(w);
+    if (!grad) throw new Error(`finiteDifferenceCheck: no analytic gradient for ${w}`);
+    const ga = grad.data;
     const n = x.data.length;
     let indices: number[];
     if (n <= samples) indices = Array.from({ length: n }, (_, i) => i);
@@ -103,5 +113,5 @@ export function gradientCheck(forward: Graph, o: GradientCheckOptions): Gradient
     }
     return { name: r.name, checked: r.entries.length, maxRelErr, maxAbsErr, worst };
   });
-  return { tensors, maxRelErr: Math.max(0, ...tensors.map((t) => t.maxRelErr)), floor, graph: d.graph, gradients };
+  return { tensors, maxRelErr: Math.max(0, ...tensors.map((t) => t.maxRelErr)), floor };
 }

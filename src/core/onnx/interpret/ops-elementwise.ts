@@ -30,7 +30,21 @@ function binary(f: (a: number, b: number, integer: boolean) => number, outDtype?
     const a = need(ins[0], node, 0);
     const b = need(ins[1], node, 1);
     const integer = !isFloat(a.dtype);
-    return [nary([a, b], (v) => f(v[0]!, v[1]!, integer), outDtype)];
+    const shape = broadcast([a.shape, b.shape]);
+    const out = makeTensor(outDtype ?? a.dtype, shape);
+    const o = out.data;
+    const n = o.length;
+    const [x, y] = [a.data, b.data];
+    // Fast paths (same shape, scalar operand) keep gradient checks of whole models quick.
+    if (x.length === n && y.length === n) for (let i = 0; i < n; i++) o[i] = f(x[i]!, y[i]!, integer);
+    else if (y.length === 1 && x.length === n) for (let i = 0, c = y[0]!; i < n; i++) o[i] = f(x[i]!, c, integer);
+    else if (x.length === 1 && y.length === n) for (let i = 0, c = x[0]!; i < n; i++) o[i] = f(c, y[i]!, integer);
+    else {
+      const ma = broadcastMap(a.shape, shape);
+      const mb = broadcastMap(b.shape, shape);
+      for (let i = 0; i < n; i++) o[i] = f(x[ma[i]!]!, y[mb[i]!]!, integer);
+    }
+    return [out];
   };
 }
 

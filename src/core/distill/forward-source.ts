@@ -1,0 +1,18 @@
+// LogitsSource over the ONNX forward runner: the teacher's logits, and the student's (with its current
+// float32 parameters fed as inputs) for periodic evaluation.
+
+import type { Checkpoint } from '../checkpoint/checkpoint';
+import { ForwardRunner } from '../runtime/forward-runner';
+import type { Device } from '../runtime/session';
+import type { LogitsSource } from './trainer';
+
+export async function forwardLogitsSource(ckpt: Checkpoint, o: { device: string; threads?: number; paramsAsInputs?: boolean }): Promise<LogitsSource> {
+  const runner = await ForwardRunner.create(ckpt, { mode: 'whole', device: o.device as Device, threads: o.threads, asInput: o.paramsAsInputs ? () => true : undefined });
+  return {
+    ep: runner.ep,
+    async logits(ids, batch, seq, params) {
+      return (await runner.run(ids, batch, seq, { weights: params })).logits;
+    },
+    release: () => runner.release(),
+  };
+}
