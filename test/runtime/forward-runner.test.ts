@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeFixtureCheckpoint, type FixtureOptions, type WrittenFixture } from '../../src/core/testing/fixtures';
 import { referenceForward } from '../../src/core/model/reference';
 import { listTaps } from '../../src/core/model/forward-graph';
-import { ForwardRunner } from '../../src/core/runtime/forward-runner';
+import { ForwardRunner, runForward } from '../../src/core/runtime/forward-runner';
 import { HybridCompressError } from '../../src/core/errors';
 import { Rng } from '../../src/core/util/random';
 
@@ -110,6 +110,13 @@ test('mamba2 checkpoint (tied head) runs whole and streamed identically', async 
   } finally {
     await whole.release();
     await streamed.release();
+  }
+  // Edge lengths with the default chunk (64): a single token, and one full chunk plus one.
+  for (const seq of [1, 65]) {
+    const x = ids(2, seq, fx.spec.vocabSize, seq);
+    const r = await runForward(fx.dir, x.flat, 2, seq, { threads: 1, device: 'cpu' });
+    assert.equal(r.ep, 'cpu');
+    assert.ok(maxAbsDiff(r.logits, referenceForward(fx.spec, fx.weights, x.rows).logits) <= 1e-4, `seq ${seq}`);
   }
 });
 

@@ -7,6 +7,7 @@ import type { JobRegistry } from '../registry';
 import { pruneJob, searchJob } from './prune';
 import { calibrateJob } from './calibrate';
 import { evalJob, generateJob } from './eval';
+import { trainJob } from './train';
 
 export function registerJobs(registry: JobRegistry): void {
   registry.register('prune', pruneJob);
@@ -14,4 +15,5 @@ export function registerJobs(registry: JobRegistry): void {
   registry.register('calibrate', calibrateJob);
   registry.register('eval', evalJob);
   registry.register('generate', generateJob);
+  registry.register('train', trainJob);
 }

@@ -1,0 +1,54 @@
+// TrainStep on ONNX Runtime: one session of the training graph (forward + loss + backward) with every
+// parameter fed as an input and one gradient output per parameter.
+
+import * as ort from 'onnxruntime-node';
+import { HybridCompressError } from '../errors';
+import type { Checkpoint } from '../checkpoint/checkpoint';
+import { createSession, type Device } from '../runtime/session';
+import { buildTrainingGraph } from './training-graph';
+import type { StepResult, TrainStep, TrainStepFactory } from './trainer';
+
+/** Next-token targets: targets[b,t] = ids[b,t+1]; the last position of each row is ignored (−1). */
+export function nextTokenTargets(ids: BigInt64Array, batch: number, seq: number): BigInt64Array {
+  const t = new BigInt64Array(batch * seq);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i + 1 < seq; i++) t[b * seq + i] = ids[b * seq + i + 1]!;
+    t[b * seq + seq - 1] = -1n;
+  }
+  return t;
+}
+
+export const ortTrainStep: TrainStepFactory = async (student: Checkpoint, params, o) => {
+  const spec = student.spec;
+  // Contrib ops (GroupQueryAttention, FusedMatMul) have no VJP rules: the training graph uses the plain-op forward.
+  const tg = buildTrainingGraph(spec, { batch: o.batch, seq: o.seq, loss: o.loss, alpha: o.alpha, temperature: o.temperature, trainable: params.map((p) => p.name), forward: { fused: false } });
+  const order = tg.inputs.params;
+  const byName = new Map(params.map((p, i) => [p.name, i]));
+  for (const n of order) if (!byName.has(n)) throw new HybridCompressError('RUNTIME_ERROR', `training graph input "${n}" has no parameter`);
+  const { session } = await createSession(tg.model(), { device: o.device as Device, threads: o.threads });
+  const V = spec.vocabSize;
+  const step: TrainStep = {
+    async run(values, ids, teacherLogits): Promise<StepResult> {
+      const feeds: Record<string, ort.Tensor> = { [tg.inputs.ids]: new ort.Tensor('int64', ids, [o.batch, o.seq]) };
+      if (tg.inputs.targets) feeds[tg.inputs.targets] = new ort.Tensor('int64', nextTokenTargets(ids, o.batch, o.seq), [o.batch, o.seq]);
+      if (tg.inputs.teacherLogits) {
+        if (!teacherLogits) throw new HybridCompressError('RUNTIME_ERROR', 'this training step needs teacher logits');
+        feeds[tg.inputs.teacherLogits] = new ort.Tensor('float32', teacherLogits, [o.batch, o.seq, V]);
+      }
+      for (const n of order) {
+        const i = byName.get(n)!;
+        feeds[n] = new ort.Tensor('float32', values[i]!, params[i]!.shape);
+      }
+      const out = await session.run(feeds);
+      const scalar = (name?: string) => (name ? (out[name]!.data as Float32Array)[0]! : undefined);
+      const grads = params.map((p) => {
+        const g = tg.outputs.grads.get(p.name);
+        // A parameter the loss does not depend on (never the case for these models) gets a zero gradient.
+        return g ? (out[g]!.data as Float32Array) : new Float32Array(p.shape.reduce((a, b) => a * b, 1));
+      });
+      return { loss: scalar(tg.outputs.loss)!, kdLoss: scalar(tg.outputs.kdLoss), ceLoss: scalar(tg.outputs.ceLoss), grads };
+    },
+    release: () => session.release(),
+  };
+  return step;
+};

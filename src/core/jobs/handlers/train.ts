@@ -1,0 +1,21 @@
+import type { JobHandler } from '../registry';
+import { HybridCompressError } from '../../errors';
+import { train, type TrainResult, type TrainSettings } from '../../distill/trainer';
+import { ortTrainStep } from '../../distill/ort-train-step';
+import { forwardLogitsSource } from '../../distill/forward-source';
+
+/** `distill` and `train` share the loop; `train` is CE-only without a teacher. */
+export const trainJob: JobHandler<TrainResult> = async (params, ctx) => {
+  const s = params as TrainSettings;
+  if (!s || typeof s.student !== 'string' || typeof s.data !== 'string' || typeof s.out !== 'string') throw new HybridCompressError('OPTION_INVALID', 'train job needs {student, data, out, ...}');
+  return train(
+    s,
+    { step: ortTrainStep, forward: forwardLogitsSource },
+    {
+      signal: ctx.signal,
+      log: (l) => ctx.log(l),
+      onMetric: (p) => ctx.metric(p),
+      onProgress: (p) => ctx.progress({ phase: s.loss === 'ce' ? 'train' : 'distill', done: p.step, total: p.steps, unit: 'steps', tokensPerS: p.tokensPerS, message: `loss ${p.loss.toFixed(4)}` }),
+    },
+  );
+};
