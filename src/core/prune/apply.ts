@@ -88,8 +88,11 @@ async function planShards(ckpt: Checkpoint, recipes: SliceRecipe[]): Promise<Sha
   return shards;
 }
 
-/** Writes one output shard; returns the data bytes written (holes excluded). */
-async function writeShard(ckpt: Checkpoint, shard: ShardPlan, path: string, src: FileHandle, bufs: SliceBuffers, opts: ApplyOptions, tick: (r: SliceRecipe, bytes: number) => void): Promise<number> {
+/**
+ * Writes one output shard. Returns the data bytes written (holes excluded) and `flushed`, which settles
+ * once the file is synced (when asked) and closed: the flush of one shard overlaps the next shard's work.
+ */
+async function writeShard(ckpt: Checkpoint, shard: ShardPlan, path: string, src: FileHandle, bufs: SliceBuffers, opts: ApplyOptions, tick: (r: SliceRecipe, bytes: number) => void): Promise<{ written: number; flushed: Promise<void> }> {
   const entries = writeOrder(shard.recipes.map((r) => ({ ...r, dtype: ckpt.tensor(r.source).dtype })));
   const { bytes: header, dataBytes } = buildHeader(entries, Object.keys(shard.metadata).length > 0 ? shard.metadata : { format: 'pt' });
   const fh = await open(path, 'w');
@@ -109,11 +112,12 @@ async function writeShard(ckpt: Checkpoint, shard: ShardPlan, path: string, src:
       pos += len;
       tick(e, len);
     }
-    if (opts.sync ?? true) await fh.datasync();
-  } finally {
+  } catch (e) {
     await fh.close();
+    throw e;
   }
-  return written;
+  const flushed = ((opts.sync ?? true) ? fh.datasync() : Promise.resolve()).finally(() => fh.close());
+  return { written, flushed };
 }
 
 export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: ApplyOptions): Promise<ApplyResult> {
@@ -147,16 +151,19 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
   let bytesWritten = 0;
   const weightMap: Record<string, string> = {};
   let totalSize = 0;
+  const flushes: Promise<void>[] = [];
   try {
     for (const shard of shards) {
       const src = await open(shard.sourceFile, 'r');
       try {
-        bytesWritten += await writeShard(ckpt, shard, join(tmp, shard.name), src, bufs, opts, (r, bytes) => {
+        const w = await writeShard(ckpt, shard, join(tmp, shard.name), src, bufs, opts, (r, bytes) => {
           weightMap[r.name] = shard.name;
           totalSize += bytes;
           progressBytes += bytes;
           opts.onProgress?.({ tensor: r.name, done: ++done, total: recipes.length, bytesWritten: progressBytes, bytesTotal });
         });
+        bytesWritten += w.written;
+        flushes.push(w.flushed);
       } finally {
         await src.close();
       }
@@ -170,6 +177,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
     await writeFile(join(tmp, PLAN_FILE), formatPlan({ ...plan, config_changes: changes }));
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await writeFile(join(tmp, name), text);
 
+    await Promise.all(flushes);
     // Re-open: every shape is checked against the new config.json by the checkpoint loader.
     const check = await openCheckpoint(tmp);
     const params = check.spec.params.total;
@@ -191,6 +199,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
       seconds: (performance.now() - t0) / 1000,
     };
   } catch (e) {
+    await Promise.allSettled(flushes);
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
