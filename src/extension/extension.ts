@@ -91,6 +91,8 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   context.subscriptions.push(runWatcher, runWatcher.onDidCreate(runsChanged), runWatcher.onDidChange(runsChanged), runWatcher.onDidDelete(runsChanged));
 
+  const runsView = vscode.window.createTreeView('hybridCompress.runs', { treeDataProvider: runsTree });
+  runsTree.poll(runsView.visible);
   const checkpointsView = vscode.window.createTreeView('hybridCompress.checkpoints', { treeDataProvider: checkpointsTree, showCollapseAll: true });
   checkpointsView.onDidChangeSelection((e) => {
     const node = e.selection[0];
@@ -106,7 +108,9 @@ export function activate(context: vscode.ExtensionContext): void {
     importance,
     curvePanels,
     checkpointsView,
-    vscode.window.registerTreeDataProvider('hybridCompress.runs', runsTree),
+    runsTree,
+    runsView,
+    runsView.onDidChangeVisibility((e) => runsTree.poll(e.visible)),
     vscode.window.registerWebviewViewProvider(IMPORTANCE_VIEW_ID, importance),
     vscode.window.registerWebviewPanelSerializer(COMPRESS_VIEW_TYPE, compress),
     vscode.window.registerWebviewPanelSerializer(CURVES_VIEW_TYPE, curvePanels),

@@ -5,10 +5,11 @@
 // Jobs execute native code over workspace files, so they never run in an untrusted workspace.
 
 import * as vscode from 'vscode';
-import { runJob, type JobLogEntry, type ProgressInfo } from '../core/jobs/index';
+import type { JobLogEntry, ProgressInfo } from '../core/jobs/index';
 import { describeError, isHybridCompressError } from '../core/errors';
 import type { CurveStore } from './viewmodel/curve-store';
 import { cliEquivalent, type JobRequest } from './viewmodel/task-params';
+import { launchJob, type LaunchOutcome } from './viewmodel/job-launch';
 
 export interface JobOutput {
   line(text: string): void;
@@ -16,7 +17,7 @@ export interface JobOutput {
 
 export interface JobEvents {
   onStart?(req: JobRequest): void;
-  onEnd?(req: JobRequest, outcome: 'done' | 'failed' | 'cancelled', result?: unknown): void;
+  onEnd?(req: JobRequest, outcome: 'done' | 'failed' | 'cancelled', result?: LaunchOutcome): void;
 }
 
 export const UNTRUSTED_MESSAGE =
@@ -78,7 +79,7 @@ export class JobService implements vscode.Disposable {
     let lastPrint = 0;
     const t0 = Date.now();
     let reportProgress: ((p: ProgressInfo) => void) | undefined;
-    const job = runJob(req.kind, req.params, {
+    const job = launchJob(req, {
       signal: abort.signal,
       onProgress: (p) => {
         reportProgress?.(p);
@@ -120,10 +121,11 @@ export class JobService implements vscode.Disposable {
 
     let code = 0;
     let outcome: 'done' | 'failed' | 'cancelled' = 'done';
-    let result: unknown;
+    let result: LaunchOutcome | undefined;
     try {
       result = await job;
-      out.line(`done in ${((Date.now() - t0) / 1000).toFixed(1)}s → ${req.runDir}`);
+      out.line(result.summary);
+      out.line(`done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     } catch (e) {
       if (isHybridCompressError(e) && e.code === 'CANCELLED') {
         outcome = 'cancelled';

@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KIND_NAMES } from '../core/checkpoint/describe';
-import { listRuns, type ListedRun } from '../core/runs/index';
+import { readdir, stat } from 'node:fs/promises';
+import { listRuns, runsRoot, type ListedRun } from '../core/runs/index';
 import type { LayerKind } from '../core/arch/spec';
 import type { CheckpointDiscovery } from './discovery';
 import type { ModelCache } from './models';
@@ -80,12 +81,54 @@ const STATUS_ICON: Record<string, [string, string?]> = {
   interrupted: ['debug-disconnect', 'list.warningForeground'],
 };
 
-export class RunsTree implements vscode.TreeDataProvider<RunNode> {
+export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Disposable {
   readonly #emitter = new vscode.EventEmitter<RunNode | undefined>();
   readonly onDidChangeTreeData = this.#emitter.event;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #signature = '';
 
   refresh(): void {
     this.#emitter.fire(undefined);
+  }
+
+  /**
+   * While the view is visible, re-reads the run folders' run.json times every `ms` and refreshes on a
+   * change. File watchers miss changes on network mounts and in some remote set-ups, and runs are often
+   * started from a terminal (the CLI) or another machine writing to a shared folder.
+   */
+  poll(visible: boolean, ms = 2000): void {
+    if (visible && !this.#timer) this.#timer = setInterval(() => void this.#check(), ms);
+    if (!visible && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  async #check(): Promise<void> {
+    const parts: string[] = [];
+    for (const f of vscode.workspace.workspaceFolders ?? []) {
+      if (f.uri.scheme !== 'file') continue;
+      const root = runsRoot(f.uri.fsPath);
+      let names: string[];
+      try {
+        names = await readdir(root);
+      } catch {
+        continue;
+      }
+      for (const n of names.sort()) {
+        const t = await stat(join(root, n, 'run.json')).then((st) => st.mtimeMs, () => 0);
+        parts.push(`${n}:${t}`);
+      }
+    }
+    const sig = parts.join('|');
+    if (sig !== this.#signature) {
+      this.#signature = sig;
+      this.refresh();
+    }
+  }
+
+  dispose(): void {
+    this.poll(false);
   }
 
   async getChildren(node?: RunNode): Promise<RunNode[]> {

@@ -80,6 +80,8 @@ export interface JobRequest {
   params: Record<string, unknown>;
   /** The run folder the job writes (params.out). */
   runDir: string;
+  /** The task named `out` itself (else runDir is the default under .hybrid-compress/runs). */
+  explicitOut: boolean;
   /** Short label for terminals, notifications and the status bar. */
   label: string;
 }
@@ -114,13 +116,14 @@ export function taskToJob(definition: Record<string, unknown>, workspaceDir: str
   }
   if (typeof params['importance'] === 'string' && params['importance'] !== 'random') params['importance'] = resolvePath(params['importance'] as string, workspaceDir);
   for (const key of REQUIRED[a]) if (params[key] === undefined) bad(key, `is required for action "${a}"`);
-  const runDir = typeof params['out'] === 'string' ? (params['out'] as string) : join(runsRoot(workspaceDir), makeRunId(a, now));
+  const explicitOut = typeof params['out'] === 'string';
+  const runDir = explicitOut ? (params['out'] as string) : join(runsRoot(workspaceDir), makeRunId(a, now));
   params['out'] = runDir;
   params['workspace'] = resolve(workspaceDir);
   if (a === 'prune' || a === 'search') adaptPruneParams(params);
   const subject = (params['model'] ?? params['student']) as string | undefined;
   const label = `${a}${subject ? ` ${subject.split(/[\\/]/).filter(Boolean).pop()}` : ''}`;
-  return { action: a, kind: a, params, runDir, label };
+  return { action: a, kind: a, params, runDir, explicitOut, label };
 }
 
 /** Target property → the prune/search job's `targets` key (src/core/prune/job-params.ts). */
