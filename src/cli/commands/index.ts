@@ -19,5 +19,6 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'train', summary: 'Train (from scratch or continued) with cross-entropy on the same engine', load: async () => (await import('./distill')).trainCommand },
   { name: 'curves', summary: 'Print the loss curves of a run: metrics.jsonl, a Megatron-LM/Bridge log or TensorBoard event files (--follow streams)', load: async () => (await import('./curves')).curvesCommand },
   { name: 'recipe', summary: 'Write a cluster launch recipe (torchrun + sbatch scripts, ModelOpt export_config) to distill a pruned student on Megatron-Bridge', load: async () => (await import('./recipe')).recipeCommand },
+  { name: 'demo', summary: 'The whole recipe on the bundled teacher: inspect, calibrate, prune to ~50%, distill, evaluate, report', load: async () => (await import('./demo')).demoCommand },
   { name: 'fixture', summary: 'Write a seeded random-weight checkpoint (or a shape-only sparse one) for tests and planning', load: async () => (await import('./fixture')).fixtureCommand },
 ];

@@ -9,7 +9,7 @@ import { createProgressRenderer } from '../progress';
 import { HybridCompressError } from '../../core/errors';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
 import { runJob } from '../../core/jobs/index';
-import type { CommonPruneParams, PruneJobParams } from '../../core/prune/job-params';
+import { ENGINE_DEVICES, type CommonPruneParams, type PruneJobParams } from '../../core/prune/job-params';
 import { checkOutputPath } from '../../core/prune/output-dir';
 import type { DimsReport, PruneReport } from '../../core/prune/prune-job';
 import { applyPruneAxis, checkTargets, parseTargetParams, type PruneTargets } from '../../core/prune/targets';
@@ -19,7 +19,7 @@ const usage =
   '[--hidden-size N] [--ffn-hidden-size N] [--mamba-num-heads N] [--mamba-head-dim N] [--num-attention-heads N] ' +
   '[--num-layers N | --drop-layers i,j] [--target-params X [--tolerance 5%] [--max-width-pruning 0.4] [--max-depth-pruning 0]] ' +
   '[--mamba-head-ranking group|global] [--metric activation|flap] [--prune-axis heads|channels] [--sort-by-importance] ' +
-  '[--plan pruning_plan.json] [--emit-modelopt-config] [--allow-fingerprint-mismatch] [--data FILE] [--rows 4] [--seq-len 64] [--no-verify] ' +
+  '[--plan pruning_plan.json] [--emit-modelopt-config] [--allow-fingerprint-mismatch] [--data FILE] [--rows 4] [--seq-len 64] [--device auto|cpu|webgpu|cuda] [--no-verify] ' +
   '[--dry-run] [--force] [--json]';
 
 /** Options shared with `search`. */
@@ -36,6 +36,7 @@ export const COMMON_OPTIONS: OptionSpec = {
   data: { type: 'string' },
   rows: { type: 'string' },
   'seq-len': { type: 'string' },
+  device: { type: 'string' },
   out: { type: 'string' },
   tolerance: { type: 'string' },
   'target-params': { type: 'string' },
@@ -86,6 +87,7 @@ export function commonParams(values: Values, model: string, cwd: string): Common
     allowFingerprintMismatch: values['allow-fingerprint-mismatch'] === true,
     emitModelOptConfig: values['emit-modelopt-config'] === true,
     force: values['force'] === true,
+    device: optEnum(values, 'device', ENGINE_DEVICES, 'auto'),
   };
   if (values['seed'] !== undefined) p.seed = optInt(values, 'seed', 0, { min: 0 });
   if (data !== undefined) p.data = resolve(cwd, data);

@@ -7,16 +7,16 @@ import type { Command } from '../command';
 import { optInt, optString, parseCommandArgs, requirePositional, type OptionSpec } from '../args';
 import { HybridCompressError } from '../../core/errors';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
-import type { SearchJobParams } from '../../core/prune/job-params';
+import { KD_UNAVAILABLE, SEARCH_FILE, type SearchJobParams } from '../../core/prune/job-params';
 import { checkOutputPath } from '../../core/prune/output-dir';
-import { KD_UNAVAILABLE, SEARCH_FILE, type SearchReport } from '../../core/prune/search-job';
+import type { SearchReport } from '../../core/prune/search-job';
 import { parseTargetParams } from '../../core/prune/targets';
 import { COMMON_OPTIONS, commonParams, parseFraction, runPipelineJob } from './prune';
 
 const usage =
   'hybrid-compress search <model_dir> --target-params X --importance <run_dir_or_file|random> [--tolerance 5%] ' +
   '[--max-width-pruning 0.4] [--max-depth-pruning 0.2] [--max-candidates 20] [--top-k K --kd-steps N] ' +
-  '[--data FILE] [--rows 8] [--seq-len 128] [--report search.json] [--out DIR [--force] [--emit-modelopt-config]] ' +
+  '[--data FILE] [--rows 8] [--seq-len 128] [--device auto|cpu|webgpu|cuda] [--report search.json] [--out DIR [--force] [--emit-modelopt-config]] ' +
   '[--mamba-head-ranking group|global] [--metric activation|flap] [--sort-by-importance] [--seed S] [--work-dir DIR] [--json]';
 
 const OPTIONS: OptionSpec = {

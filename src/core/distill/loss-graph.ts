@@ -110,6 +110,10 @@ export function appendLoss(b: GraphBuilder, logits: Value, opts: LossOptions, io
       idx = split(safe, [1]);
     }
 
+    // d kd/d s coefficient (1/T)·w/P as a scalar node built from the same (dtype-rounded) constants the
+    // loss itself multiplies by, so the closed form is the exact derivative of the graph's loss.
+    let coef: Value | undefined;
+    const kdCoef = (): Value => (coef ??= b.div(o.temperature === 1 ? b.scalar(wKd, dtype) : b.mul(b.scalar(invT, dtype), b.scalar(wKd, dtype)), P));
     const kdParts: Value[] = [];
     const ceParts: Value[] = [];
     const grads: Value[] = [];
@@ -123,7 +127,7 @@ export function appendLoss(b: GraphBuilder, logits: Value, opts: LossOptions, io
         const lt = b.logSoftmax(o.temperature === 1 ? Tch[c]! : b.mul(Tch[c]!, invT), -1);
         const pt = b.exp(lt);
         kdParts.push(b.reduceSum(b.mul(pt, b.sub(lt, ls)), [0, 1], false));
-        if (o.gradient) gKd = b.div(b.sub(b.exp(ls), pt), (o.temperature * P) / wKd);
+        if (o.gradient) gKd = b.mul(b.sub(b.exp(ls), pt), kdCoef());
         if (o.temperature === 1) lsT1 = ls;
       }
       if (ce) {
