@@ -87,7 +87,12 @@ export function activate(context: vscode.ExtensionContext): void {
     runTimer = setTimeout(() => {
       runsTree.refresh();
       void importance.refresh();
+      void compress.refreshAll();
     }, 300);
+  };
+  runsTree.onRunsChanged = () => {
+    void importance.refresh();
+    void compress.refreshAll();
   };
   context.subscriptions.push(runWatcher, runWatcher.onDidCreate(runsChanged), runWatcher.onDidChange(runsChanged), runWatcher.onDidDelete(runsChanged));
 

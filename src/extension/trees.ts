@@ -86,6 +86,8 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
   readonly onDidChangeTreeData = this.#emitter.event;
   #timer: ReturnType<typeof setInterval> | undefined;
   #signature = '';
+  /** Called when polling sees a run folder appear, change or vanish. */
+  onRunsChanged: (() => void) | undefined;
 
   refresh(): void {
     this.#emitter.fire(undefined);
@@ -122,8 +124,10 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     }
     const sig = parts.join('|');
     if (sig !== this.#signature) {
+      const first = this.#signature === '';
       this.#signature = sig;
       this.refresh();
+      if (!first) this.onRunsChanged?.();
     }
   }
 

@@ -85,6 +85,24 @@ export const OP_CASES: OpCase[] = [
   },
   { name: 'Trilu lower k=0', build: (b, r, f) => b.trilu(f('a', randn(r, [2, 4, 4])), { upper: false }) },
   { name: 'Trilu upper k=1', build: (b, r, f) => b.trilu(f('a', randn(r, [3, 5])), { upper: true, k: 1 }) },
+  {
+    name: 'GroupQueryAttention (com.microsoft, 4 query heads over 2 KV heads, causal)',
+    build: (b, r, f) => {
+      const [B, S] = [2, 5];
+      const seqlens = b.constant('int32', [B], [S - 1, S - 1]);
+      const total = b.constant('int32', [], [S]);
+      return b.groupQueryAttention(f('q', randn(r, [B, S, 4 * 8])), f('k', randn(r, [B, S, 2 * 8])), f('v', randn(r, [B, S, 2 * 8])), seqlens, total, { numHeads: 4, kvNumHeads: 2 });
+    },
+  },
+  {
+    name: 'GroupQueryAttention with explicit scale, without FusedMatMul in backward',
+    build: (b, r, f) => {
+      const seqlens = b.constant('int32', [1], [3]);
+      const total = b.constant('int32', [], [4]);
+      return b.groupQueryAttention(f('q', randn(r, [1, 4, 2 * 16])), f('k', randn(r, [1, 4, 16])), f('v', randn(r, [1, 4, 16])), seqlens, total, { numHeads: 2, kvNumHeads: 1, scale: 0.3 });
+    },
+    autodiff: { fusedMatMul: false },
+  },
   // ---- layout and indexing
   { name: 'Reshape', build: (b, r, f) => b.reshape(f('a', randn(r, [2, 3, 4])), [6, -1]) },
   { name: 'Transpose', build: (b, r, f) => b.transpose(f('a', randn(r, [2, 3, 4])), [2, 0, 1]) },

@@ -87,15 +87,15 @@ export function workerKinds(workerJs) {
   });
 }
 
-/** The frame of one of our webviews (body[data-view=…]), polling until it exists. */
-export async function webviewFrame(page, view, timeoutMs = 30_000) {
+/** The frame of one of our webviews (body[data-view=…]; optionally the one whose <h1> passes `title`), polling until it exists. */
+export async function webviewFrame(page, view, timeoutMs = 30_000, title = undefined) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const f of page.frames()) {
       if (f.name() !== 'active-frame' && !f.url().includes('index.html') && !f.url().includes('fake.html')) continue;
       try {
-        const v = await f.evaluate(() => document.body && document.body.dataset && document.body.dataset.view);
-        if (v === view) return f;
+        const [v, h1] = await f.evaluate(() => [document.body && document.body.dataset && document.body.dataset.view, document.querySelector('h1')?.textContent ?? '']);
+        if (v === view && (!title || title(h1))) return f;
       } catch {
         /* frame navigating or cross-origin not ready */
       }

@@ -25,6 +25,17 @@ async function contextMenuLabels(page, row) {
   return labels.map((l) => l.trim()).filter(Boolean);
 }
 
+/** Opens the command palette (F1, when `command` is set) or uses the open quick pick; types, then clicks the row. */
+async function runQuickPick(page, command, item) {
+  if (command) await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(command ? `>${command}` : item);
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: item }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click();
+}
+
 async function openSidebar(page) {
   const item = page.locator('.activitybar .action-item a[aria-label^="Hybrid Compress"], .activitybar .action-item .action-label[aria-label^="Hybrid Compress"]').first();
   await item.waitFor({ timeout: 20_000 });
@@ -97,6 +108,21 @@ export function scenarios(ctx) {
         const expectedCut = mambaLayers * (config.mamba_num_heads - config.n_groups);
         if (cut !== expectedCut) throw new Error(`${cut} cells drawn as cut, expected ${expectedCut}`);
         await page.screenshot({ path: join(shots, 'importance-view.png') });
+        // A roomier picture for the docs: widen the sidebar and give the Importance view its full height.
+        const bar = await page.locator('.part.sidebar').boundingBox();
+        if (bar) {
+          await page.mouse.move(bar.x + bar.width + 1, bar.y + 300);
+          await page.mouse.down();
+          await page.mouse.move(bar.x + bar.width + 360, bar.y + 300, { steps: 8 });
+          await page.mouse.up();
+        }
+        const toggle = (title) => page.locator('.part.sidebar .pane-header', { hasText: title }).first().click();
+        await toggle('Checkpoints');
+        await toggle('Runs');
+        await page.waitForTimeout(1500);
+        await page.locator('.part.sidebar').screenshot({ path: join(shots, 'importance-sidebar.png') });
+        await toggle('Checkpoints');
+        await toggle('Runs');
         return `${n} cells, ${cut} cut`;
       },
     },
@@ -105,6 +131,10 @@ export function scenarios(ctx) {
       async run() {
         if (!kinds.includes('calibrate')) throw new Pending(`the worker registers no "calibrate" job yet (it runs: ${kinds.join(', ') || 'nothing'})`);
         const f = await webviewFrame(page, 'compress');
+        // Small settings for the 1k-token fixture data: the text fields are toolkit elements (input in a shadow root).
+        await f.locator('vscode-text-field:has-text("Samples") input').fill('8');
+        await f.locator('vscode-text-field:has-text("Sequence length") input').fill('32');
+        await page.waitForTimeout(300);
         await f.click('#action-calibrate');
         const run = await waitFor(() => {
           const root = join(ws, '.hybrid-compress', 'runs');
@@ -159,20 +189,23 @@ export function scenarios(ctx) {
     {
       name: 'A distill task of a few steps draws a live curve whose point count grows',
       async run() {
-        if (!kinds.includes('distill')) throw new Pending(`the worker registers no "distill" job yet (it runs: ${kinds.join(', ') || 'nothing'})`);
-        await page.keyboard.press('F1');
-        await page.keyboard.type('Tasks: Run Task');
-        await page.keyboard.press('Enter');
-        await page.keyboard.type('e2e distill');
-        await page.keyboard.press('Enter');
-        const f = await webviewFrame(page, 'curves', 120_000);
+        // `distill` runs the worker's "train" job with a teacher (as the CLI does).
+        if (!kinds.includes('train')) throw new Pending(`the worker registers no "train" job yet (it runs: ${kinds.join(', ') || 'nothing'})`);
+        await runQuickPick(page, 'Tasks: Run Task', 'Tasks: Run Task');
+        await runQuickPick(page, null, 'e2e distill');
+        // The task opens the run's curve panel as it starts; sample its point count while the job runs.
+        const f = await webviewFrame(page, 'curves', 120_000, (h1) => h1.startsWith('distill'));
         const counts = [];
         await waitFor(async () => {
-          const t = await f.evaluate(() => document.querySelector('h1')?.textContent ?? '');
-          if (!t.startsWith('distill')) return undefined;
           counts.push(Number((await f.getAttribute('#point-count', 'data-points')) ?? 0));
-          return counts.length > 3 && counts[counts.length - 1] > counts[0] && counts[0] > 0;
-        }, 'the distill curve to grow', 180_000, 1000);
+          const status = await f.evaluate(() => document.querySelector('#curve-status')?.textContent ?? '');
+          if (status === 'failed') throw new Error('the distill run failed');
+          return status === 'done' && counts[counts.length - 1] === 40;
+        }, 'the distill run to finish with 40 points', 240_000, 200);
+        const distinct = [...new Set(counts)];
+        if (distinct.length < 3) throw new Error(`the point count did not grow while the job ran: ${distinct.join(' → ')}`);
+        await page.screenshot({ path: join(shots, 'distill-curves.png') });
+        counts.splice(0, counts.length, ...distinct);
         return `points ${counts.join(' → ')}`;
       },
     },
@@ -181,8 +214,8 @@ export function scenarios(ctx) {
       async run() {
         await page.reload();
         await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-        const f = await webviewFrame(page, 'compress', 60_000);
-        await f.waitForSelector('h1:text-is("tiny")', { timeout: 30_000 });
+        // The restored panel reloads its page and asks the host for its state again.
+        await webviewFrame(page, 'compress', 90_000, (h1) => h1 === 'tiny');
         await page.screenshot({ path: join(shots, 'after-reload.png') });
         const t = activationTime(ctx.userDataDir);
         return t.length ? `activation ${t.map((x) => `${x} ms`).join(', ')}` : 'restored';

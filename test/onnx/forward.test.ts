@@ -89,3 +89,14 @@ test('dt clamp: time_step_limit upper bound and the transformers-5 lower bound',
   const r = await compare(o, 1, 17, { chunkSize: 8, dtClampMode: 'transformers5', ref: { dtClampMode: 'transformers5' } });
   assert.match(r.graph.metadata['dt_range']!, /^0\.03,/);
 });
+
+test('optional biases: in_proj/out_proj (use_bias), attention and MLP biases, and no conv bias', async () => {
+  const extraConfig = { use_bias: true, attention_bias: true, mlp_bias: true, use_conv_bias: false };
+  const o: FixtureOptions = { pattern: 'M*-', hiddenSize: 16, mambaHeads: 4, mambaHeadDim: 4, nGroups: 2, stateSize: 8, attentionHeads: 2, kvHeads: 1, attentionHeadDim: 8, intermediateSize: 24, vocabSize: 32, seed: 13, extraConfig };
+  const { spec } = model(o);
+  const names = spec.layers.flatMap((l) => l.tensors.map((t) => t.name));
+  assert.ok(names.some((n) => n.endsWith('in_proj.bias')) && names.some((n) => n.endsWith('q_proj.bias')) && names.some((n) => n.endsWith('up_proj.bias')));
+  assert.ok(!names.some((n) => n.endsWith('conv1d.bias')));
+  await compare(o, 2, 11, { chunkSize: 4 });
+  await compare(o, 1, 11, { chunkSize: 4, fused: false });
+});

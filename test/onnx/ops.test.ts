@@ -315,7 +315,7 @@ test('Trilu, Reshape, Transpose, Slice, Split, Concat, Squeeze, Unsqueeze, Expan
 });
 
 test('Gather, Shape, Range, ConstantOfShape, Constant and int64 arithmetic', async () => {
-  covered.add('Gather').add('Shape').add('Range').add('ConstantOfShape').add('Constant').add('Mod').add('Div').add('Cast');
+  covered.add('Gather').add('GatherElements').add('Shape').add('Range').add('ConstantOfShape').add('Constant').add('Mod').add('Div').add('Cast');
   const g = new GraphBuilder('ints');
   const table = g.input('table', 'float32', [5, 3]);
   const ids = g.input('ids', 'int64', ['b', 't']);
@@ -328,6 +328,10 @@ test('Gather, Shape, Range, ConstantOfShape, Constant and int64 arithmetic', asy
   const r = g.range(g.scalar(0, 'int64'), t, g.scalar(1, 'int64'), { shape: ['t'] });
   const filled = g.constantOfShape(g.shapeOf(ids), 2.5, 'float32', { shape: ['b', 't'] });
   const k = g.constantNode('float32', [2], [7, -1]);
+  // GatherElements along the last axis: for each id, column (id mod 3) of its gathered row.
+  const picked = g.gatherElements(g.gather(table, ids, 0), g.unsqueeze(g.mod(ids, 3), [-1]), -1);
+  assert.deepEqual(picked.shape, ['b', 't', 1]);
+  g.output(picked, 'picked');
   g.output(g.cast(chunks, 'float32'), 'chunks');
   g.output(g.cast(rem, 'float32'), 'rem');
   g.output(g.cast(r, 'float32'), 'range');
@@ -346,6 +350,7 @@ test('Gather, Shape, Range, ConstantOfShape, Constant and int64 arithmetic', asy
   assert.deepEqual(Array.from(out['filled']!.data, Number), new Array(14).fill(2.5));
   assert.deepEqual([...out['filled']!.dims], [2, 7]);
   assert.deepEqual(Array.from(out['k']!.data, Number), [7, -1]);
+  assert.deepEqual(Array.from(out['picked']!.data, Number), Array.from(idv, (i) => tab[Number(i) * 3 + (Number(i) % 3)]!));
 });
 
 test('every op in OPS is covered by a test above', () => {

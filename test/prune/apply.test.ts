@@ -6,6 +6,7 @@ import { writeFixtureCheckpoint, type FixtureOptions } from '../../src/core/test
 import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { HybridCompressError } from '../../src/core/errors';
 import { referenceForward } from '../../src/core/model/reference';
+import { runForward } from '../../src/core/runtime/index';
 import { randomImportance } from '../../src/core/prune/importance';
 import { buildPlan, PLAN_FILE, type PruningPlan } from '../../src/core/prune/plan';
 import { parsePlan } from '../../src/core/prune/plan-check';
@@ -71,6 +72,9 @@ test('every tensor kind is sliced as the reference slicer says (F32, with all bi
   const b = referenceForward(out.spec, expected, IDS);
   assert.ok(a.logits.every(Number.isFinite));
   assert.equal(maxAbsDiff(a.logits, b.logits), 0);
+  // …and the ONNX engine runs the pruned checkpoint from disk to the same logits.
+  const engine = await runForward(res.dir, BigInt64Array.from(IDS.flat(), BigInt), IDS.length, IDS[0]!.length, { device: 'cpu' });
+  assert.ok(maxAbsDiff(engine.logits, a.logits) < 1e-4, `engine vs reference: ${maxAbsDiff(engine.logits, a.logits)}`);
 });
 
 test('B and C rows of in_proj and conv1d are byte-identical to the source; dtypes are kept per tensor (BF16, F16)', async (t) => {
@@ -210,7 +214,10 @@ test('layers_block_type configs, mamba2 models and the model. prefix are rewritt
   const expected = referenceSlice(b.src.spec, await readAll(b.src), b.plan);
   const got = await readAll(b.out);
   for (const [name, v] of expected) assert.deepEqual(got.get(name), v, name);
-  assert.ok(referenceForward(b.out.spec, got, IDS).logits.every(Number.isFinite));
+  const ref = referenceForward(b.out.spec, got, IDS).logits;
+  assert.ok(ref.every(Number.isFinite));
+  const engine = await runForward(b.res.dir, BigInt64Array.from(IDS.flat(), BigInt), IDS.length, IDS[0]!.length, { device: 'cpu' });
+  assert.ok(maxAbsDiff(engine.logits, ref) < 1e-4, `engine vs reference: ${maxAbsDiff(engine.logits, ref)}`);
 });
 
 test('sharded sources give sharded outputs with a consistent index; side files are copied; plan written', async (t) => {
@@ -257,4 +264,14 @@ test('output folder rules: --out must not exist unless --force, never inside or 
   bad.hidden_size = [0, 0];
   await assert.rejects(applyPlan(src, bad, { out: join(dir, 'out4') }), /twice/);
   assert.ok(!existsSync(join(dir, 'out4')));
+});
+
+test('MoE (E) layers are carried over unchanged (renumbered) while other axes are pruned', async (t) => {
+  const dir = tempDir(t);
+  const fx: FixtureOptions = { pattern: 'ME-M', hiddenSize: 16, vocabSize: 64, mambaHeads: 4, mambaHeadDim: 4, nGroups: 2, stateSize: 4, intermediateSize: 24, extraConfig: { n_routed_experts: 2, num_experts_per_tok: 1, moe_intermediate_size: 8, moe_shared_expert_intermediate_size: 8 } };
+  const { src, out } = await prune(t, dir, fx, { mambaNumHeads: 2, intermediateSize: 12, dropLayers: [0] });
+  assert.equal(out.spec.pattern, 'E-M');
+  const moe = [...src.tensors.keys()].filter((n) => n.startsWith('backbone.layers.1.mixer.'));
+  assert.ok(moe.length > 4);
+  for (const n of moe) assert.deepEqual(await out.readBytes(n.replace('layers.1.', 'layers.0.')), await src.readBytes(n), n);
 });

@@ -17,7 +17,8 @@ import { lmLoss } from '../../src/core/prune/evaluate';
 import { countPrunedParams } from '../../src/core/prune/param-count';
 import { prunedParams, sourceDims } from '../../src/core/prune/config';
 import { runPrune } from '../../src/core/prune/prune-job';
-import { runSearch, KD_UNAVAILABLE } from '../../src/core/prune/search-job';
+import { runSearch } from '../../src/core/prune/search-job';
+import { KD_UNAVAILABLE } from '../../src/core/prune/job-params';
 import { axisChoices, enumerateCandidates, rankCandidates, searchGrid, type ScoredCandidate } from '../../src/core/prune/search';
 import { modelOptExportConfig } from '../../src/core/prune/modelopt';
 import { Rng } from '../../src/core/util/random';
@@ -94,7 +95,7 @@ test('runPrune: plan, write, verify (zero-shot loss before/after equals the refe
   const dir = tempDir(t);
   const f = await writeFixtureCheckpoint(join(dir, 'src'), FX);
   const c = ctx();
-  const params = validatePruneParams({ model: f.dir, importance: 'random', seed: 3, out: join(dir, 'out'), targets: { hiddenSize: 24, mambaNumHeads: 6, intermediateSize: 30 }, emitModelOptConfig: true, rows: 2, seqLen: 16 });
+  const params = validatePruneParams({ model: f.dir, importance: 'random', seed: 3, out: join(dir, 'out'), targets: { hiddenSize: 24, mambaNumHeads: 6, intermediateSize: 30 }, emitModelOptConfig: true, rows: 2, seqLen: 16, device: 'cpu' });
   const r = await runPrune(params, c);
   assert.deepEqual([...c.phases].sort(), ['fingerprint', 'verify', 'write']);
   assert.equal(r.pruned.hidden_size, 24);
@@ -110,7 +111,8 @@ test('runPrune: plan, write, verify (zero-shot loss before/after equals the refe
   const rng = new Rng(3);
   const ids = Array.from({ length: 2 }, () => Array.from({ length: 16 }, () => rng.int(300)));
   const expected = lmLoss(referenceForward(out.spec, await readAll(out), ids).logits, ids, 300);
-  assert.ok(Math.abs(v.loss_after - expected) < 1e-12);
+  assert.match(v.engine, /^onnxruntime \(cpu\)$/);
+  assert.ok(Math.abs(v.loss_after - expected) < 1e-4, `engine loss ${v.loss_after} vs reference ${expected}`);
   assert.ok(Number.isFinite(v.loss_before) && v.loss_before !== v.loss_after);
 });
 
@@ -172,7 +174,7 @@ test('runSearch: candidates within tolerance scored and ranked, search.json writ
   const f = await writeFixtureCheckpoint(join(dir, 'src'), FX);
   const c = ctx();
   const target = Math.round(f.spec.params.total * 0.75);
-  const r = await runSearch(validateSearchParams({ model: f.dir, importance: 'random', seed: 2, targetParams: String(target), maxCandidates: 4, rows: 2, seqLen: 12, report: join(dir, 'search.json'), out: join(dir, 'best') }), c);
+  const r = await runSearch(validateSearchParams({ model: f.dir, importance: 'random', seed: 2, targetParams: String(target), maxCandidates: 4, rows: 2, seqLen: 12, device: 'cpu', report: join(dir, 'search.json'), out: join(dir, 'best') }), c);
   assert.equal(r.scored, 4);
   assert.ok(r.within_tolerance >= 4);
   const scored = r.candidates.filter((x) => x['rank'] !== null);
@@ -206,4 +208,29 @@ test('ModelOpt export_config names every axis of the model, in ModelOpt hparam o
   assert.equal(JSON.stringify(cfg), JSON.stringify({ hidden_size: 3072, ffn_hidden_size: 12288, num_attention_heads: 32, mamba_num_heads: 112, mamba_head_dim: 64, num_layers: 52 }));
   const m2 = buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 3 }));
   assert.deepEqual(Object.keys(modelOptExportConfig(m2, sourceDims(m2))), ['hidden_size', 'mamba_num_heads', 'mamba_head_dim', 'num_layers']);
+});
+
+test('a real calibrate run feeds prune: every name and shape it writes is accepted; its scores decide the cut', async (t) => {
+  const dir = tempDir(t);
+  const f = await writeFixtureCheckpoint(join(dir, 'src'), { ...FX, chunkSize: 16 });
+  const data = join(dir, 'train.txt');
+  writeFileSync(data, Array.from({ length: 40 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog ${i * 7}`).join('\n') + '\n');
+  const { runCalibration, CALIBRATION_DEFAULTS } = await import('../../src/core/calibrate/calibrate');
+  const run = join(dir, 'run');
+  await runCalibration({ ...CALIBRATION_DEFAULTS, model: f.dir, data, samples: 4, seqLen: 24, batch: 2, depth: 'kl', depthSamples: 2, device: 'cpu', mode: 'whole' }, run, 'k');
+  const { loadImportance } = await import('../../src/core/prune/importance');
+  const scores = await loadImportance(run);
+  for (const { name, shape } of importanceLayout(f.spec)) assert.deepEqual(scores.require(name, shape, 'test').length, shape.reduce((a, b) => a * b, 1), name);
+  const base: PruneJobParams = { model: f.dir, importance: run, targets: { hiddenSize: 20, mambaNumHeads: 4, mambaHeadDim: 3, intermediateSize: 24, numAttentionHeads: 2, numLayers: 5 }, out: join(dir, 'out'), data, rows: 2, seqLen: 24, device: 'cpu' };
+  const r = await runPrune(base, ctx());
+  assert.equal(r.importance, join(run, 'importance.safetensors'));
+  const v = r.verification!;
+  assert.ok(!('skipped' in v) && v.data === data && Number.isFinite(v.loss_after));
+  const plan = JSON.parse(readFileSync(join(dir, 'out', 'pruning_plan.json'), 'utf8')) as { hidden_size: number[]; dropped_layers: number[] };
+  const emb = scores.require('embedding.channels', [32], 't');
+  const best = [...emb.keys()].sort((a, b) => emb[b]! - emb[a]! || a - b).slice(0, 20).sort((a, b) => a - b);
+  assert.deepEqual(plan.hidden_size, best);
+  const kl = scores.require('depth.kl', [6], 't');
+  assert.deepEqual(plan.dropped_layers, [[...kl.keys()].sort((a, b) => kl[a]! - kl[b]! || b - a)[0]]);
+  await runPrune({ ...base, metric: 'flap', out: join(dir, 'flap'), verify: false }, ctx());
 });

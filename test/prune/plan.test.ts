@@ -219,6 +219,14 @@ test('importance problems are typed errors naming the file and tensor', () => {
   const fp = { config: 'c'.repeat(64), tensors: 't'.repeat(64), id: 'cccc-tttt' };
   assert.throws(() => checkImportanceFingerprint(imp, fp, false), (e: unknown) => e instanceof HybridCompressError && e.message.includes('--allow-fingerprint-mismatch'));
   assert.match(checkImportanceFingerprint(imp, fp, true)!, /computed for model other/);
+  const noAct = new ImportanceScores('/runs/z/importance.safetensors', {}, new Map(importanceLayout(spec).filter((x) => !x.name.endsWith('.activations')).map((x) => [x.name, { shape: x.shape, data: new Float32Array(x.shape.reduce((a, b) => a * b, 1)).fill(1) }])));
+  assert.equal(buildPlan(spec, noAct, { mambaNumHeads: 4 }, FP).layers.length, 6, 'recorded head scores suffice for a head cut');
+  assert.throws(
+    () => buildPlan(spec, noAct, { mambaNumHeads: 4, mambaHeadDim: 2 }, FP),
+    (e: unknown) => e instanceof HybridCompressError && e.context.tensor === 'layers.0.mamba.activations' && /--mamba-num-heads with --mamba-head-dim/.test(e.message),
+  );
+  const nan = new ImportanceScores('/runs/y/importance.safetensors', {}, new Map([['embedding.channels', { shape: [16], data: Float32Array.from({ length: 16 }, (_, i) => (i === 5 ? NaN : i)) }]]));
+  assert.throws(() => buildPlan(spec, nan, { hiddenSize: 8 }, FP), (e: unknown) => e instanceof HybridCompressError && e.code === 'NON_FINITE' && e.context.tensor === 'embedding.channels' && /index 5/.test(e.message));
   const ok = new ImportanceScores('f', { fingerprint: 'cccc-tttt' }, new Map());
   assert.equal(checkImportanceFingerprint(ok, fp, false), undefined);
   assert.equal(checkImportanceFingerprint(randomImportance(spec, 1), fp, false), undefined);

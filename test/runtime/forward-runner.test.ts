@@ -144,6 +144,59 @@ test('weights as graph inputs: feeding the same values reproduces the logits; mi
   }
 });
 
+test('taps-only graphs (logits: false) skip the lm_head in both modes', async () => {
+  const fx = await fixture('tapsonly', { ...SMALL, seed: 29 });
+  const { flat, rows } = ids(1, 7, fx.spec.vocabSize);
+  const ref = referenceForward(fx.spec, fx.weights, rows, { taps: true });
+  for (const mode of ['whole', 'streamed'] as const) {
+    const r = await ForwardRunner.create(fx.dir, { mode, logits: false, taps: ['layers.2.attention.o_proj_input', 'norm_f'], threads: 1, device: 'cpu' });
+    try {
+      const out = await r.run(flat, 1, 7);
+      assert.equal(out.logits.length, 0);
+      assert.deepEqual([...out.taps.keys()].sort(), ['layers.2.attention.o_proj_input', 'norm_f']);
+      assert.ok(maxAbsDiff(out.taps.get('norm_f')!, ref.taps.get('norm_f')!) <= 1e-4);
+    } finally {
+      await r.release();
+    }
+  }
+  await assert.rejects(ForwardRunner.create(fx.dir, { logits: false, device: 'cpu' }), /no outputs/);
+  // Streamed, taps of early layers only: no head stage is built at all.
+  const r = await ForwardRunner.create(fx.dir, { mode: 'streamed', logits: false, taps: ['layers.0.mamba.x'], threads: 1, device: 'cpu' });
+  try {
+    assert.equal(r.numStages, 1 + fx.spec.numLayers);
+    const out = await r.run(flat, 1, 7);
+    assert.ok(maxAbsDiff(out.taps.get('layers.0.mamba.x')!, ref.taps.get('layers.0.mamba.x')!) <= 1e-4);
+  } finally {
+    await r.release();
+  }
+});
+
+test('nll: in-graph next-token loss matches −log softmax of the reference logits, whole and streamed', async () => {
+  const fx = await fixture('nll', { ...SMALL, seed: 37 });
+  const V = fx.spec.vocabSize;
+  const { flat, rows } = ids(2, 9, V);
+  const labels = BigInt64Array.from(flat, (_, i) => BigInt((i * 7 + 3) % V));
+  const ref = referenceForward(fx.spec, fx.weights, rows).logits;
+  const want = Array.from({ length: 18 }, (_, p) => {
+    const row = ref.subarray(p * V, (p + 1) * V);
+    const m = Math.max(...row);
+    const lse = m + Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0));
+    return lse - row[Number(labels[p])]!;
+  });
+  for (const mode of ['whole', 'streamed'] as const) {
+    const r = await ForwardRunner.create(fx.dir, { mode, nll: true, logits: false, threads: 1, device: 'cpu' });
+    try {
+      const out = await r.run(flat, 2, 9, { labels });
+      assert.equal(out.logits.length, 0, 'logits stay inside the session');
+      assert.ok(maxAbsDiff(out.nll!, want) <= 1e-4, `${mode} nll`);
+      await assert.rejects(r.run(flat, 2, 9), (e: unknown) => e instanceof HybridCompressError && e.context.option === 'labels');
+      await assert.rejects(r.run(flat, 2, 9, { labels: labels.map(() => BigInt(V)) }), /outside the vocabulary/);
+    } finally {
+      await r.release();
+    }
+  }
+});
+
 test('bad input gives typed errors naming what is valid', async () => {
   const fx = await fixture('errors', { ...SMALL, seed: 1 });
   await assert.rejects(ForwardRunner.create(fx.dir, { taps: ['layers.99.input'], device: 'cpu' }), (e: unknown) => e instanceof HybridCompressError && e.code === 'OPTION_INVALID' && /valid taps/.test(e.message));

@@ -108,6 +108,21 @@ function build(s: CurvesState): void {
   redrawAll();
 }
 
+// Charts are sized to the panel: rebuild them (from the series held here) when it is resized.
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+let lastWidth = window.innerWidth;
+window.addEventListener('resize', () => {
+  if (resizeTimer) clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    if (!chartsEl || Math.abs(window.innerWidth - lastWidth) < 8) return;
+    lastWidth = window.innerWidth;
+    chartsEl.replaceChildren();
+    charts = new Map();
+    ensureCharts();
+    redrawAll();
+  }, 150);
+});
+
 function ensureCharts(): void {
   const groups = groupCharts(series.keys());
   if (groups.length === 0 && chartsEl.childElementCount === 0) {

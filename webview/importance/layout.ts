@@ -25,8 +25,8 @@ export function normaliseRow(cells: readonly HeatCell[]): number[] {
 }
 
 export function heatLayout(rows: readonly { layer: number; cells: HeatCell[] }[], numHeads: number, nGroups: number, maxWidth: number, labelW = 34): HeatLayout {
-  const cellW = Math.max(3, Math.min(18, Math.floor((maxWidth - labelW) / Math.max(1, numHeads))));
-  const cellH = Math.max(6, Math.min(16, cellW));
+  const cellW = Math.max(3, Math.min(32, Math.floor((maxWidth - labelW) / Math.max(1, numHeads))));
+  const cellH = Math.max(6, Math.min(22, cellW));
   const perGroup = numHeads / nGroups;
   const groupLines: number[] = [];
   for (let g = 1; g < nGroups; g++) groupLines.push(labelW + g * perGroup * cellW);

@@ -16,14 +16,31 @@ const tooltip = el('div', 'tooltip');
 tooltip.setAttribute('role', 'tooltip');
 document.body.append(tooltip);
 
+let last: ImportanceState | undefined;
+
 connect('importance', (m) => {
   if (m.type !== 'importance/state') return;
   app.replaceChildren();
+  last = undefined;
   if (m.state.kind === 'empty') {
     app.append(el('p', 'muted empty', m.state.message), button('Refresh', { onClick: () => post({ type: 'importance/refresh' }) }));
     return;
   }
-  render(m.state.state);
+  last = m.state.state;
+  render(last);
+});
+
+// Charts are sized to the view: redraw when the sidebar is resized.
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+let lastWidth = window.innerWidth;
+window.addEventListener('resize', () => {
+  if (resizeTimer) clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    if (!last || Math.abs(window.innerWidth - lastWidth) < 8) return;
+    lastWidth = window.innerWidth;
+    app.replaceChildren();
+    render(last);
+  }, 150);
 });
 
 function width(): number {
@@ -87,7 +104,8 @@ function layerStrip(s: ImportanceState): void {
     .attr('transform', (_d, i) => `translate(${i * cw},0)`);
   const rects = g
     .append('rect')
-    .attr('class', (d) => `layer-cell kind-${d.kind === 'M' ? 'mamba' : d.kind === '*' ? 'attention' : d.kind === '-' ? 'mlp' : 'moe'}${d.kept ? '' : ' dropped'}`)
+    // With depth scores the fill is the score colour (a kind class would override the fill attribute); the letter below names the kind.
+    .attr('class', (d) => `layer-cell${(d.kl ?? d.blockImportance) === undefined ? ` kind-${d.kind === 'M' ? 'mamba' : d.kind === '*' ? 'attention' : d.kind === '-' ? 'mlp' : 'moe'}` : ''}${d.kept ? '' : ' dropped'}`)
     .attr('width', cw - 1)
     .attr('height', 20)
     .attr('tabindex', 0)
@@ -175,7 +193,7 @@ function ffnDistributions(s: ImportanceState): void {
       const cut = svg.append('line').attr('class', 'cut-line').attr('x1', x(row.threshold)).attr('x2', x(row.threshold)).attr('y1', 2).attr('y2', h - 14).attr('tabindex', 0).attr('role', 'img');
       tip(cut, () => `layer ${row.layer}: lowest kept score ${formatScore(row.threshold)}`);
     }
-    svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${h - 14})`).call(d3.axisBottom(x).ticks(4).tickFormat((v) => formatScore(Number(v))));
+    svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${h - 14})`).call(d3.axisBottom(x).ticks(4, '~g'));
   }
 }
 
@@ -235,5 +253,5 @@ function embeddingChannels(s: ImportanceState): void {
   tip(pts, (d) => `rank ${d.rank} · channel ${d.channel} · score ${formatScore(d.score)} · ${d.rank < e.keep ? 'kept' : 'cut'}`);
   if (e.keep < e.size) svg.append('line').attr('class', 'cut-line').attr('x1', x(e.keep - 0.5)).attr('x2', x(e.keep - 0.5)).attr('y1', 4).attr('y2', h - 18);
   svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${h - 18})`).call(d3.axisBottom(x).ticks(5));
-  svg.append('g').attr('class', 'axis').attr('transform', 'translate(36,0)').call(d3.axisLeft(y).ticks(4).tickFormat((v) => formatScore(Number(v))));
+  svg.append('g').attr('class', 'axis').attr('transform', 'translate(36,0)').call(d3.axisLeft(y).ticks(4, '~g'));
 }

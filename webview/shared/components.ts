@@ -61,6 +61,10 @@ export function dropdown(options: { value: string; label: string }[], value: str
     d.appendChild(opt);
   }
   d.addEventListener('change', () => onChange(d.value));
+  // The element reads `selected` only once connected; set the value again after it is in the page.
+  requestAnimationFrame(() => {
+    if (value && d.value !== value) d.value = value;
+  });
   return d;
 }
 

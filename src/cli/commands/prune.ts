@@ -117,6 +117,7 @@ function dimsLine(label: string, d: DimsReport, base?: DimsReport): string {
 export function formatPruneReport(r: PruneReport): string {
   const lines = [dimsLine('source', r.source), dimsLine('pruned', r.pruned, r.source)];
   if (r.dropped_layers.length > 0) lines.push(`dropped layers ${r.dropped_layers.join(', ')}`);
+  lines.push(`ModelOpt export_config ${JSON.stringify(r.modelopt_export_config)}`);
   if (r.output) {
     lines.push(`wrote ${r.output.dir} (${r.output.files.length} weight file${r.output.files.length > 1 ? 's' : ''}, ${(r.output.bytes / 1e9).toFixed(2)} GB${r.output.shape_only ? ' shape-only' : ''}, ${r.output.seconds.toFixed(1)} s)`);
   } else lines.push('dry run: nothing written');

@@ -1,9 +1,10 @@
 // Attention (`*`) and MLP (`-`) blocks as ONNX (research/hf-formats.md §3.6–3.7).
 //
 // Attention is NoPE causal GQA with scale d^-½ and an fp32 softmax.
-// - fused (default, head_dim a multiple of 8): ORT's com.microsoft GroupQueryAttention kernel on the [B, T, H·d] projections
-//   (no past cache: seqlens_k = T−1, total_sequence_length = T); measured ~2× faster than the MatMul
-//   form on CPU and it never materialises the [T, T] mask.
+// - fused (default; head_dim a multiple of 8, as ORT's kernel requires): com.microsoft
+//   GroupQueryAttention on the [B, T, H·d] projections (no past cache: seqlens_k = T−1,
+//   total_sequence_length = T). On the bench layer (4 × 512 tokens, 8/2 heads of 64) it took 34 ms
+//   against 61 ms for the MatMul form, and it never materialises a [T, T] mask.
 // - standard ops: the query heads that share a KV head are folded into the row dimension
 //   ([B, Hkv, rep·T, d]), so K and V are used as they are, never repeated: scores = Q·Kᵀ per KV head is
 //   one batched MatMul, plus a [rep·T, T] additive causal mask.
@@ -48,7 +49,7 @@ export function emitAttention(cx: ForwardContext, layer: LayerSpec, u: Value): V
   if (cx.fused && d % 8 === 0) {
     const [seqlensK, total] = gqaLengths(cx);
     const o3 = g.groupQueryAttention(cx.to3d(q, [Hq * d]), cx.to3d(k, [Hkv * d]), cx.to3d(v, [Hkv * d]), seqlensK, total, { numHeads: Hq, kvNumHeads: Hkv, scale: 1 / Math.sqrt(d) });
-    const o = g.reshape(o3!, [-1, Hq * d]);
+    const o = g.reshape(o3, [-1, Hq * d]);
     cx.tap(`layers.${layer.index}.attention.o_proj_input`, o);
     return cx.linear(o, cx.roleName(layer, 'o_proj'), cx.optionalSuffix(layer, '.o_proj.bias'));
   }

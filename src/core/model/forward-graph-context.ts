@@ -24,6 +24,11 @@ export interface ForwardGraphOptions {
   fused?: boolean;
   /** Emit logits (default true; calibration graphs that only need taps can skip the lm_head). */
   logits?: boolean;
+  /**
+   * Also take `labels` int64 [batch, seq] and output `nll` f32 [batch, seq] = −log softmax(logits)[label]
+   * (next-token loss without copying [batch, seq, vocab] logits out of the session; labels must be valid ids).
+   */
+  nll?: boolean;
 }
 
 export const DEFAULT_CHUNK_SIZE = 64;
@@ -112,11 +117,17 @@ export class ForwardContext {
     return o.alpha !== undefined && o.alpha !== 1 ? this.g.mul(y, o.alpha, { name: o.name }) : y;
   }
 
-  /** x [rows, in] · Wᵀ (+ bias) with W stored [out, in] as PyTorch does. */
+  /**
+   * x [rows, in] · Wᵀ (+ bias) with W stored [out, in] as PyTorch does. Fused graphs use Gemm(transB)
+   * on 2-D activations: same MLAS kernel as MatMul, bias folded in, and ORT fuses a following Relu into
+   * the GEMM (FusedGemm), which saves a pass over the MLP activations.
+   */
   linear(x: Value, weightName: string, biasName?: string, name?: string): Value {
     const w = this.weight(weightName);
-    const y = this.mm(x, w, { transB: true, name: biasName ? undefined : name });
-    return biasName ? this.g.add(y, this.weight(biasName), { name }) : y;
+    const b = biasName ? this.weight(biasName) : null;
+    if (this.fused && x.shape.length === 2) return this.g.gemm(x, w, b, { transB: true, name });
+    const y = this.mm(x, w, { transB: true, name: b ? undefined : name });
+    return b ? this.g.add(y, b, { name }) : y;
   }
 
   /** RMSNorm over the last axis; scale may be null (unit scale). */

@@ -3,10 +3,11 @@
 //   h_0 = E[ids];  h_{n+1} = h_n + Mixer_n(RMSNorm_n(h_n));  logits = RMSNorm_f(h_L)·W_lmᵀ
 //
 // Whole model:   input_ids int64 [batch, seq] → logits f32 [batch, seq, vocab] (+ taps)
+//                (opts.nll: + input labels int64 [batch, seq] → nll f32 [batch, seq] = −log p(label))
 // Layer-streamed (same per-layer subgraph, so both shapes compute the same numbers):
 //   embedding graph  input_ids → hidden [batch, seq, D]
 //   layer graph n    hidden → hidden_out [batch, seq, D] (+ that layer's taps)
-//   head graph       hidden → logits (+ norm_f tap)
+//   head graph       hidden → logits (+ norm_f tap, + nll)
 //
 // Taps — extra outputs [batch, seq, width], named as the reference forward names them:
 //   layers.N.input, layers.N.norm (pre-norm output), layers.N.output        [D]
@@ -30,6 +31,8 @@ export const INPUT_IDS = 'input_ids';
 export const LOGITS = 'logits';
 export const HIDDEN = 'hidden';
 export const HIDDEN_OUT = 'hidden_out';
+export const LABELS = 'labels';
+export const NLL = 'nll';
 
 /** Every tap name the model offers, in model order, with its width. */
 export function listTaps(spec: HybridModelSpec): { name: string; width: number }[] {
@@ -106,10 +109,16 @@ function emitHead(cx: ForwardContext, h: Value): void {
   const g = cx.g;
   const hf = cx.rmsNorm(h, cx.weight(cx.spec.normF.name));
   cx.tap('norm_f', hf);
-  if (cx.opts.logits === false) return;
+  if (cx.opts.logits === false && !cx.opts.nll) return;
   // The GEMM writes [batch, seq, vocab] directly: reshaping a 2-D result would copy the largest tensor.
   const hf3 = cx.to3d(hf, [cx.spec.hiddenSize]);
-  g.output(cx.mm(hf3, cx.weight((cx.spec.lmHead ?? cx.spec.embedding).name), { transB: true, name: LOGITS }));
+  const logits = cx.mm(hf3, cx.weight((cx.spec.lmHead ?? cx.spec.embedding).name), { transB: true, name: LOGITS });
+  if (cx.opts.logits !== false) g.output(logits);
+  if (cx.opts.nll) {
+    const labels = g.input(LABELS, 'int64', ['batch', 'seq']);
+    const picked = g.gatherElements(g.logSoftmax(logits, -1), g.unsqueeze(labels, [-1]), -1);
+    g.output(g.neg(g.squeeze(picked, [-1]), { name: NLL }));
+  }
 }
 
 function finish(cx: ForwardContext, kind: string, extra: Record<string, string> = {}): Graph {

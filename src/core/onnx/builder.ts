@@ -497,6 +497,11 @@ export class GraphBuilder {
     return this.emit('Gather', [data, indices], { axis: { kind: 'int', value: axis } }, data.dtype, shape, opts);
   }
 
+  /** out[i][j][k] = data[i][indices[i][j][k]][k] (for axis 1): picks one element per index along axis. */
+  gatherElements(data: Value, indices: Value, axis: number, opts: NodeOptions = {}): Value {
+    return this.emit('GatherElements', [data, indices], { axis: { kind: 'int', value: axis } }, data.dtype, indices.shape.slice(), opts);
+  }
+
   /** Pad with constant `pads` ([begin..., end...] over all axes) or a computed pads Value plus opts.shape. */
   pad(x: Value, pads: readonly number[] | Value, o: { value?: number; mode?: 'constant' | 'reflect' | 'edge' } & NodeOptions & { shape?: Shape } = {}): Value {
     const inputs: (Value | null)[] = [x, Array.isArray(pads) ? this.int64s(pads as number[]) : (pads as Value)];

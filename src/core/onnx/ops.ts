@@ -62,6 +62,7 @@ export const OPS: readonly OpInfo[] = [
   { op: 'Unsqueeze', domain: '', helper: 'unsqueeze', signature: '(X, axes: int64[])' },
   { op: 'Expand', domain: '', helper: 'expand', signature: '(X, shape: int64[])' },
   { op: 'Gather', domain: '', helper: 'gather', signature: '(data, indices) axis' },
+  { op: 'GatherElements', domain: '', helper: 'gatherElements', signature: '(data, indices: int64) axis' },
   { op: 'Pad', domain: '', helper: 'pad', signature: '(X, pads: int64[], value?) mode' },
   { op: 'Shape', domain: '', helper: 'shapeOf', signature: '(X) start?, end?' },
   { op: 'Range', domain: '', helper: 'range', signature: '(start, limit, delta)' },

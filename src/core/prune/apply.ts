@@ -25,7 +25,9 @@ export interface ApplyProgress {
   tensor: string;
   done: number;
   total: number;
+  /** Tensor data bytes done so far (holes of shape-only tensors counted). */
   bytesWritten: number;
+  /** Tensor data bytes of the whole output. */
   bytesTotal: number;
 }
 
@@ -49,7 +51,7 @@ export interface ApplyResult {
   params: number;
   /** Bytes of tensor data actually written (holes of shape-only tensors excluded). */
   bytesWritten: number;
-  /** Output bytes on paper (header + data of every file). */
+  /** Size of the weight files (headers + data; holes of shape-only tensors included). */
   bytesTotal: number;
   shapeOnly: boolean;
   copiedFiles: string[];
@@ -92,14 +94,13 @@ async function planShards(ckpt: Checkpoint, recipes: SliceRecipe[]): Promise<Sha
  * Writes one output shard. Returns the data bytes written (holes excluded) and `flushed`, which settles
  * once the file is synced (when asked) and closed: the flush of one shard overlaps the next shard's work.
  */
-async function writeShard(ckpt: Checkpoint, shard: ShardPlan, path: string, src: FileHandle, bufs: SliceBuffers, opts: ApplyOptions, tick: (r: SliceRecipe, bytes: number) => void): Promise<{ written: number; flushed: Promise<void> }> {
+async function writeShard(ckpt: Checkpoint, shard: ShardPlan, path: string, src: FileHandle, bufs: SliceBuffers, opts: ApplyOptions, tick: (r: SliceRecipe, bytes: number) => void): Promise<{ written: number; fileBytes: number; flushed: Promise<void> }> {
   const entries = writeOrder(shard.recipes.map((r) => ({ ...r, dtype: ckpt.tensor(r.source).dtype })));
   const { bytes: header, dataBytes } = buildHeader(entries, Object.keys(shard.metadata).length > 0 ? shard.metadata : { format: 'pt' });
   const fh = await open(path, 'w');
   let written = 0;
   try {
     await fh.write(header, 0, header.byteLength, 0);
-    await fh.truncate(header.byteLength + dataBytes);
     let pos = header.byteLength;
     for (const e of entries) {
       const t = ckpt.tensor(e.source);
@@ -112,12 +113,14 @@ async function writeShard(ckpt: Checkpoint, shard: ShardPlan, path: string, src:
       pos += len;
       tick(e, len);
     }
+    // Sets the size when trailing tensors were left as holes (shape-only); a no-op otherwise.
+    await fh.truncate(header.byteLength + dataBytes);
   } catch (e) {
     await fh.close();
     throw e;
   }
   const flushed = ((opts.sync ?? true) ? fh.datasync() : Promise.resolve()).finally(() => fh.close());
-  return { written, flushed };
+  return { written, fileBytes: header.byteLength + dataBytes, flushed };
 }
 
 export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: ApplyOptions): Promise<ApplyResult> {
@@ -134,11 +137,11 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
 
   const shards = await planShards(ckpt, recipes);
   const shapeOnly = shards.every((s) => s.holeOnly);
-  let bytesTotal = 0;
+  let dataTotal = 0;
   let bytesToWrite = 0;
   for (const s of shards) {
     const data = s.recipes.reduce((a, r) => a + tensorByteLength({ ...r, dtype: ckpt.tensor(r.source).dtype }), 0);
-    bytesTotal += data + 8 + 4096;
+    dataTotal += data;
     if (!s.holeOnly) bytesToWrite += data;
   }
   await checkFreeSpace(out, bytesToWrite);
@@ -149,6 +152,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
   let done = 0;
   let progressBytes = 0;
   let bytesWritten = 0;
+  let bytesTotal = 0;
   const weightMap: Record<string, string> = {};
   let totalSize = 0;
   const flushes: Promise<void>[] = [];
@@ -160,9 +164,10 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
           weightMap[r.name] = shard.name;
           totalSize += bytes;
           progressBytes += bytes;
-          opts.onProgress?.({ tensor: r.name, done: ++done, total: recipes.length, bytesWritten: progressBytes, bytesTotal });
+          opts.onProgress?.({ tensor: r.name, done: ++done, total: recipes.length, bytesWritten: progressBytes, bytesTotal: dataTotal });
         });
         bytesWritten += w.written;
+        bytesTotal += w.fileBytes;
         flushes.push(w.flushed);
       } finally {
         await src.close();

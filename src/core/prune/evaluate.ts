@@ -1,12 +1,13 @@
 // Zero-shot LM loss of a checkpoint on a few rows: the after-write check of `prune` (loss before/after)
 // and the candidate score of `search`. Rows come from a data file through the data pipeline, or, without
 // one, are seeded random token ids (then the loss only shows that the model runs and stays finite).
+// The forward is the ONNX engine (src/core/runtime), imported lazily so that merely importing this module
+// (the CLI and the extension host do, for option checks) never loads onnxruntime-node.
 
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import { hasTokenizer, loadTokenizer, openDataset, readModelTokenInfo } from '../data/index';
-import { referenceForward } from '../model/reference';
 import { Rng } from '../util/random';
 
 export interface EvalRows {
@@ -33,7 +34,11 @@ export async function loadEvalRows(modelDir: string, spec: HybridModelSpec, o: E
   const info = readModelTokenInfo(modelDir);
   const ds = await openDataset({ path: o.data, tokenizer, seqLen: o.seqLen, samples: o.rows, vocabSize: spec.vocabSize, eosId: tokenizer?.eosId ?? info.eosId });
   const ids: number[][] = [];
-  for await (const r of ds.rows()) ids.push(Array.from(r.ids));
+  try {
+    for await (const r of ds.rows()) ids.push(Array.from(r.ids));
+  } finally {
+    await ds.close();
+  }
   if (ids.length === 0) {
     throw new HybridCompressError('DATA_INVALID', `${o.data}: gave no row of ${o.seqLen} tokens for the zero-shot loss; use a larger file or a smaller --seq-len`, { file: o.data, option: 'data' });
   }
@@ -68,34 +73,47 @@ export interface EvalResult {
 
 export type Evaluator = (checkpointDir: string) => Promise<EvalResult>;
 
-/** Parameter × token budget of the float64 reference forward (seconds of CPU at most). */
-export const REFERENCE_BUDGET = 2e9;
+export interface EngineOptions {
+  device?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+/** Models above this many parameters run layer by layer (bounded memory) instead of as one session. */
+const STREAM_ABOVE_PARAMS = 2e9;
 
 /**
- * The float64 TypeScript reference forward: exact but slow, loads every weight; for small models only
- * (throws a RUNTIME_ERROR naming the limit beyond REFERENCE_BUDGET parameter·tokens).
+ * The ONNX engine: rows run one at a time (logits [seq, vocab] stay small even for a 131k vocabulary);
+ * tokens/s is measured after one warm-up row, without session creation.
  */
-export function referenceEvaluator(rows: EvalRows): Evaluator {
+export function engineEvaluator(rows: EvalRows, o: EngineOptions = {}): Evaluator {
   return async (dir) => {
+    const { ForwardRunner } = await import('../runtime/index');
     const ckpt = await openCheckpoint(dir);
+    const big = ckpt.spec.params.total > STREAM_ABOVE_PARAMS;
+    const runner = await ForwardRunner.create(ckpt, { mode: big ? 'streamed' : 'whole', resident: !big, device: o.device, threads: o.threads, log: o.log });
     try {
-      const tokens = rows.ids.length * rows.ids[0]!.length;
-      if (ckpt.spec.params.total * tokens > REFERENCE_BUDGET) {
-        throw new HybridCompressError('RUNTIME_ERROR', `the reference forward is limited to ${REFERENCE_BUDGET.toExponential(0)} parameter·tokens (this model: ${(ckpt.spec.params.total * tokens).toExponential(2)}); the ONNX engine is needed for this size`);
+      const T = rows.ids[0]!.length;
+      const V = ckpt.spec.vocabSize;
+      let total = 0;
+      let seconds = 0;
+      for (const [i, row] of rows.ids.entries()) {
+        const ids = BigInt64Array.from(row, (x) => BigInt(x));
+        const t0 = performance.now();
+        const { logits } = await runner.run(ids, 1, T);
+        if (i > 0 || rows.ids.length === 1) seconds += (performance.now() - t0) / 1000;
+        total += lmLoss(logits, [row], V);
       }
-      const weights = new Map<string, Float32Array>();
-      for (const n of ckpt.tensors.keys()) weights.set(n, await ckpt.readFloat32(n));
-      const t0 = performance.now();
-      const { logits } = referenceForward(ckpt.spec, weights, rows.ids);
-      const seconds = (performance.now() - t0) / 1000;
-      return { loss: lmLoss(logits, rows.ids, ckpt.spec.vocabSize), tokensPerS: tokens / Math.max(seconds, 1e-9), engine: 'reference (float64 TypeScript)' };
+      const timed = rows.ids.length > 1 ? rows.ids.length - 1 : 1;
+      return { loss: total / rows.ids.length, tokensPerS: (timed * T) / Math.max(seconds, 1e-9), engine: `onnxruntime (${runner.ep})` };
     } finally {
+      await runner.release();
       await ckpt.close();
     }
   };
 }
 
-/** The evaluator the pipelines use: the float64 reference until the ONNX engine's runner is wired in. */
-export async function defaultEvaluator(rows: EvalRows): Promise<Evaluator> {
-  return referenceEvaluator(rows);
+/** The evaluator the pipelines use: the ONNX engine. */
+export async function defaultEvaluator(rows: EvalRows, o: EngineOptions = {}): Promise<Evaluator> {
+  return engineEvaluator(rows, o);
 }

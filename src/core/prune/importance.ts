@@ -49,6 +49,10 @@ export class ImportanceScores {
         { file: this.source, tensor: name },
       );
     }
+    const bad = t.data.findIndex((x) => Number.isNaN(x));
+    if (bad >= 0) {
+      throw new HybridCompressError('NON_FINITE', `${this.source}: importance tensor "${name}" has NaN at index ${bad} (did the calibration pass diverge?); re-run calibrate`, { file: this.source, tensor: name });
+    }
     return t.data;
   }
 

@@ -13,6 +13,13 @@ export interface PipelineContext {
   log(text: string, level?: 'debug' | 'info' | 'warn' | 'error'): void;
 }
 
+export const SEARCH_FILE = 'search.json';
+
+/** --kd-steps needs the distillation engine (issue 6), which this build does not have. */
+export const KD_UNAVAILABLE = '--kd-steps needs the training engine (knowledge distillation, issue 6), which is not available yet; run without --kd-steps for the zero-shot ranking';
+
+export const ENGINE_DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
+
 /** Options shared by prune and search. */
 export interface CommonPruneParams {
   /** Source checkpoint folder (absolute). */
@@ -30,6 +37,8 @@ export interface CommonPruneParams {
   data?: string;
   rows?: number;
   seqLen?: number;
+  /** Where the zero-shot forward runs (default auto). */
+  device?: (typeof ENGINE_DEVICES)[number];
 }
 
 export interface PruneJobParams extends CommonPruneParams {
@@ -104,6 +113,7 @@ function checkCommon(o: Obj): void {
   check.str(o, 'data');
   check.num(o, 'rows', { int: true, min: 1 });
   check.num(o, 'seqLen', { int: true, min: 2 });
+  check.oneOf(o, 'device', ENGINE_DEVICES);
 }
 
 export function validatePruneParams(v: unknown): PruneJobParams {

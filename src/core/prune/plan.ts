@@ -60,29 +60,29 @@ export function selectLayers(spec: HybridModelSpec, t: PruneTargets, scores: Imp
 }
 
 function mambaPlan(spec: HybridModelSpec, n: number, scores: ImportanceScores, heads: number, dim: number, o: Required<PlanOptions>): { heads: number[]; channels: number[] } {
-  const m = spec.mamba!;
-  const { numHeads: H, headDim: P, nGroups: G } = m;
+  const { numHeads: H, headDim: P, nGroups: G } = spec.mamba!;
   const p = `layers.${n}.mamba`;
   const sort = { sortByImportance: o.sortByImportance };
-  const needChannels = dim !== P || o.sortByImportance;
-  const needHeads = heads !== H || o.sortByImportance;
+  const cutChannels = dim !== P;
+  const cutHeads = heads !== H;
+  // Scores a cut needs are required; those only used to reorder (--sort-by-importance) are optional.
+  const score = (name: string, shape: number[], needed: boolean, why: string) => (needed ? scores.require(name, shape, why) : scores.optional(name, shape, why));
+  const act = scores.optional(`${p}.activations`, [H, P], 'Mamba ranking');
   let channels = range(P);
-  if (needChannels) {
-    const act = scores.optional(`${p}.activations`, [H, P], 'Mamba head-channel ranking');
-    const cs = act ? mambaChannelScores({ numHeads: H, headDim: P, data: act }) : dim !== P ? scores.require(`${p}.channels`, [P], `--mamba-head-dim for layer ${n}`) : scores.optional(`${p}.channels`, [P], 'channel order');
+  if (cutChannels || o.sortByImportance) {
+    const cs = act ? mambaChannelScores({ numHeads: H, headDim: P, data: act }) : score(`${p}.channels`, [P], cutChannels, `--mamba-head-dim for layer ${n}`);
     if (cs) channels = topK(cs, dim, sort, 'mamba-head-dim');
   }
   let kept = range(H);
-  if (needHeads) {
+  if (cutHeads || o.sortByImportance) {
     let hs: ArrayLike<number> | undefined;
-    if (o.metric === 'flap') hs = heads !== H ? scores.require(`${p}.flap`, [H], `--metric flap for layer ${n}`) : scores.optional(`${p}.flap`, [H], 'head order');
-    else {
-      // Head scores over the kept channels (paper Eq. 22): recompute from the raw scores when channels are cut.
-      const act = scores.optional(`${p}.activations`, [H, P], 'Mamba head ranking');
-      if (act) hs = mambaHeadScores({ numHeads: H, headDim: P, data: act }, channels);
-      else if (dim !== P && heads !== H) scores.require(`${p}.activations`, [H, P], `--mamba-num-heads with --mamba-head-dim for layer ${n} (head scores over the kept channels)`);
-      else hs = heads !== H ? scores.require(`${p}.heads`, [H], `--mamba-num-heads for layer ${n}`) : scores.optional(`${p}.heads`, [H], 'head order');
-    }
+    if (o.metric === 'flap') hs = score(`${p}.flap`, [H], cutHeads, `--metric flap for layer ${n}`);
+    // Head scores over the kept channels (paper Eq. 22), from the raw scores.
+    else if (act) hs = mambaHeadScores({ numHeads: H, headDim: P, data: act }, channels);
+    else if (cutHeads && cutChannels) {
+      // The recorded head scores cover all channels: cutting both axes needs the raw scores.
+      scores.require(`${p}.activations`, [H, P], `--mamba-num-heads with --mamba-head-dim for layer ${n}`);
+    } else hs = score(`${p}.heads`, [H], cutHeads, `--mamba-num-heads for layer ${n}`);
     if (hs) kept = rankMambaHeads(hs, G, heads / G, o.mambaHeadRanking, sort);
   }
   return { heads: kept, channels };

@@ -174,14 +174,17 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
       copied_files: res.copiedFiles,
       dropped_tensors: res.droppedTensors,
     };
-    if (res.droppedTensors.length > 0) notes.push(`not carried over (not described by config.json): ${res.droppedTensors.slice(0, 3).join(', ')}${res.droppedTensors.length > 3 ? ', …' : ''}`);
+    if (res.droppedTensors.length > 0) {
+      notes.push(`not carried over (not described by config.json): ${res.droppedTensors.slice(0, 3).join(', ')}${res.droppedTensors.length > 3 ? ', …' : ''}`);
+      ctx.log(notes.at(-1)!, 'warn');
+    }
 
     if (p.verify === false) report.verification = { skipped: 'disabled (--no-verify)' };
     else if (res.shapeOnly) report.verification = { skipped: 'shape-only checkpoint (no weights to run)' };
     else {
       ctx.progress({ phase: 'verify', done: 0, total: 2, unit: 'models' });
       const rows = await loadEvalRows(ckpt.dir, spec, { data: p.data, rows: p.rows ?? 4, seqLen: p.seqLen ?? 64, seed: p.seed });
-      const evaluate = await defaultEvaluator(rows);
+      const evaluate = await defaultEvaluator(rows, { device: p.device, log: (l) => ctx.log(l) });
       try {
         const before = await evaluate(ckpt.dir);
         ctx.progress({ phase: 'verify', done: 1, total: 2, unit: 'models' });

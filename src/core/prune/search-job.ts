@@ -9,14 +9,12 @@ import { openCheckpoint } from '../checkpoint/checkpoint';
 import { checkpointFingerprint } from '../checkpoint/fingerprint';
 import { applyPlan } from './apply';
 import { defaultEvaluator, loadEvalRows } from './evaluate';
-import type { PipelineContext, SearchJobParams } from './job-params';
+import { KD_UNAVAILABLE, SEARCH_FILE, type PipelineContext, type SearchJobParams } from './job-params';
 import { formatModelOptConfig, modelOptExportConfig, MODELOPT_CONFIG_FILE } from './modelopt';
 import { buildPlan, planDims } from './plan';
 import { dimsReport, resolveImportance, type PruneReport } from './prune-job';
 import { candidateRow, enumerateCandidates, rankCandidates, scoreCandidates, SEARCH_FORMAT, type ScoredCandidate } from './search';
 import { parseTargetParams } from './targets';
-
-export const SEARCH_FILE = 'search.json';
 
 const GRID_KEYS = { hidden: 'hidden_size', ffn: 'ffn_hidden_size', mambaHeads: 'mamba_num_heads', mambaHeadDim: 'mamba_head_dim', layers: 'num_layers' } as const;
 
@@ -40,9 +38,6 @@ export interface SearchReport {
   notes: string[];
   output?: PruneReport['output'];
 }
-
-/** --kd-steps needs the distillation engine (issue 6), which this build does not have. */
-export const KD_UNAVAILABLE = '--kd-steps needs the training engine (knowledge distillation, issue 6), which is not available yet; run without --kd-steps for the zero-shot ranking';
 
 export async function runSearch(p: SearchJobParams, ctx: PipelineContext): Promise<SearchReport> {
   if (p.kdSteps !== undefined && p.kdSteps > 0) throw new HybridCompressError('OPTION_INVALID', KD_UNAVAILABLE, { option: 'kd-steps' });
@@ -70,7 +65,7 @@ export async function runSearch(p: SearchJobParams, ctx: PipelineContext): Promi
 
     const rows = await loadEvalRows(ckpt.dir, spec, { data: p.data, rows: p.rows ?? 8, seqLen: p.seqLen ?? 128, seed: p.seed });
     if (rows.random) notes.push('no --data: candidates are scored on random tokens, which ranks nothing useful; give calibration data');
-    const evaluate = await defaultEvaluator(rows);
+    const evaluate = await defaultEvaluator(rows, { device: p.device, log: (l) => ctx.log(l) });
     let sourceLoss: number | null = null;
     let engine: string | null = null;
     try {

@@ -4,7 +4,7 @@
 //
 // Speed (bench/prune.ts): reads of scattered kept rows are merged across small gaps; the chunks are
 // pipelined — chunk k+1 is being read and chunk k−1 written while chunk k's columns are gathered — and
-// scattered columns are gathered by a WebAssembly kernel working on buffers that live in its memory.
+// columns are gathered by a WebAssembly kernel working on buffers that live in its memory.
 
 import type { FileHandle } from 'node:fs/promises';
 import { HybridCompressError } from '../errors';
@@ -172,21 +172,6 @@ export function planChunkReads(rows: Int32Array | null, from: number, to: number
 }
 
 /**
- * Copies the kept columns of the rows at `rowOffsets` (byte offsets in `src`) into `dst`, row after row,
- * as block copies of the column runs: the fast path when kept columns form long runs (e.g. whole heads).
- */
-export function copyColumnRuns(src: Uint8Array, dst: Uint8Array, rowOffsets: Float64Array, runs: readonly [number, number][], elemBytes: number): void {
-  let o = 0;
-  for (let r = 0; r < rowOffsets.length; r++) {
-    const base = rowOffsets[r]!;
-    for (const [start, len] of runs) {
-      dst.set(src.subarray(base + start * elemBytes, base + (start + len) * elemBytes), o);
-      o += len * elemBytes;
-    }
-  }
-}
-
-/**
  * Writes the selected rows/columns of `src` at `dst`. Returns the bytes written.
  * `rows`: kept first-dimension indices (any order; null = all); `cols`: kept last-dimension indices of a
  * 2-D tensor (null = all).
@@ -205,9 +190,7 @@ export async function sliceTensorBytes(src: SliceSource, rows: Int32Array | null
   const perChunk = Math.max(1, Math.floor(bufs.chunkBytes / Math.max(inRow, 1)));
   bufs.ensure(2 * perChunk * inRow, perChunk * outRow, perChunk, cols ? cols.length : 0);
   const capacity = bufs.inputCapacity;
-  const colRuns = cols ? indexRuns(cols) : [];
-  const blockCopy = cols !== null && colRuns.length * 16 <= cols.length;
-  if (cols && !blockCopy) bufs.setColumns(cols, elem);
+  if (cols) bufs.setColumns(cols, elem);
   const chunks: [number, number][] = [];
   for (let s = 0; s < nOut; s += perChunk) chunks.push([s, Math.min(nOut, s + perChunk)]);
 
@@ -233,8 +216,7 @@ export async function sliceTensorBytes(src: SliceSource, rows: Int32Array | null
       let out: Uint8Array;
       if (cols) {
         await writes[slot];
-        if (blockCopy) copyColumnRuns(bufs.input(slot), bufs.output(slot), plan.rowOffsets, colRuns, elem);
-        else bufs.gather(slot, plan.rowOffsets, cols.length, elem);
+        bufs.gather(slot, plan.rowOffsets, cols.length, elem);
         out = bufs.output(slot);
       } else if (plan.dense) out = bufs.input(slot);
       else {

@@ -16,7 +16,7 @@ import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { serializeModel, type Graph } from '../onnx/index';
-import { buildEmbeddingGraph, buildForwardGraph, buildHeadGraph, buildLayerGraph, checkRunnable, HIDDEN, HIDDEN_OUT, INPUT_IDS, LOGITS, type ForwardGraphOptions } from '../model/forward-graph';
+import { buildEmbeddingGraph, buildForwardGraph, buildHeadGraph, buildLayerGraph, checkRunnable, HIDDEN, HIDDEN_OUT, INPUT_IDS, LABELS, LOGITS, NLL, type ForwardGraphOptions } from '../model/forward-graph';
 import { checkpointWeights, type WeightSource } from '../model/forward-weights';
 import { createSession, type Device, type ExecutionProvider } from './session';
 import { resolveWeightsFolder, type WeightsFolder } from './weights-folder';
@@ -44,6 +44,8 @@ export interface RunOptions {
   onLayer?: (done: number, total: number) => void;
   /** Values for weights declared as inputs (asInput), by tensor name. */
   weights?: ReadonlyMap<string, Float32Array>;
+  /** Target ids [batch·seq] for runners created with nll: true (each in [0, vocab)). */
+  labels?: BigInt64Array;
 }
 
 export interface RunResult {
@@ -51,6 +53,8 @@ export interface RunResult {
   logits: Float32Array;
   /** Requested taps, each [batch, seq, width]. */
   taps: Map<string, Float32Array>;
+  /** −log p(label) per position [batch, seq], when created with nll: true. */
+  nll?: Float32Array;
 }
 
 interface Stage {
@@ -96,16 +100,18 @@ export class ForwardRunner {
   }
 
   private static plan(spec: HybridModelSpec, weights: WeightSource, mode: 'whole' | 'streamed', o: ForwardRunnerOptions): Stage[] {
-    const g: ForwardGraphOptions = { dtClampMode: o.dtClampMode, chunkSize: o.chunkSize, fused: o.fused, logits: o.logits };
+    const g: ForwardGraphOptions = { dtClampMode: o.dtClampMode, chunkSize: o.chunkSize, fused: o.fused, logits: o.logits, nll: o.nll };
     const taps = o.taps ?? [];
     if (mode === 'whole') return [{ name: 'model', build: () => buildForwardGraph(spec, weights, { ...g, taps }) }];
     const unknown = taps.filter((t) => t !== 'norm_f' && !/^layers\.\d+\./.test(t));
     if (unknown.length > 0) buildForwardGraph(spec, weights, { ...g, taps: unknown }); // throws the typed error naming valid taps
-    return [
+    const stages: Stage[] = [
       { name: 'embedding', build: () => buildEmbeddingGraph(spec, weights, g) },
       ...spec.layers.map((l) => ({ name: `layer ${l.index}`, build: () => buildLayerGraph(spec, weights, l.index, { ...g, taps: taps.filter((t) => t.startsWith(`layers.${l.index}.`)) }) })),
-      { name: 'head', build: () => buildHeadGraph(spec, weights, { ...g, taps: taps.filter((t) => t === 'norm_f') }) },
     ];
+    // A taps-only run without norm_f needs no head stage.
+    if (o.logits !== false || o.nll || taps.includes('norm_f')) stages.push({ name: 'head', build: () => buildHeadGraph(spec, weights, { ...g, taps: taps.filter((t) => t === 'norm_f') }) });
+    return stages;
   }
 
   private async open(stage: Stage): Promise<ort.InferenceSession> {
@@ -130,13 +136,21 @@ export class ForwardRunner {
       const t = ids[i]!;
       if (t < 0n || t >= BigInt(V)) throw new HybridCompressError('OPTION_INVALID', `token id ${t} at position ${i} is outside the vocabulary [0, ${V})`, { option: 'ids' });
     }
+    if (this.opts.nll) {
+      const labels = o.labels;
+      if (!labels || labels.length !== ids.length) throw new HybridCompressError('OPTION_INVALID', `this runner computes nll: give labels with batch·seq = ${ids.length} ids (got ${labels?.length ?? 'none'})`, { option: 'labels' });
+      for (let i = 0; i < labels.length; i++) {
+        if (labels[i]! < 0n || labels[i]! >= BigInt(V)) throw new HybridCompressError('OPTION_INVALID', `label ${labels[i]} at position ${i} is outside the vocabulary [0, ${V})`, { option: 'labels' });
+      }
+    }
     const taps = new Map<string, Float32Array>();
     const idsTensor = new ort.Tensor('int64', ids, [batch, seq]);
     const total = this.spec.numLayers;
+    const extra: Record<string, ort.Tensor> = o.labels && this.opts.nll ? { [LABELS]: new ort.Tensor('int64', o.labels, [batch, seq]) } : {};
     if (this.mode === 'whole') {
-      const out = await this.runStage(this.stages[0]!, { [INPUT_IDS]: idsTensor }, o, taps);
+      const out = await this.runStage(this.stages[0]!, { [INPUT_IDS]: idsTensor, ...extra }, o, taps);
       o.onLayer?.(total, total);
-      return { logits: (out[LOGITS]?.data as Float32Array | undefined) ?? new Float32Array(0), taps };
+      return result(out, taps);
     }
     let hidden = (await this.runStage(this.stages[0]!, { [INPUT_IDS]: idsTensor }, o, taps))[HIDDEN]!;
     for (let n = 0; n < total; n++) {
@@ -144,8 +158,9 @@ export class ForwardRunner {
       hidden = out[HIDDEN_OUT]!;
       o.onLayer?.(n + 1, total);
     }
-    const out = await this.runStage(this.stages[total + 1]!, { [HIDDEN]: hidden }, o, taps);
-    return { logits: (out[LOGITS]?.data as Float32Array | undefined) ?? new Float32Array(0), taps };
+    const head = this.stages[total + 1];
+    if (!head) return { logits: new Float32Array(0), taps };
+    return result(await this.runStage(head, { [HIDDEN]: hidden, ...extra }, o, taps), taps);
   }
 
   private async runStage(stage: Stage, feeds: Record<string, ort.Tensor>, o: RunOptions, taps: Map<string, Float32Array>): Promise<ort.InferenceSession.ReturnType> {
@@ -166,7 +181,7 @@ export class ForwardRunner {
       } catch (e) {
         throw new HybridCompressError('RUNTIME_ERROR', `${stage.name}: ONNX Runtime failed: ${(e as Error).message.split('\n')[0]}`);
       }
-      for (const [k, v] of Object.entries(out)) if (k !== LOGITS && k !== HIDDEN && k !== HIDDEN_OUT) taps.set(k, v.data as Float32Array);
+      for (const [k, v] of Object.entries(out)) if (k !== LOGITS && k !== HIDDEN && k !== HIDDEN_OUT && k !== NLL) taps.set(k, v.data as Float32Array);
       return out;
     } finally {
       if (transient) await session.release();
@@ -191,12 +206,14 @@ export class ForwardRunner {
     return { hidden: out[HIDDEN_OUT]!, taps };
   }
 
-  /** Streamed mode: hidden → logits [batch, seq, vocab] (+ norm_f tap). */
+  /** Streamed mode: hidden → logits [batch, seq, vocab] (+ norm_f tap, + nll with o.labels). */
   async head(hidden: ort.Tensor, o: RunOptions = {}): Promise<RunResult> {
     this.requireStreamed('head');
     const taps = new Map<string, Float32Array>();
-    const out = await this.runStage(this.stages[this.stages.length - 1]!, { [HIDDEN]: hidden }, o, taps);
-    return { logits: (out[LOGITS]?.data as Float32Array | undefined) ?? new Float32Array(0), taps };
+    const stage = this.stages[this.spec.numLayers + 1];
+    if (!stage) return { logits: new Float32Array(0), taps };
+    const extra: Record<string, ort.Tensor> = o.labels && this.opts.nll ? { [LABELS]: new ort.Tensor('int64', o.labels, hidden.dims.slice(0, 2) as number[]) } : {};
+    return result(await this.runStage(stage, { [HIDDEN]: hidden, ...extra }, o, taps), taps);
   }
 
   private requireStreamed(what: string): void {
@@ -210,6 +227,12 @@ export class ForwardRunner {
     }
     await this.ownedCheckpoint?.close();
   }
+}
+
+function result(out: ort.InferenceSession.ReturnType, taps: Map<string, Float32Array>): RunResult {
+  const r: RunResult = { logits: (out[LOGITS]?.data as Float32Array | undefined) ?? new Float32Array(0), taps };
+  if (out[NLL]) r.nll = out[NLL].data as Float32Array;
+  return r;
 }
 
 /** One-shot convenience: open, run once, release. Prefer a ForwardRunner for repeated runs. */

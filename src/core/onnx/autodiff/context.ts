@@ -5,6 +5,7 @@ import { HybridCompressError } from '../../errors';
 import type { GraphBuilder } from '../builder';
 import { decodeBytes } from '../interpret/tensor';
 import type { DType, Graph, Node, Value } from '../types';
+import { pruneUnused } from '../walk';
 
 export interface AutodiffOptions {
   /**
@@ -34,7 +35,15 @@ export class VjpContext {
     private readonly needMask: boolean[],
     readonly options: AutodiffOptions,
     private readonly constants: ConstantReader,
+    private readonly shared: Map<string, Value> = new Map(),
   ) {}
+
+  /** A value shared by every rule of one differentiate() call (e.g. one causal mask for all layers). */
+  memo(key: string, make: () => Value): Value {
+    let v = this.shared.get(key);
+    if (!v) this.shared.set(key, (v = make()));
+    return v;
+  }
 
   input(i: number): Value {
     const name = this.node.inputs[i];
@@ -150,4 +159,16 @@ export class ConstantReader {
   read(name: string): number[] | undefined {
     return this.byName.get(name)?.();
   }
+}
+
+/**
+ * pruneUnused, keeping the value entries of every output of the nodes that stay (walk.ts drops those of
+ * unused secondary outputs, e.g. Split parts or GroupQueryAttention's present_key, which later passes
+ * still look up).
+ */
+export function pruneKeepingValues(g: Graph): number {
+  const before = new Map(g.values);
+  const removed = pruneUnused(g);
+  for (const n of g.nodes) for (const o of n.outputs) if (o !== '' && !g.values.has(o) && before.has(o)) g.values.set(o, before.get(o)!);
+  return removed;
 }

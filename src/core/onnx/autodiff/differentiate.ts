@@ -11,15 +11,15 @@
 
 import { GraphBuilder } from '../builder';
 import type { Graph, Node, Value } from '../types';
-import { pruneUnused } from '../walk';
-import { AutodiffError, ConstantReader, DEFAULT_AUTODIFF_OPTIONS, sameShape, staticShape, VjpContext, type AutodiffOptions } from './context';
+import { AutodiffError, ConstantReader, pruneKeepingValues, DEFAULT_AUTODIFF_OPTIONS, sameShape, staticShape, VjpContext, type AutodiffOptions } from './context';
+import { ATTENTION_RULES } from './rules-attention';
 import { ELEMENTWISE_RULES } from './rules-elementwise';
 import { LINALG_RULES } from './rules-linalg';
 import { REDUCE_RULES } from './rules-reduce';
 import { SHAPE_RULES } from './rules-shape';
 import type { VjpRule } from './rule';
 
-const RULES: Record<string, VjpRule> = { ...ELEMENTWISE_RULES, ...LINALG_RULES, ...REDUCE_RULES, ...SHAPE_RULES };
+const RULES: Record<string, VjpRule> = { ...ELEMENTWISE_RULES, ...LINALG_RULES, ...REDUCE_RULES, ...SHAPE_RULES, ...ATTENTION_RULES };
 
 /** Op types with a VJP rule. */
 export function differentiableOps(): string[] {
@@ -126,6 +126,7 @@ export function differentiate(graph: Graph, o: DifferentiateOptions): Differenti
     return summed;
   };
   const constants = new ConstantReader(g);
+  const shared = new Map<string, Value>();
 
   b.scope('grad', () => {
     if (o.loss !== undefined) {
@@ -141,7 +142,7 @@ export function differentiate(graph: Graph, o: DifferentiateOptions): Differenti
       if (!rule) throw new AutodiffError(`differentiate: no gradient rule for op ${n.domain ? n.domain + ':' : ''}${n.op} (node ${n.name}); differentiable ops: ${differentiableOps().join(', ')}`);
       const needs = n.inputs.map((i) => i !== '' && active.has(i) && reaches.has(i));
       for (const name of [...n.inputs, ...n.outputs]) if (name !== '' && active.has(name)) staticShape(value(name, 'value'));
-      const ctx = new VjpContext(b, g, n, needs, options, constants);
+      const ctx = new VjpContext(b, g, n, needs, options, constants, shared);
       const gxs = b.scope(n.op, () => rule(ctx, gys));
       n.inputs.forEach((name, i) => {
         const gx = gxs[i];
@@ -167,6 +168,6 @@ export function differentiate(graph: Graph, o: DifferentiateOptions): Differenti
     const out = b.output(grad, gradName(w));
     gradients.set(w, out.name);
   }
-  if (o.prune ?? true) pruneUnused(g);
+  if (o.prune ?? true) pruneKeepingValues(g);
   return { graph: g, gradients };
 }

