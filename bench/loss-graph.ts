@@ -3,12 +3,16 @@
 // reports its peak resident memory (VmHWM) and the ms per run, so the chunking's effect on the
 // [rows, V] temporaries shows directly.
 //
-//   npx tsx bench/loss-graph.ts [--vocab 32768] [--batch 4] [--seq 256] [--loss kd+ce] [--chunks 1,4,16] [--threads 2]
+// --head D measures the training graph's form instead: the LM head fused into the loss (hidden [rows, D]
+// and W [V, D] in, d hidden and d W out), where chunking removes the [rows, V] logits and their gradient.
+//
+//   npx tsx bench/loss-graph.ts [--vocab 32768] [--batch 4] [--seq 256] [--loss kd+ce] [--chunks 1,4,16]
+//                               [--head 512] [--threads 2]
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { buildLossGraph, type LossKind } from '../src/core/distill/loss-graph';
+import { buildHeadLossGraph, buildLossGraph, type LossKind } from '../src/core/distill/loss-graph';
 import { serializeModel } from '../src/core/onnx/serialize';
 import { Rng } from '../src/core/util/random';
 
@@ -30,17 +34,23 @@ async function child(): Promise<void> {
   const chunks = Number(arg('one', '1'));
   const threads = Number(arg('threads', '2'));
   const rng = new Rng(1);
+  const D = Number(arg('head', '0'));
   const n = B * T * V;
-  const logits = new Float32Array(n);
   const teacher = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    logits[i] = rng.normal();
-    teacher[i] = rng.normal();
+  for (let i = 0; i < n; i++) teacher[i] = rng.normal();
+  const feeds: Record<string, ort.Tensor> = {};
+  if (D > 0) {
+    feeds['hidden'] = new ort.Tensor('float32', Float32Array.from({ length: B * T * D }, () => rng.normal()), [B * T, D]);
+    feeds['weight'] = new ort.Tensor('float32', Float32Array.from({ length: V * D }, () => rng.normal() / Math.sqrt(D)), [V, D]);
+  } else {
+    const logits = new Float32Array(n);
+    for (let i = 0; i < n; i++) logits[i] = rng.normal();
+    feeds['logits'] = new ort.Tensor('float32', logits, [B, T, V]);
   }
   const targets = BigInt64Array.from({ length: B * T }, () => BigInt(rng.int(V)));
   const before = peakRssMiB();
-  const s = await ort.InferenceSession.create(serializeModel(buildLossGraph(B, T, V, { loss, chunks })), { intraOpNumThreads: threads, logSeverityLevel: 3, ...(process.env.NOARENA ? { enableCpuMemArena: false } : {}), ...(process.env.NOPATTERN ? { enableMemPattern: false } : {}) });
-  const feeds: Record<string, ort.Tensor> = { logits: new ort.Tensor('float32', logits, [B, T, V]) };
+  const graph = D > 0 ? buildHeadLossGraph(B, T, D, V, { loss, chunks }) : buildLossGraph(B, T, V, { loss, chunks });
+  const s = await ort.InferenceSession.create(serializeModel(graph), { intraOpNumThreads: threads, logSeverityLevel: 3, ...(process.env.NOARENA ? { enableCpuMemArena: false } : {}), ...(process.env.NOPATTERN ? { enableMemPattern: false } : {}) });
   if (loss !== 'ce') feeds['teacher_logits'] = new ort.Tensor('float32', teacher, [B, T, V]);
   if (loss !== 'kd') feeds['targets'] = new ort.Tensor('int64', targets, [B, T]);
   const ms: number[] = [];
@@ -56,7 +66,7 @@ async function child(): Promise<void> {
 function parent(): void {
   const list = arg('chunks', '1,4,16').split(',').map(Number);
   const pass = process.argv.slice(2).filter((a, i, all) => a !== '--chunks' && all[i - 1] !== '--chunks');
-  console.log(`loss ${arg('loss', 'kd+ce')}, vocab ${arg('vocab', '32768')}, batch ${arg('batch', '4')} × ${arg('seq', '256')}; one [rows, V] float32 buffer = ${((Number(arg('batch', '4')) * Number(arg('seq', '256')) * Number(arg('vocab', '32768')) * 4) / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`${Number(arg('head', '0')) > 0 ? `fused LM head (D ${arg('head', '0')}) + ` : ''}loss ${arg('loss', 'kd+ce')}, vocab ${arg('vocab', '32768')}, batch ${arg('batch', '4')} × ${arg('seq', '256')}; one [rows, V] float32 buffer = ${((Number(arg('batch', '4')) * Number(arg('seq', '256')) * Number(arg('vocab', '32768')) * 4) / 2 ** 20).toFixed(0)} MiB`);
   for (const c of list) {
     const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...pass, '--child', '--one', String(c)], { encoding: 'utf8' });
     const line = r.stdout.trim().split('\n').pop() ?? '';

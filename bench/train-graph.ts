@@ -3,7 +3,7 @@
 // plus an ORT per-op profile of the training graph (--profile).
 //
 //   npx tsx bench/train-graph.ts [--threads 2] [--runs 5] [--batch 4] [--seq 256] [--loss kd|ce|kd+ce]
-//                                [--chunks 1] [--unfused] [--no-fused-backward] [--onehot] [--profile]
+//                                [--chunks 1] [--unfused] [--no-fused-backward] [--onehot] [--profile [--nodes]]
 
 import { readFileSync, readdirSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,15 +28,14 @@ function arg(name: string, def: string): string {
 const flag = (name: string) => process.argv.includes(`--${name}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function timeRuns(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number): Promise<number[]> {
+/** Wall ms and process CPU ms of one run (CPU time is steadier than wall time on a shared machine). */
+async function timeRun(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<{ wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
   await s.run(feeds);
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await s.run(feeds);
-    ms.push(performance.now() - t0);
-  }
-  return ms;
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
 async function main(): Promise<void> {
@@ -76,16 +75,28 @@ async function main(): Promise<void> {
   const fwd = specializeShapes(buildForwardGraph(spec, memoryWeights(spec, new Map(), { asInput: () => true }), { fused }), { input_ids: [B, T] });
   const fs = await ort.InferenceSession.create(serializeModel(fwd), opts);
   const fwdFeeds = Object.fromEntries(fs.inputNames.map((n) => [n, feeds[n]!]));
-  const fwdMs = await timeRuns(fs, fwdFeeds, runs);
-  await fs.release();
-
   if (tg.inputs.teacherLogits) feeds[tg.inputs.teacherLogits] = new ort.Tensor('float32', Float32Array.from({ length: B * T * spec.vocabSize }, () => 2 * rng.normal()), [B, T, spec.vocabSize]);
   if (tg.inputs.targets) feeds[tg.inputs.targets] = new ort.Tensor('int64', BigInt64Array.from({ length: B * T }, () => BigInt(rng.int(spec.vocabSize))), [B, T]);
   const profDir = flag('profile') ? mkdtempSync(join(tmpdir(), 'hc-train-prof-')) : undefined;
   const ts = await ort.InferenceSession.create(model, { ...opts, ...(profDir ? { enableProfiling: true, profileFilePrefix: join(profDir, 'p') } : {}) });
   const trainFeeds = Object.fromEntries(ts.inputNames.map((n) => [n, feeds[n]!]));
-  const trainMs = await timeRuns(ts, trainFeeds, runs);
+  // Interleaved (forward, training, forward, …) so machine-load drift hits both alike.
+  const fwdMs: number[] = [];
+  const trainMs: number[] = [];
+  const fwdCpu: number[] = [];
+  const trainCpu: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const f1 = await timeRun(fs, fwdFeeds);
+    const t1 = await timeRun(ts, trainFeeds);
+    if (i > 0) {
+      fwdMs.push(f1.wall);
+      trainMs.push(t1.wall);
+      fwdCpu.push(f1.cpu);
+      trainCpu.push(t1.cpu);
+    }
+  }
   if (profDir) ts.endProfiling();
+  await fs.release();
   await ts.release();
 
   const f = median(fwdMs);
@@ -93,6 +104,9 @@ async function main(): Promise<void> {
   console.log(`forward only:        ${f.toFixed(0)} ms  (runs ${fwdMs.map((x) => x.toFixed(0)).join(' ')})`);
   console.log(`forward + backward:  ${t.toFixed(0)} ms  (runs ${trainMs.map((x) => x.toFixed(0)).join(' ')}) = ${(t / f).toFixed(2)} × forward`);
   console.log(`tokens/s (fwd+bwd):  ${((B * T) / (t / 1000)).toFixed(0)}`);
+  const fc = median(fwdCpu);
+  const tc = median(trainCpu);
+  console.log(`CPU time (all threads): forward ${fc.toFixed(0)} ms, forward + backward ${tc.toFixed(0)} ms = ${(tc / fc).toFixed(2)} × forward`);
 
   if (profDir) {
     const file = readdirSync(profDir).find((x) => x.endsWith('.json'))!;
@@ -107,6 +121,12 @@ async function main(): Promise<void> {
     }
     console.log(`profile (${runs + 1} runs), share of kernel time by op:`);
     for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${op.padEnd(28)} ${((100 * us) / total).toFixed(1)}%  ${(us / 1000 / (runs + 1)).toFixed(1)} ms/run`);
+    if (flag('nodes')) {
+      const byNode = new Map<string, number>();
+      for (const e of events) if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur);
+      console.log('heaviest nodes:');
+      for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`  ${((100 * us) / total).toFixed(2)}%  ${n.replace(/_kernel_time$/, '')}`);
+    }
     rmSync(profDir, { recursive: true, force: true });
   }
 }

@@ -55,7 +55,7 @@ writeFileSync(
     {
       version: '2.0.0',
       tasks: [
-        { label: 'e2e distill', type: 'hybrid-compress', action: 'distill', teacher: 'models/tiny', student: 'models/tiny', data: 'data/calib.jsonl', steps: 40, seqLen: 32, batch: 2, device: 'cpu', problemMatcher: [] },
+        { label: 'e2e distill', type: 'hybrid-compress', action: 'distill', teacher: 'models/tiny', student: 'models/tiny', data: 'data/calib.jsonl', steps: 80, seqLen: 32, batch: 2, device: 'cpu', problemMatcher: [] },
         { label: 'e2e calibrate', type: 'hybrid-compress', action: 'calibrate', model: 'models/tiny', data: 'data/calib.jsonl', samples: 8, seqLen: 32, device: 'cpu', problemMatcher: [] },
       ],
     },

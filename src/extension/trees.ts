@@ -161,7 +161,8 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     item.tooltip = s.tooltip;
     const [icon, color] = STATUS_ICON[node.run.status] ?? ['circle'];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    const hasCurves = existsSync(join(node.run.dir, 'metrics.jsonl'));
+    // Training runs open their curves even before the first metric line exists (the panel waits for it).
+    const hasCurves = node.run.kind === 'distill' || node.run.kind === 'train' || existsSync(join(node.run.dir, 'metrics.jsonl'));
     item.contextValue = `hybridCompress.run${hasCurves ? '.curves' : ''}`;
     item.command = hasCurves
       ? { command: 'hybridCompress.openCurves', title: 'Open Training Curves', arguments: [vscode.Uri.file(node.run.dir)] }

@@ -4,7 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildLossGraph, chunkSizes, type LossKind } from '../../src/core/distill/loss-graph';
+import { buildHeadLossGraph, buildLossGraph, chunkSizes, type LossKind } from '../../src/core/distill/loss-graph';
+import { matmul } from '../../src/core/onnx/interpret/ops-linalg';
 import { crossEntropyReference, forwardKlReference } from '../../src/core/distill/loss-reference';
 import { gradientCheck } from '../../src/core/onnx/autodiff/gradient-check';
 import { Interpreter } from '../../src/core/onnx/interpret/interpreter';
@@ -43,7 +44,40 @@ test('chunk sizes cover all rows, near-equal', () => {
   assert.deepEqual(chunkSizes(10, 3), [4, 3, 3]);
   assert.deepEqual(chunkSizes(2, 5), [1, 1]);
   assert.deepEqual(chunkSizes(7, 1), [7]);
+  // auto: blocks of ≤ 2^24/V rows
+  assert.deepEqual(chunkSizes(1024, 'auto', 4096), [1024]);
+  assert.deepEqual(chunkSizes(1024, 'auto', 131072), new Array(8).fill(128));
 });
+
+for (const kind of ['kd', 'ce', 'kd+ce'] as const) {
+  test(`fused LM head + loss = logits loss on h·Wᵀ, gradients = chain rule, FD-checked (${kind})`, () => {
+    const D = 6;
+    const rng = new Rng(17);
+    const all = feedsFor(rng, true, 'float64');
+    const hidden = randn(rng, [B * T, D], 1, 'float64');
+    const weight = randn(rng, [V, D], 0.7, 'float64');
+    const logits = matmul(hidden, weight, false, true);
+    const opts = { loss: kind, temperature: 1.3, alpha: 0.25 } as const;
+    const ref = new Interpreter(buildLossGraph(B, T, V, { ...opts, chunks: 1 }, 'float64')).run(feedsOf(kind, new Map([...all, ['logits', { ...logits, shape: [B, T, V] }]])));
+    const dLogits = { ...ref.get('d_logits')!, shape: [B * T, V] };
+    for (const chunks of [1, 4]) {
+      const g = buildHeadLossGraph(B, T, D, V, { ...opts, chunks }, 'float64');
+      const feeds = feedsOf(kind, all);
+      feeds.delete('logits');
+      feeds.set('hidden', hidden);
+      feeds.set('weight', weight);
+      const out = new Interpreter(g).run(feeds);
+      assert.ok(Math.abs(scalar(out, 'loss') - scalar(ref, 'loss')) < 1e-13, `chunks ${chunks}: loss`);
+      assert.ok(relMaxDiff(out.get('d_hidden')!.data, matmul(dLogits, weight).data) < 1e-13, `chunks ${chunks}: d_hidden`);
+      assert.ok(relMaxDiff(out.get('d_head_weight')!.data, matmul(dLogits, hidden, true, false).data) < 1e-13, `chunks ${chunks}: d_head_weight`);
+      if (chunks === 4) {
+        const gc = gradientCheck(buildHeadLossGraph(B, T, D, V, { ...opts, chunks, gradient: false }, 'float64'), { loss: 'loss', wrt: ['hidden', 'weight'], feeds, samples: 20 });
+        assert.ok(gc.maxRelErr < 1e-6, `finite differences: ${gc.maxRelErr}`);
+        assert.ok(relMaxDiff(gc.gradients.get('weight')!.data, out.get('d_head_weight')!.data) < 1e-12);
+      }
+    }
+  });
+}
 
 for (const temperature of [1, 2.5]) {
   test(`loss values match the float64 references (T=${temperature}, chunked and not)`, async () => {

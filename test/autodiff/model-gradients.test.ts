@@ -103,13 +103,19 @@ for (const fx of FIXTURES) {
   });
 }
 
-test('closed-form loss gradient = autodiff through the loss nodes (whole model)', async () => {
-  const { spec, feeds } = await setup(FIXTURES[0]!.o);
-  const opts = { batch: B, seq: T, loss: 'kd+ce', alpha: 0.3, temperature: 2, chunks: 3 } as const;
-  const closed = buildTrainingGraph(spec, opts);
-  const auto = buildTrainingGraph(spec, { ...opts, lossGradient: 'autodiff' });
-  const a = new Interpreter(closed.graph).run(feeds);
-  const b = new Interpreter(auto.graph).run(feeds);
-  assert.equal(a.get('loss')!.data[0], b.get('loss')!.data[0]);
-  for (const [p, name] of closed.outputs.grads) assert.ok(relMaxDiff(a.get(name)!.data, b.get(auto.outputs.grads.get(p)!)!.data) < 1e-12, p);
-});
+for (const loss of ['kd+ce', 'kd'] as const) {
+  test(`loss-gradient modes agree on the whole model (${loss}): fused head = logits seed = autodiff through the loss`, async () => {
+    const { spec, feeds } = await setup(FIXTURES[0]!.o);
+    const opts = { batch: B, seq: T, loss, alpha: 0.3, temperature: 2, chunks: 3 } as const;
+    const runs = (['fused-head', 'logits', 'autodiff'] as const).map((lossGradient) => {
+      const tg = buildTrainingGraph(spec, { ...opts, lossGradient });
+      return { tg, out: new Interpreter(tg.graph).run(feeds) };
+    });
+    const [a, ...rest] = runs;
+    assert.ok(!a!.tg.graph.values.has('logits'), 'the fused head never materialises the logits');
+    for (const r of rest) {
+      assert.ok(Math.abs(a!.out.get('loss')!.data[0]! - r.out.get('loss')!.data[0]!) < 1e-14);
+      for (const [p, name] of a!.tg.outputs.grads) assert.ok(relMaxDiff(a!.out.get(name)!.data, r.out.get(r.tg.outputs.grads.get(p)!)!.data) < 1e-12, p);
+    }
+  });
+}

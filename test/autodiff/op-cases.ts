@@ -12,6 +12,7 @@ export const OP_CASES: OpCase[] = [
   { name: 'Add broadcast', build: (b, r, f) => b.add(f('a', randn(r, [2, 3, 4])), f('c', randn(r, [3, 1]))) },
   { name: 'Sub broadcast', build: (b, r, f) => b.sub(f('a', randn(r, [4])), f('c', randn(r, [2, 3, 4]))) },
   { name: 'Mul broadcast', build: (b, r, f) => b.mul(f('a', randn(r, [2, 1, 4])), f('c', randn(r, [3, 1]))) },
+  { name: 'Mul of a value by itself (x·x)', build: (b, r, f) => { const x = f('a', randn(r, [3, 4])); return b.mul(x, x); } },
   { name: 'Div broadcast', build: (b, r, f) => b.div(f('a', randn(r, [2, 3, 4])), f('c', pos(r, [1, 3, 1]))) },
   { name: 'Pow constant 2', build: (b, r, f) => b.pow(f('a', randn(r, [3, 4])), 2) },
   { name: 'Pow tensor exponent', build: (b, r, f) => b.pow(f('a', pos(r, [3, 4])), f('e', randn(r, [4], 0.5))) },

@@ -167,8 +167,11 @@ export function scenarios(ctx) {
           const r = page.locator('.pane-body .monaco-list-row', { hasText: 'distill · tiny' });
           return (await r.count()) > 0 ? r.first() : undefined;
         }, 'the run in the Runs tree', 20_000);
-        await row.click();
-        const f = await webviewFrame(page, 'curves');
+        // The tree may re-render under the pointer while it refreshes: click again until the panel is there.
+        const f = await waitFor(async () => {
+          await row.click();
+          return webviewFrame(page, 'curves', 8_000).catch(() => undefined);
+        }, 'the curves panel of the run', 40_000, 500);
         const count = async () => Number((await f.getAttribute('#point-count', 'data-points')) ?? 0);
         await waitFor(async () => (await count()) >= 5, 'the first 5 points');
         const seen = [await count()];
@@ -200,8 +203,8 @@ export function scenarios(ctx) {
           counts.push(Number((await f.getAttribute('#point-count', 'data-points')) ?? 0));
           const status = await f.evaluate(() => document.querySelector('#curve-status')?.textContent ?? '');
           if (status === 'failed') throw new Error('the distill run failed');
-          return status === 'done' && counts[counts.length - 1] === 40;
-        }, 'the distill run to finish with 40 points', 240_000, 200);
+          return status === 'done' && counts[counts.length - 1] === 80;
+        }, 'the distill run to finish with 80 points', 240_000, 200);
         const distinct = [...new Set(counts)];
         if (distinct.length < 3) throw new Error(`the point count did not grow while the job ran: ${distinct.join(' → ')}`);
         await page.screenshot({ path: join(shots, 'distill-curves.png') });

@@ -17,7 +17,7 @@ export function makeWorkspace(root, repo) {
   const lines = [];
   let seed = 12345;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) % (config.vocab_size - 3)) + 3;
-  for (let r = 0; r < 80; r++) lines.push(JSON.stringify({ input_ids: Array.from({ length: 64 }, rnd) }));
+  for (let r = 0; r < 120; r++) lines.push(JSON.stringify({ input_ids: Array.from({ length: 64 }, rnd) }));
   writeFileSync(join(root, 'data', 'calib.jsonl'), lines.join('\n') + '\n');
   return { model, config };
 }

@@ -212,4 +212,6 @@ test('bad input gives typed errors naming what is valid', async () => {
   } finally {
     await r.release();
   }
+  await r.release(); // idempotent
+  await assert.rejects(r.run(BigInt64Array.from([1n]), 1, 1), /was released/);
 });

@@ -26,7 +26,16 @@ export function setState(state: unknown): void {
 
 /** Subscribes to host messages (invalid ones are reported and dropped), then announces the view. */
 export function connect(view: 'compress' | 'importance' | 'curves', handler: (m: HostMessage) => void): void {
+  // Until the first state arrives, repeat "ready": a page restored after a reload can announce itself
+  // before the extension has activated and attached its listener, and that first message is lost.
+  let answered = false;
+  let tries = 0;
+  const retry = setInterval(() => {
+    if (answered || ++tries > 30) clearInterval(retry);
+    else post({ type: 'ready', view, protocol: WEBVIEW_PROTOCOL_VERSION });
+  }, 1000);
   window.addEventListener('message', (e: MessageEvent) => {
+    answered = true;
     let m: HostMessage;
     try {
       m = parseHostMessage(e.data);

@@ -5,9 +5,8 @@
 import type { Command } from '../command';
 import { optEnum, optInt, optString, parseCommandArgs, requirePositional } from '../args';
 import { createProgressRenderer } from '../progress';
-import { runJob } from '../../core/jobs/index';
-import { CALIBRATION_DEFAULTS, type CalibrationResult, type CalibrationSettings, type DepthMetric } from '../../core/calibrate/calibrate';
-import { calibrationKey, chooseCalibrationRun } from '../../core/calibrate/calibration-run';
+import { launchCalibration } from '../../core/jobs/launch';
+import { CALIBRATION_DEFAULTS, type CalibrationSettings, type DepthMetric } from '../../core/calibrate/settings';
 import { DATA_OPTIONS, readDataOptions } from '../job-options';
 
 const usage =
@@ -36,22 +35,14 @@ export const calibrateCommand: Command = {
     };
     const json = values['json'] === true;
     const r = createProgressRenderer(ctx, { json });
-    const { key } = await calibrationKey(settings);
-    const choice = await chooseCalibrationRun(ctx.cwd, settings, key, { out: optString(values, 'out'), force: values['force'] === true });
-    if (choice.action === 'reuse') {
-      const rec = choice.run.record;
-      r.print(`reusing finished calibration ${choice.run.dir} (same model, data and settings; --force recomputes)`);
-      r.finish();
-      if (json) ctx.stdout.write(JSON.stringify({ event: 'result', reused: true, run: choice.run.dir, result: rec.result }) + '\n');
+    const launch = await launchCalibration(ctx.cwd, settings, { out: optString(values, 'out'), force: values['force'] === true }, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
+    const result = launch.result;
+    if (launch.action === 'reuse') {
+      ctx.stderr.write(`reusing finished calibration ${launch.run.dir} (same model, data and settings; --force recomputes)\n`);
+      if (json) ctx.stdout.write(JSON.stringify({ event: 'result', reused: true, run: launch.run.dir, result }) + '\n');
       return 0;
     }
-    if (choice.action === 'resume') r.print(`resuming ${choice.run.dir}`);
-    const result = await choice.run.track(
-      runJob<CalibrationResult>('calibrate', { settings, runDir: choice.run.dir, key }, { ...r.handlers, signal: ctx.signal }),
-      (v) => v,
-    ).finally(() => r.finish());
-    await choice.run.update({ ep: result.ep, timings: result.timings });
-    if (json) ctx.stdout.write(JSON.stringify({ event: 'result', reused: false, run: choice.run.dir, result }) + '\n');
+    if (json) ctx.stdout.write(JSON.stringify({ event: 'result', reused: false, resumed: launch.action === 'resume', run: launch.run.dir, result }) + '\n');
     else {
       ctx.stdout.write(
         [

@@ -2,7 +2,7 @@
 // inspect → calibrate → prune to ~50 % (group-aware) → distill → evaluate teacher, pruned and distilled on
 // the held-out split → a table, demo-report.md and a loss-curve SVG.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Command, CommandContext } from '../command';
 import { optInt, optString, parseCommandArgs } from '../args';
@@ -11,11 +11,11 @@ import { HybridCompressError } from '../../core/errors';
 import { runJob } from '../../core/jobs/index';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
 import { describeCheckpoint, formatInspectReport } from '../../core/checkpoint/describe';
-import { CALIBRATION_DEFAULTS, type CalibrationResult, type CalibrationSettings } from '../../core/calibrate/calibrate';
-import { calibrationKey, chooseCalibrationRun } from '../../core/calibrate/calibration-run';
+import { CALIBRATION_DEFAULTS, type CalibrationSettings } from '../../core/calibrate/settings';
+import { launchCalibration, launchTraining } from '../../core/jobs/launch';
 import type { PruneJobParams } from '../../core/prune/job-params';
 import type { PruneReport } from '../../core/prune/prune-job';
-import type { TrainResult, TrainSettings } from '../../core/distill/trainer';
+import type { TrainSettings } from '../../core/distill/trainer';
 import type { EvalReport } from '../../core/eval/lm-eval';
 import { lineChartSvg } from '../../core/demo/svg-plot';
 
@@ -73,14 +73,9 @@ export const demoCommand: Command = {
       // 2. calibrate (reused when the same teacher, data and settings were calibrated before)
       const cs: CalibrationSettings = { ...CALIBRATION_DEFAULTS, model: teacher, data: train, samples: 64, seqLen: 256, batch: 8, shuffle: true, seed: 1, depth: 'bi', device: 'cpu', threads };
       const cal = await stage(r, `calibrate on ${cs.samples} training rows × ${cs.seqLen} tokens`, async () => {
-        const { key } = await calibrationKey(cs);
-        const choice = await chooseCalibrationRun(ctx.cwd, cs, key, { out: join(out, 'calibration') });
-        if (choice.action === 'reuse') {
-          r.print(`reusing ${choice.run.dir}`);
-          return choice.run.dir;
-        }
-        await choice.run.track(runJob<CalibrationResult>('calibrate', { settings: cs, runDir: choice.run.dir, key }, { ...r.handlers, signal: ctx.signal }));
-        return choice.run.dir;
+        const l = await launchCalibration(ctx.cwd, cs, { out: join(out, 'calibration') }, { ...r.handlers, signal: ctx.signal });
+        if (l.action === 'reuse') r.print(`reusing ${l.run.dir} (same teacher, data and settings)`);
+        return l.run.dir;
       });
 
       // 3. prune to about half the parameters with the group-aware recipe
@@ -125,7 +120,8 @@ export const demoCommand: Command = {
         device: 'cpu',
         threads,
       };
-      const dist = await stage(r, `distill ${steps} steps (forward KL from the teacher)`, () => runJob<TrainResult>('train', ts, { ...r.handlers, signal: ctx.signal }));
+      rmSync(ts.out, { recursive: true, force: true });
+      const dist = await stage(r, `distill ${steps} steps (forward KL from the teacher)`, async () => (await launchTraining(ctx.cwd, 'distill', ts, { ...r.handlers, signal: ctx.signal })).result);
 
       // 5. evaluate on the held-out split
       const rows: Row[] = [];

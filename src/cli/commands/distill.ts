@@ -3,14 +3,13 @@
 // metrics.jsonl, checkpoints/ and final/.
 
 import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
 import type { Command, CommandContext } from '../command';
 import { optEnum, optInt, optNumber, optString, parseCommandArgs, type OptionSpec } from '../args';
 import { createProgressRenderer } from '../progress';
 import { HybridCompressError } from '../../core/errors';
-import { runJob } from '../../core/jobs/index';
-import { createRun, openRun } from '../../core/runs/index';
-import type { TrainResult, TrainSettings } from '../../core/distill/trainer';
+import { launchTraining } from '../../core/jobs/launch';
+import type { TrainSettings } from '../../core/distill/trainer';
+import { trainSettings, type TrainKind } from '../../core/distill/settings';
 import { LOSS_KINDS, type LossKind } from '../../core/distill/loss-graph';
 import { DATA_OPTIONS, readDataOptions } from '../job-options';
 
@@ -37,13 +36,16 @@ const COMMON_USAGE =
   '[--weight-decay 0.01] [--grad-accum K] [--clip 1.0] [--eval-data F] [--eval-every N] [--eval-samples 64] [--save-every N] [--seed S] [--no-shuffle] [--resume] ' +
   '[--device auto|cpu|webgpu|cuda] [--threads N] [--json]';
 
-function readTrainSettings(values: Record<string, unknown>, student: string, teacher: string | undefined, loss: LossKind, defaults: { lr: number; minLr: number; warmup: number }): TrainSettings {
+function readTrainSettings(values: Record<string, unknown>, kind: TrainKind, student: string, teacher: string | undefined, loss: LossKind): TrainSettings {
   const data = readDataOptions(values, { seqLen: 256, batch: 4 });
   const out = optString(values, 'out');
   if (!out) throw new HybridCompressError('OPTION_INVALID', '--out <run_dir> is required (the run folder: metrics.jsonl, checkpoints/, final/)', { option: 'out' });
   const evalData = optString(values, 'eval-data');
   const steps = optInt(values, 'steps', 200, { min: 1 });
-  return {
+  const d = trainSettings(kind, { student, data: data.data, out, steps, evalData });
+  const num = (name: string, def: number, o: { min?: number; max?: number } = { min: 0 }) => optNumber(values, name, def, o);
+  const int = (name: string, def: number, min = 0) => optInt(values, name, def, { min });
+  return trainSettings(kind, {
     student: resolve(student),
     teacher: teacher ? resolve(teacher) : undefined,
     data: resolve(data.data),
@@ -55,34 +57,27 @@ function readTrainSettings(values: Record<string, unknown>, student: string, tea
     packing: data.packing,
     shuffle: values['no-shuffle'] !== true,
     seed: data.seed,
-    lr: optNumber(values, 'lr', defaults.lr, { min: 0 }),
-    minLr: optNumber(values, 'min-lr', defaults.minLr, { min: 0 }),
-    warmupSteps: optInt(values, 'warmup-steps', Math.min(defaults.warmup, Math.floor(steps / 10)), { min: 0 }),
-    weightDecay: optNumber(values, 'weight-decay', 0.01, { min: 0 }),
-    gradAccum: optInt(values, 'grad-accum', 1, { min: 1 }),
-    clip: optNumber(values, 'clip', 1.0, { min: 0 }),
+    lr: num('lr', d.lr),
+    minLr: num('min-lr', d.minLr),
+    warmupSteps: int('warmup-steps', d.warmupSteps),
+    weightDecay: num('weight-decay', d.weightDecay),
+    gradAccum: int('grad-accum', d.gradAccum, 1),
+    clip: num('clip', d.clip),
     loss,
-    alpha: optNumber(values, 'alpha', 0.5, { min: 0, max: 1 }),
-    temperature: optNumber(values, 'temperature', 1, { min: 1e-6 }),
-    evalEvery: optInt(values, 'eval-every', evalData ? Math.max(1, Math.floor(steps / 10)) : 0, { min: 0 }),
-    evalSamples: optInt(values, 'eval-samples', 64, { min: 1 }),
-    saveEvery: optInt(values, 'save-every', Math.max(1, Math.floor(steps / 4)), { min: 0 }),
+    alpha: num('alpha', d.alpha, { min: 0, max: 1 }),
+    temperature: num('temperature', d.temperature, { min: 1e-6 }),
+    evalEvery: int('eval-every', d.evalEvery),
+    evalSamples: int('eval-samples', d.evalSamples, 1),
+    saveEvery: int('save-every', d.saveEvery),
     resume: values['resume'] === true,
     device: data.device,
     threads: data.threads,
-  };
+  });
 }
 
-async function runTraining(ctx: CommandContext, kind: 'distill' | 'train', s: TrainSettings, json: boolean): Promise<number> {
-  if (!s.resume && existsSync(resolve(s.out, 'checkpoints'))) {
-    throw new HybridCompressError('OPTION_INVALID', `${s.out} already holds a training run; add --resume to continue it, or choose another --out`, { option: 'out' });
-  }
-  const run = s.resume && existsSync(resolve(s.out, 'run.json')) ? await openRun(s.out) : await createRun(ctx.cwd, { kind, dir: s.out, inputs: { student: s.student, teacher: s.teacher, data: s.data, evalData: s.evalData }, settings: { ...s } });
-  if (run.status !== 'running') await run.resume();
+async function runTraining(ctx: CommandContext, kind: TrainKind, s: TrainSettings, json: boolean): Promise<number> {
   const r = createProgressRenderer(ctx, { json });
-  const result = await run
-    .track(runJob<TrainResult>('train', s, { ...r.handlers, signal: ctx.signal }), (v) => ({ final: v.final, steps: v.steps, loss: v.lastLoss, val_loss: v.lastValLoss, params: v.params, ms_per_step: v.msPerStep }))
-    .finally(() => r.finish());
+  const { result } = await launchTraining(ctx.cwd, kind, s, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
   if (json) ctx.stdout.write(JSON.stringify({ event: 'result', result }) + '\n');
   else {
     ctx.stdout.write(
@@ -109,7 +104,7 @@ export const distillCommand: Command = {
     const loss = optEnum(values, 'loss', LOSS_KINDS, 'kd');
     const teacher = optString(values, 'teacher');
     if (loss !== 'ce' && !teacher) throw new HybridCompressError('OPTION_INVALID', `--teacher <dir> is required for --loss ${loss}`, { option: 'teacher' });
-    return runTraining(ctx, 'distill', readTrainSettings(values, student, teacher, loss, { lr: 1e-4, minLr: 1e-5, warmup: 60 }), values['json'] === true);
+    return runTraining(ctx, 'distill', readTrainSettings(values, 'distill', student, teacher, loss), values['json'] === true);
   },
 };
 
@@ -122,6 +117,6 @@ export const trainCommand: Command = {
     const { values } = parseCommandArgs(ctx.argv, { ...TRAIN_OPTIONS, model: { type: 'string' } }, trainUsage);
     const model = optString(values, 'model');
     if (!model) throw new HybridCompressError('OPTION_INVALID', `--model <dir> is required\nusage: ${trainUsage}`, { option: 'model' });
-    return runTraining(ctx, 'train', readTrainSettings(values, model, undefined, 'ce', { lr: 1e-3, minLr: 1e-4, warmup: 100 }), values['json'] === true);
+    return runTraining(ctx, 'train', readTrainSettings(values, 'train', model, undefined, 'ce'), values['json'] === true);
   },
 };

@@ -11,48 +11,18 @@ import { HybridCompressError } from '../errors';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { checkpointFingerprint } from '../checkpoint/fingerprint';
 import { ForwardRunner } from '../runtime/forward-runner';
-import type { Device } from '../runtime/session';
 import { writeSafetensors } from '../safetensors/writer';
 import { encodeFromFloat } from '../safetensors/dtype';
 import { writeFileAtomic } from '../runs/atomic-write';
-import { describeDataReport, type DataCursor, type Packing } from '../data/index';
+import { describeDataReport, type DataCursor } from '../data/index';
+import type { CalibrationSettings } from './settings';
 import { openModelDataset } from '../eval/model-data';
 import { ImportanceCollector, calibrationTaps, type CollectorState } from './collector';
 import { MeanAccumulator, klPerToken, type MeanAccumulatorState } from './depth';
 import { IMPORTANCE_FILE, IMPORTANCE_FORMAT } from './importance-format';
 import { writeCalibrationSummary } from './summary';
 
-export type DepthMetric = 'none' | 'bi' | 'kl';
-
-export interface CalibrationSettings {
-  model: string;
-  data: string;
-  samples: number;
-  seqLen: number;
-  batch: number;
-  packing: Packing;
-  shuffle: boolean;
-  seed: number;
-  depth: DepthMetric;
-  depthSamples: number;
-  device: Device;
-  threads?: number;
-  /** 'auto': one whole-model session below 4 GB of weights, layer-streamed above. */
-  mode: 'auto' | 'whole' | 'streamed';
-}
-
-export const CALIBRATION_DEFAULTS: Omit<CalibrationSettings, 'model' | 'data'> = {
-  samples: 1024,
-  seqLen: 4096,
-  batch: 1,
-  packing: 'concat',
-  shuffle: false,
-  seed: 0,
-  depth: 'bi',
-  depthSamples: 256,
-  device: 'auto',
-  mode: 'auto',
-};
+export { CALIBRATION_DEFAULTS, type CalibrationSettings, type DepthMetric } from './settings';
 
 export interface CalibrationProgress {
   phase: 'scores' | 'depth-kl';

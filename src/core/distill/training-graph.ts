@@ -6,8 +6,9 @@
 //   outputs: loss, kd_loss?, ce_loss? (f32 scalars), then `<param>.grad` for every trainable parameter
 //
 // Frozen (non-trainable) parameters are still inputs, so one graph serves any trainable subset the
-// caller picks at build time. The backward pass starts from the closed-form logits gradient of the loss
-// graph (default; memory-bounded with loss chunks) or differentiates through the loss nodes.
+// caller picks at build time. By default the LM head is fused into the loss (loss-graph.ts): the
+// backward pass starts from the closed-form gradients of the final hidden states and of the head weight,
+// and with loss chunks no [B, T, V] logits tensor is ever materialised.
 
 import { HybridCompressError } from '../errors';
 import { allTensorSpecs, type HybridModelSpec } from '../arch/spec';
@@ -16,21 +17,29 @@ import { memoryWeights } from '../model/forward-weights';
 import { GraphBuilder } from '../onnx/builder';
 import { serializeModel } from '../onnx/serialize';
 import type { Graph } from '../onnx/types';
-import { differentiate } from '../onnx/autodiff/differentiate';
+import { differentiate, type Differentiated } from '../onnx/autodiff/differentiate';
 import { specializeShapes } from '../onnx/autodiff/specialize';
 import type { AutodiffOptions } from '../onnx/autodiff/context';
-import { appendLoss, checkLossOptions, CE_LOSS, D_LOGITS, KD_LOSS, LOSS, type LossOptions } from './loss-graph';
+import { appendHeadLoss, appendLoss, checkLossOptions, CE_LOSS, KD_LOSS, LOSS, type LossOptions, type LossValues } from './loss-graph';
 
 export const TARGETS = 'targets';
 export const TEACHER_LOGITS = 'teacher_logits';
+/** Forward tap holding the final normed hidden states (the LM head's input). */
+const NORM_F = 'norm_f';
 
 export interface TrainingGraphOptions extends LossOptions {
   batch: number;
   seq: number;
   /** Parameters that get gradients (spec tensor names); default: all. */
   trainable?: readonly string[];
-  /** 'closed-form' (default): seed the backward pass with d loss/d logits; 'autodiff': differentiate the loss nodes too. */
-  lossGradient?: 'closed-form' | 'autodiff';
+  /**
+   * How the backward pass starts:
+   * - 'fused-head' (default): the LM head and loss computed block by block with their closed-form
+   *   gradients (d hidden, d W_head seed the backward pass); no full [B, T, V] logits or logits gradient.
+   * - 'logits': the forward's logits, then the loss's closed-form d loss/d logits as the seed.
+   * - 'autodiff': differentiate through the loss nodes too (a cross-check of the closed forms).
+   */
+  lossGradient?: 'fused-head' | 'logits' | 'autodiff';
   /** Forward-graph options (chunk size, contrib ops, dt clamp mode). */
   forward?: Omit<ForwardGraphOptions, 'taps' | 'logits'>;
   autodiff?: Partial<AutodiffOptions>;
@@ -68,20 +77,38 @@ export function buildTrainingGraph(spec: HybridModelSpec, o: TrainingGraphOption
     if (!known.has(t)) throw new HybridCompressError('OPTION_INVALID', `trainable tensor "${t}" is not a parameter of this model (e.g. ${params.slice(0, 3).join(', ')})`, { tensor: t, option: 'trainable' });
   }
 
-  const forward = buildForwardGraph(spec, memoryWeights(spec, new Map(), { asInput: () => true }), { ...o.forward, logits: true });
+  const mode = o.lossGradient ?? 'fused-head';
+  const fusedHead = mode === 'fused-head';
+  const forward = buildForwardGraph(spec, memoryWeights(spec, new Map(), { asInput: () => true }), fusedHead ? { ...o.forward, logits: false, taps: [NORM_F] } : { ...o.forward, logits: true });
   const g = specializeShapes(forward, { [INPUT_IDS]: [o.batch, o.seq] });
   g.name = `${spec.family}_train_${lo.loss}`;
   const b = new GraphBuilder(g);
-  const logits = b.value(LOGITS);
-  const teacherLogits = lo.loss !== 'ce' ? b.input(TEACHER_LOGITS, 'float32', logits.shape.slice()) : undefined;
+  const V = spec.vocabSize;
+  const teacherLogits = lo.loss !== 'ce' ? b.input(TEACHER_LOGITS, 'float32', [o.batch, o.seq, V]) : undefined;
   const targets = lo.loss !== 'kd' ? b.input(TARGETS, 'int64', [o.batch, o.seq]) : undefined;
-  const closed = (o.lossGradient ?? 'closed-form') === 'closed-form';
-  const lv = appendLoss(b, logits, { ...lo, gradient: closed }, { teacherLogits, targets });
-  const kept = [lv.kdLoss?.name, lv.ceLoss?.name].filter((n): n is string => n !== undefined);
-
-  const d = closed
-    ? differentiate(g, { ...o.autodiff, seeds: [{ value: LOGITS, grad: D_LOGITS }], wrt: trainable, keepOutputs: [LOSS, ...kept] })
-    : differentiate(g, { ...o.autodiff, loss: LOSS, wrt: trainable, keepOutputs: kept });
+  let lv: LossValues;
+  let d: Differentiated;
+  const keep = (v: LossValues) => [v.kdLoss?.name, v.ceLoss?.name].filter((n): n is string => n !== undefined);
+  if (fusedHead) {
+    const hidden3 = b.value(NORM_F);
+    // Untied heads are not bound by a forward graph without logits: declare the input here.
+    const headSpec = spec.lmHead ?? spec.embedding;
+    const head = g.values.get(headSpec.name) ?? b.input(headSpec.name, 'float32', headSpec.shape.slice());
+    lv = appendHeadLoss(b, b.reshape(hidden3, [o.batch * o.seq, spec.hiddenSize]), head, o.batch, o.seq, lo, { teacherLogits, targets });
+    const dHidden3 = b.reshape(lv.dHidden!, [o.batch, o.seq, spec.hiddenSize]);
+    const seeds = [
+      { value: hidden3.name, grad: dHidden3.name },
+      { value: head.name, grad: lv.dWeight!.name },
+    ];
+    d = differentiate(g, { ...o.autodiff, seeds, wrt: trainable, keepOutputs: [LOSS, ...keep(lv)] });
+  } else {
+    const logits = b.value(LOGITS);
+    lv = appendLoss(b, logits, { ...lo, gradient: mode === 'logits' }, { teacherLogits, targets });
+    d =
+      mode === 'logits'
+        ? differentiate(g, { ...o.autodiff, seeds: [{ value: LOGITS, grad: lv.dLogits!.name }], wrt: trainable, keepOutputs: [LOSS, ...keep(lv)] })
+        : differentiate(g, { ...o.autodiff, loss: LOSS, wrt: trainable, keepOutputs: keep(lv) });
+  }
   d.graph.metadata = { ...d.graph.metadata, kind: 'train', loss: lo.loss, alpha: String(lo.alpha), temperature: String(lo.temperature), batch: String(o.batch), seq: String(o.seq) };
   return {
     graph: d.graph,

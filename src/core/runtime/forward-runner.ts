@@ -64,6 +64,8 @@ interface Stage {
 }
 
 export class ForwardRunner {
+  private released = false;
+
   private constructor(
     readonly spec: HybridModelSpec,
     readonly mode: 'whole' | 'streamed',
@@ -78,6 +80,7 @@ export class ForwardRunner {
   static async create(checkpoint: Checkpoint | string, opts: ForwardRunnerOptions = {}): Promise<ForwardRunner> {
     const owned = typeof checkpoint === 'string' ? await openCheckpoint(checkpoint) : undefined;
     const ckpt = owned ?? (checkpoint as Checkpoint);
+    let runner: ForwardRunner | undefined;
     try {
       const spec = ckpt.spec;
       checkRunnable(spec);
@@ -90,11 +93,12 @@ export class ForwardRunner {
       // The first session settles the device; later ones use the provider it got.
       const first = await createSession(serializeModel(stages[0]!.build()), { ...sessionOpts(opts, folder), device: opts.device });
       stages[0]!.session = first.session;
-      const runner = new ForwardRunner(spec, mode, first.ep, folder, stages, opts, owned);
+      runner = new ForwardRunner(spec, mode, first.ep, folder, stages, opts, owned);
       if (mode === 'streamed' && opts.resident !== false) for (const s of stages.slice(1)) s.session = await runner.open(s);
       return runner;
     } catch (e) {
-      await owned?.close();
+      if (runner) await runner.release(); // releases the sessions made so far and an owned checkpoint
+      else await owned?.close();
       throw e;
     }
   }
@@ -115,6 +119,7 @@ export class ForwardRunner {
   }
 
   private async open(stage: Stage): Promise<ort.InferenceSession> {
+    if (this.released) throw new HybridCompressError('OPTION_INVALID', 'this ForwardRunner was released; create a new one');
     try {
       return (await createSession(serializeModel(stage.build()), { ...sessionOpts(this.opts, this.weightsFolder), device: this.ep })).session;
     } catch (e) {
@@ -132,15 +137,16 @@ export class ForwardRunner {
       throw new HybridCompressError('OPTION_INVALID', `ids has ${ids.length} tokens but batch ${batch} × seq ${seq} = ${batch * seq}; give batch·seq token ids`, { option: 'ids' });
     }
     const V = this.spec.vocabSize;
+    const bigV = BigInt(V);
     for (let i = 0; i < ids.length; i++) {
       const t = ids[i]!;
-      if (t < 0n || t >= BigInt(V)) throw new HybridCompressError('OPTION_INVALID', `token id ${t} at position ${i} is outside the vocabulary [0, ${V})`, { option: 'ids' });
+      if (t < 0n || t >= bigV) throw new HybridCompressError('OPTION_INVALID', `token id ${t} at position ${i} is outside the vocabulary [0, ${V})`, { option: 'ids' });
     }
     if (this.opts.nll) {
       const labels = o.labels;
       if (!labels || labels.length !== ids.length) throw new HybridCompressError('OPTION_INVALID', `this runner computes nll: give labels with batch·seq = ${ids.length} ids (got ${labels?.length ?? 'none'})`, { option: 'labels' });
       for (let i = 0; i < labels.length; i++) {
-        if (labels[i]! < 0n || labels[i]! >= BigInt(V)) throw new HybridCompressError('OPTION_INVALID', `label ${labels[i]} at position ${i} is outside the vocabulary [0, ${V})`, { option: 'labels' });
+        if (labels[i]! < 0n || labels[i]! >= bigV) throw new HybridCompressError('OPTION_INVALID', `label ${labels[i]} at position ${i} is outside the vocabulary [0, ${V})`, { option: 'labels' });
       }
     }
     const taps = new Map<string, Float32Array>();
@@ -220,7 +226,10 @@ export class ForwardRunner {
     if (this.mode !== 'streamed') throw new HybridCompressError('OPTION_INVALID', `${what}() needs a runner created with mode: 'streamed'`, { option: 'mode' });
   }
 
+  /** Releases every session (and a checkpoint the runner opened itself). Idempotent. */
   async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
     for (const s of this.stages) {
       await s.session?.release();
       s.session = undefined;

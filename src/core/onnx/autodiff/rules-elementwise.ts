@@ -34,6 +34,8 @@ export const ELEMENTWISE_RULES: Record<string, VjpRule> = {
   Sum: (ctx, [g]) => ctx.node.inputs.map((_, i) => (ctx.needs(i) ? ub(ctx, g!, i) : undefined)),
   Mul: (ctx, [g]) => {
     const { b } = ctx;
+    // x·x (relu² in the MLP): one 2·g·x instead of two products and their sum.
+    if (ctx.node.inputs[0] === ctx.node.inputs[1]) return [ctx.needs(0) ? ub(ctx, b.mul(b.mul(g!, ctx.input(0)), 2), 0) : undefined, undefined];
     const out: Grads = [undefined, undefined];
     if (ctx.needs(0)) out[0] = ub(ctx, b.mul(g!, ctx.input(1)), 0);
     if (ctx.needs(1)) out[1] = ub(ctx, b.mul(g!, ctx.input(0)), 1);

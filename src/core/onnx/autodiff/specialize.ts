@@ -186,6 +186,33 @@ function inferShapes(node: Node, s: (Shape | undefined)[], k: (Tensor | undefine
   }
 }
 
+/** True when the node passes its first input through unchanged (static shapes, constant parameters). */
+function isIdentity(node: Node, inShape: Shape | undefined, outShape: Shape | undefined, known: Map<string, Tensor>): boolean {
+  if (!inShape || !outShape || inShape.length !== outShape.length || inShape.some((d, i) => d !== outShape[i])) return false;
+  const constant = (i: number) => (node.inputs[i] ? known.get(node.inputs[i]!) : undefined);
+  switch (node.op) {
+    case 'Identity':
+    case 'Reshape':
+    case 'Expand':
+      return true;
+    case 'Pad': {
+      const pads = constant(1);
+      return !!pads && pads.data.every((v) => v === 0);
+    }
+    case 'Slice': {
+      // Same shape with all steps +1 means every axis is taken whole.
+      const steps = node.inputs[4] ? constant(4) : undefined;
+      return node.inputs[4] ? !!steps && steps.data.every((v) => v === 1) : true;
+    }
+    case 'Transpose': {
+      const perm = attrInts(node, 'perm');
+      return !!perm && perm.every((p, i) => p === i);
+    }
+    default:
+      return false;
+  }
+}
+
 function initializerTensor(i: Initializer): Tensor | undefined {
   if (i.data.kind !== 'raw') return undefined;
   return { dtype: i.dtype, shape: i.dims.slice(), data: decodeBytes(i.dtype, i.data.bytes) };
@@ -269,6 +296,26 @@ export function specializeShapes(graph: Graph, inputShapes: Readonly<Record<stri
     node.outputs.forEach((name, i) => name !== '' && setShape(name, outShapes[i]!, node));
     nodes.push(node);
   }
+
+  // Nodes that became identities once shapes are static (a Pad of zero width when T is a multiple of
+  // the chunk, a Slice of the whole tensor, a Reshape to the same shape) are dropped: ORT still copies
+  // their data every run.
+  const alias = new Map<string, string>();
+  const resolve = (n: string) => alias.get(n) ?? n;
+  const graphOutputs = new Set(graph.outputs.map((v) => v.name));
+  const kept: Node[] = [];
+  for (const node of nodes) {
+    node.inputs = node.inputs.map((n) => (n === '' ? n : resolve(n)));
+    const src = node.inputs[0];
+    const out = node.outputs[0]!;
+    if (src !== undefined && src !== '' && node.outputs.length === 1 && !graphOutputs.has(out) && isIdentity(node, shapes.get(src), shapes.get(out), known)) {
+      alias.set(out, src);
+      continue;
+    }
+    kept.push(node);
+  }
+  nodes.length = 0;
+  nodes.push(...kept);
 
   const g: Graph = {
     ...graph,

@@ -1,0 +1,263 @@
+// The measuring bench of `npm run reproduce`: calibration, pruning, distillation and held-out evaluation
+// as in-process library calls, every measurement cached in <work>/cache.json under a hash of everything
+// that determines it (teacher fingerprint, settings, recipe), so an interrupted run continues where it
+// stopped and a rerun with other report wording costs nothing. --fresh ignores the cache.
+
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { HybridModelSpec } from '../../src/core/arch/spec';
+import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
+import { checkpointFingerprint } from '../../src/core/checkpoint/fingerprint';
+import { CALIBRATION_DEFAULTS, runCalibration, type CalibrationSettings } from '../../src/core/calibrate/calibrate';
+import { calibrationKey } from '../../src/core/calibrate/calibration-run';
+import type { MambaHeadRanking } from '../../src/core/calibrate/ranking';
+import { loadImportance } from '../../src/core/prune/importance';
+import { runPrune } from '../../src/core/prune/prune-job';
+import type { PipelineContext } from '../../src/core/prune/job-params';
+import { PLAN_FILE, type ImportanceMetric, type PruningPlan } from '../../src/core/prune/plan';
+import type { PruneTargets } from '../../src/core/prune/targets';
+import { train, type TrainSettings } from '../../src/core/distill/trainer';
+import { ortTrainStep } from '../../src/core/distill/ort-train-step';
+import { forwardLogitsSource } from '../../src/core/distill/forward-source';
+import { evaluateLm } from '../../src/core/eval/lm-eval';
+import { misgroupedHeads } from './plan-stats';
+import type { ReproduceSettings } from './settings';
+
+export interface PruneRecipe {
+  targets: PruneTargets;
+  /** Importance from the shared calibration run (default), or seeded random scores. */
+  randomSeed?: number;
+  ranking?: MambaHeadRanking;
+  metric?: ImportanceMetric;
+}
+
+export interface ZeroShot {
+  loss: number;
+  params: number;
+  tokensPerS: number;
+  /** Kept Mamba heads that the pruned model places in another B/C group than the teacher did. */
+  misgrouped: number;
+  keptMambaHeads: number;
+}
+
+export interface Distilled {
+  zeroShot: number;
+  loss: number;
+  params: number;
+  msPerStep: number;
+  firstTrainLoss: number;
+  lastTrainLoss: number;
+}
+
+export interface CalibrationInfo {
+  dir: string;
+  rows: number;
+  tokens: number;
+  seconds: number;
+  depthKlSeconds: number;
+}
+
+interface CacheEntry {
+  value: unknown;
+  seconds: number;
+}
+
+const hash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
+
+export class Lab {
+  private cache: Record<string, CacheEntry> = {};
+  private counted = new Set<string>();
+  private current = '';
+  readonly seconds = new Map<string, number>();
+  /** Measurements reused from the cache, and measured now, in this run. */
+  reused = 0;
+  measured = 0;
+  private calibration?: CalibrationInfo;
+
+  private constructor(
+    readonly teacher: string,
+    readonly train: string,
+    readonly val: string,
+    readonly work: string,
+    readonly s: ReproduceSettings,
+    readonly spec: HybridModelSpec,
+    readonly fingerprint: string,
+    readonly threads: number | undefined,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  static async open(o: { teacher: string; train: string; val: string; work: string; settings: ReproduceSettings; fresh: boolean; threads?: number; log: (line: string) => void }): Promise<Lab> {
+    const ckpt = await openCheckpoint(o.teacher);
+    let spec: HybridModelSpec;
+    let fp: string;
+    try {
+      spec = ckpt.spec;
+      fp = (await checkpointFingerprint(ckpt)).id;
+    } finally {
+      await ckpt.close();
+    }
+    mkdirSync(o.work, { recursive: true });
+    const lab = new Lab(resolve(o.teacher), resolve(o.train), resolve(o.val), resolve(o.work), o.settings, spec, fp, o.threads, o.log);
+    const file = lab.cacheFile;
+    if (!o.fresh && existsSync(file)) lab.cache = JSON.parse(readFileSync(file, 'utf8')) as Record<string, CacheEntry>;
+    return lab;
+  }
+
+  private get cacheFile(): string {
+    return join(this.work, 'cache.json');
+  }
+
+  /** Names the section the following measurements' time is booked to. */
+  section(name: string): void {
+    this.current = name;
+    if (!this.seconds.has(name)) this.seconds.set(name, 0);
+  }
+
+  private book(id: string, seconds: number): void {
+    if (this.counted.has(id)) return;
+    this.counted.add(id);
+    this.seconds.set(this.current, (this.seconds.get(this.current) ?? 0) + seconds);
+  }
+
+  private async cached<T>(id: string, what: string, fn: () => Promise<T>): Promise<T> {
+    const hit = this.cache[id];
+    if (hit) {
+      if (!this.counted.has(id)) this.reused++;
+      this.book(id, hit.seconds);
+      return hit.value as T;
+    }
+    const t0 = performance.now();
+    const value = await fn();
+    const seconds = (performance.now() - t0) / 1000;
+    this.cache[id] = { value, seconds };
+    writeFileSync(this.cacheFile, JSON.stringify(this.cache, null, 1));
+    this.measured++;
+    this.book(id, seconds);
+    this.log(`${what}: ${seconds.toFixed(1)} s`);
+    return value;
+  }
+
+  private ctx(): PipelineContext {
+    return { signal: new AbortController().signal, progress: () => undefined, log: (text, level) => (level === 'warn' || level === 'error' ? this.log(`  ${level}: ${text}`) : undefined) };
+  }
+
+  private calibrationSettings(): CalibrationSettings {
+    const c = this.s.calibration;
+    return { ...CALIBRATION_DEFAULTS, model: this.teacher, data: this.train, samples: c.samples, seqLen: c.seqLen, batch: c.batch, shuffle: true, seed: c.seed, depth: 'kl', depthSamples: c.depthSamples, device: 'cpu', threads: this.threads, mode: 'whole' };
+  }
+
+  /** The one calibration run every comparison shares (activation + FLAP scores, block importance, KL layer metric). */
+  async calibrate(): Promise<CalibrationInfo> {
+    if (this.calibration) return this.calibration;
+    const cs = this.calibrationSettings();
+    const { key } = await calibrationKey(cs);
+    const dir = join(this.work, 'calibration', key);
+    const id = `calibrate-${key}`;
+    if (this.cache[id] && !existsSync(join(dir, 'importance.safetensors'))) delete this.cache[id];
+    const info = await this.cached(id, `calibrate ${cs.samples} rows × ${cs.seqLen} tokens (KL on ${cs.depthSamples} rows)`, async () => {
+      const r = await runCalibration(cs, dir, key, { log: (l) => this.log(`  ${l}`) });
+      return { dir, rows: r.rows, tokens: r.tokens, seconds: r.timings.total_s, depthKlSeconds: r.timings.depth_kl_s } satisfies CalibrationInfo;
+    });
+    this.calibration = info;
+    return info;
+  }
+
+  /** Block importance and KL per layer, from the shared calibration. */
+  async layerScores(): Promise<{ bi: Float32Array; kl: Float32Array }> {
+    const cal = await this.calibrate();
+    const scores = await loadImportance(cal.dir);
+    const L = [this.spec.numLayers];
+    return { bi: scores.require('depth.block_importance', L, 'the depth section'), kl: scores.require('depth.kl', L, 'the depth section') };
+  }
+
+  private evalModel(model: string) {
+    const e = this.s.eval;
+    return evaluateLm({ model, data: this.val, samples: e.samples, seqLen: e.seqLen, batch: e.batch, packing: 'concat', shuffle: true, seed: e.seed, device: 'cpu', threads: this.threads, mode: 'whole' });
+  }
+
+  async teacherLoss(): Promise<ZeroShot> {
+    const id = `eval-teacher-${hash({ fp: this.fingerprint, e: this.s.eval })}`;
+    return this.cached(id, 'evaluate the teacher', async () => {
+      const r = await this.evalModel(this.teacher);
+      const m = this.spec.mamba && this.spec.pattern.includes('M') ? this.spec.mamba.numHeads * this.spec.pattern.split('').filter((k) => k === 'M').length : 0;
+      return { loss: r.loss, params: r.params, tokensPerS: r.tokensPerS, misgrouped: 0, keptMambaHeads: m } satisfies ZeroShot;
+    });
+  }
+
+  private recipeId(r: PruneRecipe): string {
+    // Defaults spelled out, so the same model is never pruned and measured twice under two ids.
+    const targets = Object.fromEntries(Object.entries(r.targets).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+    const importance = r.randomSeed !== undefined ? { random: r.randomSeed } : { calibration: this.s.calibration };
+    return hash({ fp: this.fingerprint, importance, targets, ranking: r.ranking ?? 'group', metric: r.metric ?? 'activation' });
+  }
+
+  /** Writes the pruned model (fast and deterministic, so redone whenever a measurement needs the folder). */
+  private async prune(r: PruneRecipe): Promise<{ dir: string; params: number; misgrouped: number; keptMambaHeads: number }> {
+    const id = this.recipeId(r);
+    const dir = join(this.work, 'models', id);
+    const importance = r.randomSeed !== undefined ? 'random' : (await this.calibrate()).dir;
+    const rep = await runPrune(
+      { model: this.teacher, importance, seed: r.randomSeed, out: dir, targets: r.targets, verify: false, force: true, mambaHeadRanking: r.ranking ?? 'group', metric: r.metric ?? 'activation', device: 'cpu' },
+      this.ctx(),
+    );
+    const plan = JSON.parse(readFileSync(join(dir, PLAN_FILE), 'utf8')) as PruningPlan;
+    const g = misgroupedHeads(this.spec, plan);
+    return { dir, params: rep.pruned.params, misgrouped: g.misgrouped, keptMambaHeads: g.kept };
+  }
+
+  /** Prune, then the held-out loss without any retraining. */
+  async zeroShot(r: PruneRecipe, label: string): Promise<ZeroShot> {
+    const id = `zs-${this.recipeId(r)}-${hash(this.s.eval)}`;
+    return this.cached(id, `zero-shot ${label}`, async () => {
+      const p = await this.prune(r);
+      const e = await this.evalModel(p.dir);
+      return { loss: e.loss, params: p.params, tokensPerS: e.tokensPerS, misgrouped: p.misgrouped, keptMambaHeads: p.keptMambaHeads } satisfies ZeroShot;
+    });
+  }
+
+  /** Prune, retrain with the fixed budget (forward KL from the teacher, or CE on the data only), evaluate. */
+  async distill(r: PruneRecipe, loss: 'kd' | 'ce', label: string): Promise<Distilled> {
+    const zs = await this.zeroShot(r, label);
+    const id = `${loss}-${this.recipeId(r)}-${hash({ e: this.s.eval, k: this.s.kd })}`;
+    return this.cached(id, `${loss === 'kd' ? 'KD' : 'CE'} ${this.s.kd.steps} steps + evaluate: ${label}`, async () => {
+      const p = await this.prune(r);
+      const k = this.s.kd;
+      const ts: TrainSettings = {
+        student: p.dir,
+        teacher: loss === 'kd' ? this.teacher : undefined,
+        data: this.train,
+        out: join(this.work, 'train', id),
+        steps: k.steps,
+        batch: k.batch,
+        seqLen: k.seqLen,
+        packing: 'concat',
+        shuffle: true,
+        seed: k.seed,
+        lr: k.lr,
+        minLr: k.minLr,
+        warmupSteps: k.warmupSteps,
+        weightDecay: k.weightDecay,
+        gradAccum: 1,
+        clip: k.clip,
+        loss,
+        alpha: 0.5,
+        temperature: k.temperature,
+        evalEvery: 0,
+        evalSamples: 0,
+        saveEvery: 0,
+        resume: false,
+        device: 'cpu',
+        threads: this.threads,
+      };
+      const every = Math.max(1, Math.floor(k.steps / 5));
+      const res = await train(ts, { step: ortTrainStep, forward: forwardLogitsSource }, {
+        onProgress: (x) => {
+          if (x.step % every === 0) this.log(`  ${loss} step ${x.step}/${x.steps}: loss ${x.loss.toFixed(4)}`);
+        },
+      });
+      const e = await this.evalModel(res.final);
+      return { zeroShot: zs.loss, loss: e.loss, params: p.params, msPerStep: res.msPerStep, firstTrainLoss: res.firstLoss, lastTrainLoss: res.lastLoss } satisfies Distilled;
+    });
+  }
+}

@@ -1,0 +1,306 @@
+// docs/RESULTS.md from the measured numbers: per comparison a table, the paper's claim, and one plain
+// sentence saying whether this small-scale run agrees — decided by fixed rules (lower held-out loss
+// wins, differences within `tieNats` are ties), never by hand.
+
+import { SECTIONS, SETUP, type Results } from './results';
+import { agreement, mean, orderDescending, spearman, tally, type Agreement, type Tally } from './stats';
+
+const loss = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+const int = (x: number) => x.toLocaleString('en-US');
+const secs = (s: number) => (s >= 90 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`);
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+export function pct(params: number, of: number): string {
+  return `${((100 * params) / of).toFixed(1)} %`;
+}
+
+function table(head: string[], align: ('l' | 'r')[], rows: (string | number)[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** "in 3 of 4 comparisons (1 the other way)"; ties are defined once, in the report's introduction. */
+function counted(t: Tally, n: number, noun: string): string {
+  const rest: string[] = [];
+  if (t.losses > 0) rest.push(`${t.losses} the other way`);
+  if (t.ties > 0) rest.push(`${t.ties} ${t.ties === 1 ? 'tie' : 'ties'}`);
+  return `in ${t.wins} of ${n} ${noun}${rest.length > 0 ? ` (${rest.join(', ')})` : ''}`;
+}
+
+/** Combines sub-verdicts: all agree → agrees, all disagree → disagrees, all inconclusive → inconclusive, else partly. */
+export function combine(parts: Agreement[]): Agreement {
+  const real = parts.filter((p) => p !== 'inconclusive');
+  if (real.length === 0) return 'inconclusive';
+  if (real.every((p) => p === 'agrees')) return parts.length === real.length ? 'agrees' : 'partly agrees';
+  if (real.every((p) => p === 'disagrees')) return 'disagrees';
+  return 'partly agrees';
+}
+
+export interface Verdict {
+  title: string;
+  claim: string;
+  agreement: Agreement;
+  sentence: string;
+}
+
+export function verdicts(r: Results): Verdict[] {
+  const tie = r.meta.settings.tieNats;
+  const out: Verdict[] = [];
+
+  // 1. group-aware vs global
+  {
+    const pairs = r.groupAware.flatMap((x) => [[x.group.zs, x.global.zs] as const, [x.group.kd, x.global.kd] as const]);
+    const t = tally(pairs, tie);
+    const a = agreement(t);
+    const moved = r.groupAware.map((x) => `${x.global.misgrouped} of ${x.global.kept} kept heads (${x.heads.split(' ')[0]})`).join(' and ');
+    out.push({
+      title: 'Group-aware Mamba head pruning beats naive (global) ranking',
+      claim: 'Heads may only be selected within their B/C group (Eq. 16–17, Fig. 3); the paper argues this from the equations and gives no numeric ablation.',
+      agreement: a,
+      sentence: `${cap(a)}: group-aware ranking has the lower held-out loss ${counted(t, pairs.length, 'comparisons')}; the naive ranking moved ${moved} into another B/C group than the teacher had.`,
+    });
+  }
+  // 2. heads vs channels
+  {
+    const pairs = r.headsVsChannels.flatMap((x) => [[x.heads.zs, x.channels.zs] as const, [x.heads.kd, x.channels.kd] as const]);
+    const t = tally(pairs, tie);
+    const a = agreement(t);
+    out.push({
+      title: 'Pruning Mamba heads beats pruning head channels at the same cut (Fig. 7)',
+      claim: 'Pruning Mamba heads (m_h) "consistently outperforms" pruning head channels (m_d): lower LM loss at every cut (§6.4, Fig. 7).',
+      agreement: a,
+      sentence: `${cap(a)}: cutting heads gives the lower held-out loss ${counted(t, pairs.length, 'comparisons')} (zero-shot and after KD at each cut).`,
+    });
+  }
+  // 3. activation vs FLAP vs random
+  {
+    const mamba = r.metrics.filter((m) => m.axis === 'Mamba heads' && m.flap !== undefined);
+    const ffn = r.metrics.filter((m) => m.axis === 'FFN neurons' && m.flap !== undefined);
+    const tm = tally(mamba.map((m) => [m.activation, m.flap!] as const), tie);
+    const tf = tally(ffn.map((m) => [m.flap!, m.activation] as const), tie);
+    const tr = tally(r.metrics.map((m) => [m.activation, mean(m.random)] as const), tie);
+    // FFN: the paper's FLAP edge is small, so a tie there does not contradict it.
+    const ffnAgreement: Agreement = tf.losses > 0 && tf.wins === 0 ? 'disagrees' : tf.wins > 0 && tf.losses === 0 ? 'agrees' : tf.losses === 0 ? 'inconclusive' : 'partly agrees';
+    const a = combine([agreement(tm), ffnAgreement, agreement(tr)]);
+    out.push({
+      title: 'Activation importance beats FLAP for Mamba heads; FLAP slightly better for FFN (Table 3)',
+      claim: 'Zero-shot (Table 3): for Mamba heads activation (L2) scoring beats FLAP clearly (1.305 vs 1.73 at 112 of 128 heads); for FFN FLAP is slightly better (1.32 vs 1.364 at 16384 of 21504); after KD they are equal. The paper has no random baseline.',
+      agreement: a,
+      sentence: `${cap(a)}: for Mamba heads activation beats FLAP ${counted(tm, mamba.length, 'cuts')}; for FFN FLAP beats activation ${counted(tf, ffn.length, 'cuts')}; activation importance beats the mean of the random seeds ${counted(tr, r.metrics.length, 'rows')}.`,
+    });
+  }
+  // 4. width vs depth vs mixed
+  {
+    const get = (n: string) => r.widthDepth.rows.find((x) => x.name === n);
+    const w = get('width-only');
+    const d = get('depth-only');
+    const m = get('mixed');
+    const pairs: (readonly [number, number])[] = [];
+    if (w && d) pairs.push([w.kd, d.kd]);
+    if (w && m) pairs.push([w.kd, m.kd]);
+    const t = tally(pairs, tie);
+    const a = agreement(t);
+    const parts = [w && d ? `width-only ${loss(w.kd)} vs depth-only ${loss(d.kd)}` : '', w && m ? `vs mixed ${loss(m.kd)}` : ''].filter(Boolean).join(' ');
+    out.push({
+      title: 'Width-only pruning beats depth-only and depth+width at ~50 % parameters (Table 1)',
+      claim: 'After the same lightweight KD (3.8B tokens), width-only (#1, 1.380) beats depth-only (#24, 26 of 52 layers, 1.533) by far, and the best depth+width model (#7, 44 layers, 1.393) still trails it; depth-only is the fastest (Table 1).',
+      agreement: a,
+      sentence: `${cap(a)}: after the same KD budget the held-out loss is ${parts}; width-only wins ${t.wins} of ${pairs.length} comparisons${t.losses ? `, loses ${t.losses}` : ''}${t.ties ? `, ties ${t.ties}` : ''}.`,
+    });
+  }
+  // 5. KD vs CE
+  {
+    const k = r.kdVsCe;
+    const t = tally([[k.kd.loss, k.ce.loss]], tie);
+    const a = agreement(t);
+    out.push({
+      title: 'Distillation (forward KL) beats CE-only retraining with the same steps (Minitron)',
+      claim: 'Minitron: retraining a pruned model by logit distillation from the unpruned teacher (forward KL) recovers more than conventional LM cross-entropy training with the same budget; Minitron-SSM retrains with KD only (§5).',
+      agreement: a,
+      sentence: `${cap(a)}: the same pruned student reaches ${loss(k.kd.loss)} with KD and ${loss(k.ce.loss)} with CE only (held-out CE, which is what CE training optimises directly)${a === 'inconclusive' ? `, a difference within ${tie} nats` : ''}.`,
+    });
+  }
+  // 6. depth metrics
+  {
+    const d = r.depth;
+    const drop = (metric: 'BI' | 'KL', which: 'top-ranked' | 'bottom-ranked', k: number) => d.drops.find((x) => x.metric === metric && x.which === which && x.layers.length === k);
+    const ks = [...new Set(d.drops.map((x) => x.layers.length))].sort((a, b) => a - b);
+    const pairsFor = (metric: 'BI' | 'KL') => ks.flatMap((k) => {
+      const b = drop(metric, 'bottom-ranked', k);
+      const t = drop(metric, 'top-ranked', k);
+      return b && t ? [[b.loss, t.loss] as const] : [];
+    });
+    const tk = tally(pairsFor('KL'), tie);
+    const tb = tally(pairsFor('BI'), tie);
+    const measured = d.layers.map((l) => l.dropLoss);
+    const rhoKl = spearman(d.layers.map((l) => l.kl), measured);
+    const rhoBi = spearman(d.layers.map((l) => l.bi), measured);
+    const klBetter: Agreement = !Number.isFinite(rhoKl) || !Number.isFinite(rhoBi) ? 'inconclusive' : rhoKl > rhoBi + 1e-9 ? 'agrees' : rhoKl < rhoBi - 1e-9 ? 'disagrees' : 'inconclusive';
+    const a = combine([agreement(tk), klBetter]);
+    const klOrder = orderDescending(d.layers.map((l) => l.kl));
+    const rankOf = (i: number) => klOrder.indexOf(i) + 1;
+    const L = d.layers.length;
+    out.push({
+      title: 'The KL layer metric ranks layers usefully, better than Block Importance (§3.5)',
+      claim: 'Layers are ranked by the KL divergence between the full model\'s and the layer-dropped model\'s next-token distributions; the first and last layers matter most. Minitron\'s one-pass Block Importance (1 − cos) was later found less reliable than loss-based ranking (Minitron Approach).',
+      agreement: a,
+      sentence: `${cap(a)}: dropping the KL metric's bottom-ranked layers costs less than dropping its top-ranked ones ${counted(tk, pairsFor('KL').length, 'cases')} (BI: ${tb.wins} of ${pairsFor('BI').length}), and KL's order matches the measured single-layer drop losses ${klBetter === 'agrees' ? 'better than' : klBetter === 'disagrees' ? 'worse than' : 'as well as'} BI's (Spearman ${rhoKl.toFixed(2)} vs ${rhoBi.toFixed(2)}); by KL the first layer ranks ${rankOf(0)} and the last ${rankOf(L - 1)} of ${L} (paper: the first and last layers matter most).`,
+    });
+  }
+  return out;
+}
+
+export function renderReport(r: Results): string {
+  const m = r.meta;
+  const s = m.settings;
+  const T = m.teacherParams;
+  const V = verdicts(r);
+  const L: string[] = [];
+  const section = (n: number) => {
+    const heading = SECTIONS[n - 1]!;
+    L.push('', `## ${n}. ${heading}`, '', `Wall time: ${secs(m.sectionSeconds[heading] ?? 0)}.`, '');
+  };
+  const verdictLines = (i: number) => L.push('', `**Paper.** ${V[i]!.claim}`, '', `**Here.** ${V[i]!.sentence}`);
+
+  L.push('# Results: the paper\'s comparisons at small scale', '');
+  L.push('<!-- Generated by `npm run reproduce` (scripts/reproduce.ts) from the measurements it saves in its work folder (results.json); do not edit by hand. -->', '');
+  if (m.quick) L.push('> **`--quick` run: a plumbing check with a handful of steps and rows. These numbers mean nothing.**', '');
+  L.push(
+    `The Minitron-SSM paper's comparisons (research notes: \`shared/research/paper.md\`), repeated on the bundled ${int(T)}-parameter teacher with this project's own calibration, pruning, distillation and evaluation. Every loss is the mean next-token cross-entropy (nats/token) on the **same held-out rows** of \`${m.data.val}\`, never used for training, calibration or distillation. Lower is better. Differences of ${s.tieNats} nats or less count as ties.`,
+  );
+
+  L.push('', '## Setup', '');
+  const kdTokens = s.kd.steps * s.kd.batch * s.kd.seqLen;
+  L.push(
+    `- **Teacher**: \`${m.teacher}\` — ${m.teacherDesc}; ${int(T)} parameters; fingerprint \`${m.fingerprint}\`. Held-out loss **${loss(r.teacher.loss)}** (perplexity ${Math.exp(r.teacher.loss).toFixed(1)})${m.unigramLoss !== undefined ? `; a unigram model of the training split scores ${loss(m.unigramLoss)} on the held-out split` : ''}.`,
+    `- **Evaluation**: ${s.eval.samples} rows × ${s.eval.seqLen} tokens of \`${m.data.val}\` (documents shuffled with seed ${s.eval.seed}, packed), batch ${s.eval.batch}; the same rows for every model.`,
+    `- **Calibration** (shared by every section): ${m.calibration.rows} rows × ${s.calibration.seqLen} tokens of \`${m.data.train}\` (documents shuffled with seed ${s.calibration.seed}) = ${int(m.calibration.tokens)} tokens; activation (mean over sequence, L2 over batch) and FLAP scores, Block Importance, and the paper's KL layer metric on ${m.calibration.depthRows} rows. ${secs(m.calibration.seconds)}.`,
+    `- **Retraining** (every student, same budget): ${s.kd.steps} steps × batch ${s.kd.batch} × ${s.kd.seqLen} tokens = ${int(kdTokens)} tokens of \`${m.data.train}\` (seed ${s.kd.seed}); AdamW (β 0.9/0.95, weight decay ${s.kd.weightDecay}), lr ${s.kd.lr} → ${s.kd.minLr} cosine after ${s.kd.warmupSteps} warm-up steps, gradient clip ${s.kd.clip}. KD = forward KL from the teacher at temperature ${s.kd.temperature}, no CE term (as in the paper); CE-only = next-token cross-entropy on the data, no teacher.`,
+    `- **Random importance**: seeded uniform scores, ${s.randomSeeds.length} seeds (${s.randomSeeds.join(', ')}); the tables give the mean and the range.`,
+    '- **Pruning**: the project\'s pruner (`runPrune`): Mamba heads ranked within their B/C group on the kept head channels unless stated, FFN neurons and embedding channels by activation, layers by the KL metric. Every KD/CE run and every zero-shot number comes from a single run (no repeats), so small differences are within noise.',
+    `- **Machine**: ${m.machine.cpu}, ${m.machine.cores} cores; ONNX Runtime ${m.machine.ort} on CPU, ${m.machine.threads}; Node ${m.machine.node}. ${m.machine.load}`,
+    `- **Command**: \`${m.command}\` on ${m.date}; total wall time ${secs(m.totalSeconds)}, of which ${secs(m.sectionSeconds[SETUP] ?? 0)} for the setup (calibration, teacher evaluation)${m.reused > 0 ? ` (${m.reused} of ${m.reused + m.measured} measurements reused from an earlier run with identical settings; wall times are those of the original measurements)` : ''}.`,
+  );
+
+  // 1
+  section(1);
+  L.push(
+    table(
+      ['Mamba heads', 'parameters', 'ranking', 'kept heads moved to another B/C group', 'zero-shot loss', `after KD (${s.kd.steps} steps)`],
+      ['l', 'r', 'l', 'r', 'r', 'r'],
+      r.groupAware.flatMap((x) => [
+        [x.heads, `${int(x.params)} (${pct(x.params, T)})`, 'group-aware', `${x.group.misgrouped}`, loss(x.group.zs), loss(x.group.kd)],
+        [x.heads, `${int(x.params)} (${pct(x.params, T)})`, 'global (naive)', `${x.global.misgrouped} of ${x.global.kept}`, loss(x.global.zs), loss(x.global.kd)],
+      ]),
+    ),
+  );
+  L.push('', 'Only the Mamba heads are pruned (all head channels, every other axis unchanged). "Global" keeps the best heads of the whole layer and packs them into groups in index order, as a pruner unaware of the groups would.');
+  verdictLines(0);
+
+  // 2
+  section(2);
+  L.push(
+    table(
+      ['cut of the Mamba inner size', 'pruned axis', 'configuration', 'parameters', 'zero-shot loss', `after KD (${s.kd.steps} steps)`],
+      ['l', 'l', 'l', 'r', 'r', 'r'],
+      r.headsVsChannels.flatMap((x) => [
+        [x.cut, 'heads (m_h)', x.heads.config, `${int(x.heads.params)} (${pct(x.heads.params, T)})`, loss(x.heads.zs), loss(x.heads.kd)],
+        [x.cut, 'head channels (m_d)', x.channels.config, `${int(x.channels.params)} (${pct(x.channels.params, T)})`, loss(x.channels.zs), loss(x.channels.kd)],
+      ]),
+    ),
+  );
+  L.push('', 'Both rows of a cut keep the same inner size (heads × head channels); cutting heads also removes their dt, A and D entries, so it removes a few parameters more.');
+  verdictLines(1);
+
+  // 3
+  section(3);
+  L.push(
+    table(
+      ['axis', 'configuration', 'parameters', 'activation (L2, mean)', 'FLAP', `random (mean [min – max], ${s.randomSeeds.length} seeds)`],
+      ['l', 'l', 'r', 'r', 'r', 'r'],
+      r.metrics.map((x) => [
+        x.axis,
+        x.config,
+        `${int(x.params)} (${pct(x.params, T)})`,
+        loss(x.activation),
+        x.flap === undefined ? 'n/a' : loss(x.flap),
+        `${loss(mean(x.random))} [${loss(Math.min(...x.random))} – ${loss(Math.max(...x.random))}]`,
+      ]),
+    ),
+  );
+  L.push('', 'FLAP: ‖W[:, j]‖² · Var(x_j) on the input of the Mamba out_proj (summed per head, ranked within groups) and of the FFN down_proj. The project computes no FLAP score for attention heads (n/a); the "width-only mix" row is the width-only architecture of section 4 with FLAP used where it exists (Mamba heads, FFN) and activation scores for the embedding channels.');
+  verdictLines(2);
+
+  // 4
+  section(4);
+  L.push(
+    table(
+      ['pruning', 'configuration', 'parameters', 'layers', 'zero-shot loss', `after KD (${s.kd.steps} steps)`, 'tokens/s (eval, indicative)'],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
+      [
+        ['teacher', 'unpruned', `${int(T)} (100 %)`, `${r.depth.layers.length}`, loss(r.teacher.loss), '—', r.teacher.tokensPerS.toFixed(0)],
+        ...r.widthDepth.rows.map((x) => [x.name, x.config, `${int(x.params)} (${pct(x.params, T)})`, `${x.layers}`, loss(x.zs), loss(x.kd), x.tokensPerS.toFixed(0)]),
+      ],
+    ),
+  );
+  L.push('', r.widthDepth.depthNote, '', 'Tokens/s come from one held-out evaluation pass each on a shared CPU; they show the direction, not a benchmark.');
+  verdictLines(3);
+
+  // 5
+  section(5);
+  const k = r.kdVsCe;
+  L.push(
+    `Student: the width-only model of section 4 (${k.config}; ${int(k.params)} parameters, zero-shot loss ${loss(k.zeroShot)}), retrained from the same weights with the same data, steps and optimizer.`,
+    '',
+    table(
+      ['retraining', 'training loss (first → last step)', 'ms/step', 'held-out loss after'],
+      ['l', 'l', 'r', 'r'],
+      [
+        ['KD: forward KL from the teacher', `${loss(k.kd.firstTrainLoss)} → ${loss(k.kd.lastTrainLoss)} (KL)`, k.msPerStep.kd.toFixed(0), loss(k.kd.loss)],
+        ['CE only: next-token cross-entropy', `${loss(k.ce.firstTrainLoss)} → ${loss(k.ce.lastTrainLoss)} (CE)`, k.msPerStep.ce.toFixed(0), loss(k.ce.loss)],
+      ],
+    ),
+  );
+  verdictLines(4);
+
+  // 6
+  section(6);
+  const d = r.depth;
+  const biOrder = orderDescending(d.layers.map((l) => l.bi));
+  const klOrder = orderDescending(d.layers.map((l) => l.kl));
+  const dropOrder = orderDescending(d.layers.map((l) => l.dropLoss));
+  const rank = (order: number[], i: number) => order.indexOf(i) + 1;
+  const fmtScore = (x: number) => (Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(4) : x.toExponential(2));
+  L.push(
+    table(
+      ['layer', 'kind', 'Block Importance (1 − cos)', 'BI rank', 'KL if dropped', 'KL rank', 'held-out loss with only this layer dropped', 'measured rank'],
+      ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
+      d.layers.map((l) => [l.index, l.kind, fmtScore(l.bi), rank(biOrder, l.index), fmtScore(l.kl), rank(klOrder, l.index), loss(l.dropLoss), rank(dropOrder, l.index)]),
+    ),
+  );
+  const fmtOrder = (o: number[]) => o.map((i) => `${i} (${d.layers[i]!.kind})`).join(' > ');
+  L.push(
+    '',
+    'Most important first:',
+    '',
+    `- Block Importance: ${fmtOrder(biOrder)}`,
+    `- KL metric: ${fmtOrder(klOrder)}`,
+    `- measured (loss when dropped alone): ${fmtOrder(dropOrder)}`,
+    '',
+    table(
+      ['metric', 'layers dropped', 'which', 'held-out loss (zero-shot)'],
+      ['l', 'l', 'l', 'r'],
+      d.drops.map((x) => [x.metric, x.layers.map((i) => `${i} (${d.layers[i]!.kind})`).join(', '), x.which, loss(x.loss)]),
+    ),
+  );
+  verdictLines(5);
+
+  // summary
+  L.push('', '## Summary', '', table(['#', 'paper finding', 'at this scale'], ['r', 'l', 'l'], V.map((v, i) => [i + 1, v.title, `**${v.agreement}**`])), '');
+  const held = V.filter((v) => v.agreement === 'agrees').length;
+  const against = V.filter((v) => v.agreement === 'disagrees').length;
+  L.push(
+    `${held} of ${V.length} findings held outright at this scale, ${V.filter((v) => v.agreement === 'partly agrees').length} held in part, ${against} did not${V.some((v) => v.agreement === 'inconclusive') ? `, ${V.filter((v) => v.agreement === 'inconclusive').length} were inconclusive (ties)` : ''}. The teacher has ${int(T)} parameters and every student was retrained on ${int(kdTokens)} tokens, against 8B parameters and 3.8B–380B tokens in the paper, and each number is a single run; read the agreements and disagreements as indications at this scale, not as tests of the paper.`,
+    '',
+  );
+  return L.join('\n');
+}

@@ -1,0 +1,111 @@
+// The measured numbers of one reproduce run, as plain JSON (results.json next to the report), and the
+// input of the report renderer — which is therefore testable on made-up numbers.
+
+import type { ReproduceSettings } from './settings';
+
+/** Section headings, in report order; wall time is booked under the same names (plus SETUP). */
+export const SECTIONS = [
+  'Mamba heads: group-aware vs global ranking',
+  'Mamba heads vs head channels at the same cut',
+  'Importance metric: activation vs FLAP vs random (zero-shot)',
+  'Width vs depth vs mixed at ~50 % of the parameters',
+  'KD vs CE-only retraining',
+  'Depth: Block Importance vs KL layer ranking',
+] as const;
+
+export const SETUP = 'setup (calibration, teacher evaluation)';
+
+export interface Meta {
+  command: string;
+  date: string;
+  teacher: string;
+  teacherDesc: string;
+  teacherParams: number;
+  fingerprint: string;
+  data: { train: string; val: string };
+  machine: { cpu: string; cores: number; threads: string; node: string; ort: string; load: string };
+  quick: boolean;
+  settings: ReproduceSettings;
+  calibration: { rows: number; tokens: number; depthRows: number; seconds: number };
+  totalSeconds: number;
+  sectionSeconds: Record<string, number>;
+  reused: number;
+  measured: number;
+  unigramLoss?: number;
+}
+
+export interface LossPair {
+  zs: number;
+  kd: number;
+}
+
+export interface GroupRow {
+  heads: string;
+  params: number;
+  group: LossPair & { misgrouped: number };
+  global: LossPair & { misgrouped: number; kept: number };
+}
+
+export interface AxisResult extends LossPair {
+  config: string;
+  params: number;
+}
+
+export interface HeadsChannelsRow {
+  cut: string;
+  heads: AxisResult;
+  channels: AxisResult;
+}
+
+export interface MetricRow {
+  axis: 'Mamba heads' | 'FFN neurons' | 'Attention heads' | 'Width-only mix';
+  config: string;
+  params: number;
+  activation: number;
+  /** Absent where the project has no FLAP score for the axis (attention heads). */
+  flap?: number;
+  random: number[];
+}
+
+export interface ArchRow {
+  name: 'width-only' | 'depth-only' | 'mixed';
+  config: string;
+  params: number;
+  layers: number;
+  zs: number;
+  kd: number;
+  tokensPerS: number;
+}
+
+export interface RetrainResult {
+  loss: number;
+  firstTrainLoss: number;
+  lastTrainLoss: number;
+}
+
+export interface LayerRow {
+  index: number;
+  kind: string;
+  bi: number;
+  kl: number;
+  /** Held-out loss with only this layer removed. */
+  dropLoss: number;
+}
+
+export interface DropRow {
+  metric: 'BI' | 'KL';
+  which: 'top-ranked' | 'bottom-ranked';
+  layers: number[];
+  loss: number;
+}
+
+export interface Results {
+  meta: Meta;
+  teacher: { loss: number; params: number; tokensPerS: number };
+  groupAware: GroupRow[];
+  headsVsChannels: HeadsChannelsRow[];
+  metrics: MetricRow[];
+  widthDepth: { rows: ArchRow[]; depthNote: string };
+  kdVsCe: { config: string; params: number; zeroShot: number; kd: RetrainResult; ce: RetrainResult; msPerStep: { kd: number; ce: number } };
+  depth: { layers: LayerRow[]; drops: DropRow[] };
+}

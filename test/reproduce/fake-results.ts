@@ -1,0 +1,75 @@
+// Made-up results in which every claim of the paper holds, for the report tests to perturb.
+
+import type { Results } from '../../scripts/reproduce/results';
+import { FULL } from '../../scripts/reproduce/settings';
+
+export function fakeResults(): Results {
+  return {
+    meta: {
+      command: 'npm run reproduce',
+      date: '2025-01-01',
+      teacher: 'examples/teacher',
+      teacherDesc: 'nemotron_h, pattern `M-M*M-M-`',
+      teacherParams: 1_000_000,
+      fingerprint: 'abc-def',
+      data: { train: 'examples/data/train.txt', val: 'examples/data/val.txt' },
+      machine: { cpu: 'Test CPU', cores: 2, threads: 'default threads', node: '20.0.0', ort: '1.30.0', load: 'load 0.1.' },
+      quick: false,
+      settings: FULL,
+      calibration: { rows: 64, tokens: 16384, depthRows: 64, seconds: 12 },
+      totalSeconds: 1800,
+      sectionSeconds: { 'Mamba heads: group-aware vs global ranking': 600 },
+      reused: 0,
+      measured: 70,
+      unigramLoss: 6.86,
+    },
+    teacher: { loss: 4.0, params: 1_000_000, tokensPerS: 5000 },
+    groupAware: [
+      { heads: '16→12 (3 per group)', params: 930_000, group: { zs: 4.3, kd: 4.1, misgrouped: 0 }, global: { zs: 4.6, kd: 4.2, misgrouped: 9, kept: 48 } },
+      { heads: '16→8 (2 per group)', params: 860_000, group: { zs: 4.9, kd: 4.3, misgrouped: 0 }, global: { zs: 5.4, kd: 4.5, misgrouped: 11, kept: 32 } },
+    ],
+    headsVsChannels: [
+      { cut: '25.0 % (512→384)', heads: { config: '12 heads × 32', params: 930_000, zs: 4.3, kd: 4.1 }, channels: { config: '16 heads × 24', params: 931_000, zs: 4.5, kd: 4.15 } },
+      { cut: '50.0 % (512→256)', heads: { config: '8 heads × 32', params: 860_000, zs: 4.9, kd: 4.3 }, channels: { config: '16 heads × 16', params: 861_000, zs: 5.2, kd: 4.4 } },
+    ],
+    metrics: [
+      { axis: 'Mamba heads', config: '16→12', params: 930_000, activation: 4.3, flap: 4.5, random: [4.7, 4.8, 4.9] },
+      { axis: 'FFN neurons', config: '1024→768', params: 930_000, activation: 4.2, flap: 4.15, random: [4.5, 4.6, 4.4] },
+      { axis: 'Attention heads', config: '8→4', params: 980_000, activation: 4.1, random: [4.3, 4.2, 4.25] },
+    ],
+    widthDepth: {
+      rows: [
+        { name: 'width-only', config: 'hidden 256→144', params: 505_000, layers: 8, zs: 6.0, kd: 4.6, tokensPerS: 9000 },
+        { name: 'depth-only', config: 'layers 8→2', params: 540_000, layers: 2, zs: 7.5, kd: 5.4, tokensPerS: 12000 },
+        { name: 'mixed', config: 'hidden 256→160, layers 8→7', params: 507_000, layers: 7, zs: 6.3, kd: 4.7, tokensPerS: 9500 },
+      ],
+      depthNote: 'Depth note.',
+    },
+    kdVsCe: {
+      config: 'hidden 256→144',
+      params: 505_000,
+      zeroShot: 6.0,
+      kd: { loss: 4.6, firstTrainLoss: 2.0, lastTrainLoss: 0.6 },
+      ce: { loss: 4.8, firstTrainLoss: 6.0, lastTrainLoss: 4.9 },
+      msPerStep: { kd: 700, ce: 450 },
+    },
+    depth: {
+      layers: [
+        { index: 0, kind: 'M', bi: 0.5, kl: 2.0, dropLoss: 6.0 },
+        { index: 1, kind: '-', bi: 0.2, kl: 0.5, dropLoss: 4.5 },
+        { index: 2, kind: '*', bi: 0.3, kl: 0.1, dropLoss: 4.1 },
+        { index: 3, kind: '-', bi: 0.1, kl: 1.0, dropLoss: 5.0 },
+      ],
+      drops: [
+        { metric: 'BI', which: 'top-ranked', layers: [0], loss: 6.0 },
+        { metric: 'BI', which: 'bottom-ranked', layers: [3], loss: 5.0 },
+        { metric: 'KL', which: 'top-ranked', layers: [0], loss: 6.0 },
+        { metric: 'KL', which: 'bottom-ranked', layers: [2], loss: 4.1 },
+        { metric: 'BI', which: 'top-ranked', layers: [0, 2], loss: 6.5 },
+        { metric: 'BI', which: 'bottom-ranked', layers: [1, 3], loss: 5.5 },
+        { metric: 'KL', which: 'top-ranked', layers: [0, 3], loss: 7.0 },
+        { metric: 'KL', which: 'bottom-ranked', layers: [1, 2], loss: 4.6 },
+      ],
+    },
+  };
+}
