@@ -13,7 +13,7 @@ import { allTensorSpecs, type HybridModelSpec } from '../arch/spec';
 import { MetricsWriter } from '../runs/metrics-file';
 import type { MetricPoint } from '../jobs/protocol';
 import type { DataCursor, Packing, RowBatch } from '../data/index';
-import { openModelDataset } from '../eval/model-data';
+import { nextTokenNll, openModelDataset } from '../eval/model-data';
 import { AdamW, clipGradients, decays, firstNonFinite } from './optimizer';
 import { learningRate } from './schedule';
 import { loadLatestCheckpoint, saveTrainingCheckpoint, writeModelFolder, type NamedArray } from './train-checkpoint';
@@ -143,22 +143,6 @@ function countLines(path: string): number {
   return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0).length : 0;
 }
 
-function nll(logits: Float32Array, ids: BigInt64Array, batch: number, seq: number, V: number): { sum: number; count: number } {
-  let sum = 0;
-  let count = 0;
-  for (let b = 0; b < batch; b++)
-    for (let t = 0; t + 1 < seq; t++) {
-      const o = (b * seq + t) * V;
-      let m = -Infinity;
-      for (let v = 0; v < V; v++) if (logits[o + v]! > m) m = logits[o + v]!;
-      let z = 0;
-      for (let v = 0; v < V; v++) z += Math.exp(logits[o + v]! - m);
-      sum += m + Math.log(z) - logits[o + Number(ids[b * seq + t + 1]!)]!;
-      count++;
-    }
-  return { sum, count };
-}
-
 export async function train(s: TrainSettings, engines: Engines, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const key = trajectoryKey(s);
@@ -251,7 +235,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       let sum = 0;
       let count = 0;
       for (const b of evalRows) {
-        const r = nll(await evaluator.logits(b.ids, b.batch, b.seq, current), b.ids, b.batch, b.seq, spec.vocabSize);
+        const r = nextTokenNll(await evaluator.logits(b.ids, b.batch, b.seq, current), b.ids, b.batch, b.seq, spec.vocabSize);
         sum += r.sum;
         count += r.count;
       }
