@@ -165,28 +165,40 @@ class BlockLoss {
   block(s: Value, r0: number, n: number, deferScale = false): { grad: Value; scale: number } | undefined {
     const { b, o, dtype } = this;
     const invT = 1 / o.temperature;
+    // Two Softmax passes give everything: log-sum-exp(x) = max(x) − log(max(softmax(x))) per row (exact,
+    // and stable since max softmax ≥ 1/V), so no LogSoftmax and no separate Exp over [n, V] are needed:
+    //   KD row  = Σ_v p_t·(t − s)/T + lse(s/T) − lse(t/T);   CE row = s[target] − lse(s)
+    const lse = (x: Value, p: Value) => b.sub(b.reduceMax(x, [1], true), b.log(b.reduceMax(p, [1], true))); // [n, 1]
     let gKd: Value | undefined;
     let gCe: Value | undefined;
-    let lsT1: Value | undefined;
+    let psT1: Value | undefined;
+    let lseT1: Value | undefined;
     if (this.kd) {
       const t = this.rowsOf(this.teacher2!, r0, n);
-      const ls = b.logSoftmax(o.temperature === 1 ? s : b.mul(s, invT), -1);
-      const lt = b.logSoftmax(o.temperature === 1 ? t : b.mul(t, invT), -1);
-      const pt = b.exp(lt);
-      this.kdParts.push(b.reduceSum(b.mul(pt, b.sub(lt, ls)), [0, 1], false));
-      if (o.gradient) gKd = b.sub(b.exp(ls), pt);
-      if (o.temperature === 1) lsT1 = ls;
+      const sT = o.temperature === 1 ? s : b.mul(s, invT);
+      const tT = o.temperature === 1 ? t : b.mul(t, invT);
+      const ps = b.softmax(sT, -1);
+      const pt = b.softmax(tT, -1);
+      const lseS = lse(sT, ps);
+      const cross = b.reduceSum(b.mul(pt, b.sub(tT, sT)), [0, 1], false);
+      this.kdParts.push(b.add(cross, b.reduceSum(b.sub(lseS, lse(tT, pt)), [0, 1], false)));
+      if (o.gradient) gKd = b.sub(ps, pt);
+      if (o.temperature === 1) {
+        psT1 = ps;
+        lseT1 = lseS;
+      }
     }
     if (this.ce) {
-      const ls = lsT1 ?? b.logSoftmax(s, -1);
+      const ps = psT1 ?? b.softmax(s, -1);
+      const lseS = lseT1 ?? lse(s, ps);
       const idx = this.rowsOf(this.idx2!, r0, n);
       const mask = this.rowsOf(this.mask2!, r0, n);
-      const [picked] = b.node('GatherElements', [ls, idx], [{ dtype, shape: [n, 1] }], { axis: { kind: 'int', value: 1 } });
-      this.ceParts.push(b.reduceSum(b.mul(picked!, mask), [0, 1], false));
+      const [picked] = b.node('GatherElements', [s, idx], [{ dtype, shape: [n, 1] }], { axis: { kind: 'int', value: 1 } });
+      this.ceParts.push(b.reduceSum(b.mul(b.sub(picked!, lseS), mask), [0, 1], false));
       if (o.gradient) {
         // (softmax(s) − onehot)·mask·w/M: scale the probabilities, then subtract at the target column.
         const scale = b.div(b.mul(mask, this.wCe), this.ceDen!); // [n, 1]
-        const [sc] = b.node('ScatterElements', [b.mul(b.exp(ls), scale), idx, b.neg(scale)], [{ dtype, shape: [n, this.V] }], {
+        const [sc] = b.node('ScatterElements', [b.mul(ps, scale), idx, b.neg(scale)], [{ dtype, shape: [n, this.V] }], {
           axis: { kind: 'int', value: 1 },
           reduction: { kind: 'string', value: 'add' },
         });

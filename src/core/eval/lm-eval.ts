@@ -42,6 +42,20 @@ export interface EvalReport {
   logitsFile?: string;
 }
 
+/** labels[b,t] = ids[b,t+1]; the last position gets a placeholder id whose loss is not counted. */
+export function nextTokenLabels(ids: BigInt64Array, batch: number, seq: number): BigInt64Array {
+  const l = new BigInt64Array(batch * seq);
+  for (let b = 0; b < batch; b++) for (let t = 0; t + 1 < seq; t++) l[b * seq + t] = ids[b * seq + t + 1]!;
+  return l;
+}
+
+/** Σ of the per-position losses over t < seq−1 (the positions with a next token). */
+function sumPredicted(nll: Float32Array, batch: number, seq: number): { sum: number; count: number } {
+  let sum = 0;
+  for (let b = 0; b < batch; b++) for (let t = 0; t + 1 < seq; t++) sum += nll[b * seq + t]!;
+  return { sum, count: batch * (seq - 1) };
+}
+
 export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: EvalProgress) => void; signal?: AbortSignal; log?: (l: string) => void } = {}): Promise<EvalReport> {
   const ckpt = await openCheckpoint(s.model);
   let runner: ForwardRunner | undefined;
@@ -51,7 +65,9 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     const ds = await openModelDataset(ckpt.dir, spec, s);
     const totalRows = s.samples ?? (await ds.countRows());
     if (totalRows === 0) throw new HybridCompressError('DATA_INVALID', `${s.data}: no rows of ${s.seqLen} tokens`, { file: s.data });
-    runner = await ForwardRunner.create(ckpt, { mode: s.mode ?? 'whole', device: s.device, threads: s.threads, log: hooks.log });
+    // Without a logits dump the loss is computed inside the graph (no [batch, seq, vocab] copy out).
+    const inGraph = !s.dumpLogits;
+    runner = await ForwardRunner.create(ckpt, { mode: s.mode ?? 'whole', device: s.device, threads: s.threads, log: hooks.log, ...(inGraph ? { nll: true, logits: false } : {}) });
     const V = spec.vocabSize;
     if (s.dumpLogits) {
       // The header needs the row count up front: we know it (countRows or --samples caps it).
@@ -68,9 +84,11 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     for await (const b of ds.batches()) {
       if (hooks.signal?.aborted) throw new HybridCompressError('CANCELLED', 'evaluation cancelled');
       const t1 = performance.now();
-      const { logits } = await runner.run(b.ids, b.batch, b.seq);
+      const labels = inGraph ? nextTokenLabels(b.ids, b.batch, b.seq) : undefined;
+      const out = await runner.run(b.ids, b.batch, b.seq, { labels });
       computeMs += performance.now() - t1;
-      const r = nextTokenNll(logits, b.ids, b.batch, b.seq, V);
+      const logits = out.logits;
+      const r = inGraph ? sumPredicted(out.nll!, b.batch, b.seq) : nextTokenNll(logits, b.ids, b.batch, b.seq, V);
       if (!Number.isFinite(r.sum)) throw new HybridCompressError('NON_FINITE', `the model produced non-finite logits on rows ${b.rowIndex}..${b.rowIndex + b.batch - 1} of ${s.data}`);
       nll += r.sum;
       count += r.count;
