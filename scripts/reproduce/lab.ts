@@ -4,7 +4,8 @@
 // stopped and a rerun with other report wording costs nothing. --fresh ignores the cache.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { HybridModelSpec } from '../../src/core/arch/spec';
 import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
@@ -131,7 +132,9 @@ export class Lab {
     const value = await fn();
     const seconds = (performance.now() - t0) / 1000;
     this.cache[id] = { value, seconds };
-    writeFileSync(this.cacheFile, JSON.stringify(this.cache, null, 1));
+    // Atomic, so an interrupted run never leaves a half-written cache behind.
+    writeFileSync(`${this.cacheFile}.tmp`, JSON.stringify(this.cache, null, 1));
+    renameSync(`${this.cacheFile}.tmp`, this.cacheFile);
     this.measured++;
     this.book(id, seconds);
     this.log(`${what}: ${seconds.toFixed(1)} s`);
@@ -156,6 +159,8 @@ export class Lab {
     const id = `calibrate-${key}`;
     if (this.cache[id] && !existsSync(join(dir, 'importance.safetensors'))) delete this.cache[id];
     const info = await this.cached(id, `calibrate ${cs.samples} rows × ${cs.seqLen} tokens (KL on ${cs.depthSamples} rows)`, async () => {
+      // A measurement starts clean: a leftover state.json would otherwise resume and skew the timing.
+      await rm(dir, { recursive: true, force: true });
       const r = await runCalibration(cs, dir, key, { log: (l) => this.log(`  ${l}`) });
       return { dir, rows: r.rows, tokens: r.tokens, seconds: r.timings.total_s, depthKlSeconds: r.timings.depth_kl_s } satisfies CalibrationInfo;
     });

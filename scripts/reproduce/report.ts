@@ -68,7 +68,7 @@ export function verdicts(r: Results): Verdict[] {
       title: 'Pruning Mamba heads beats pruning head channels at the same cut (Fig. 7)',
       claim: 'Pruning Mamba heads (m_h) "consistently outperforms" pruning head channels (m_d): lower LM loss at every cut (§6.4, Fig. 7).',
       agreement: a,
-      sentence: `${cap(a)}: cutting heads gives the lower held-out loss ${counted(t, pairs.length, 'comparisons')} (zero-shot and after KD at each cut).`,
+      sentence: `${cap(a)}: cutting heads gives the lower held-out loss, zero-shot and after KD at each cut, ${counted(t, pairs.length, 'comparisons')}.`,
     });
   }
   // 3. activation vs FLAP vs random
@@ -143,7 +143,7 @@ export function verdicts(r: Results): Verdict[] {
       title: 'The KL layer metric ranks layers usefully, better than Block Importance (§3.5)',
       claim: 'Layers are ranked by the KL divergence between the full model\'s and the layer-dropped model\'s next-token distributions; the first and last layers matter most. Minitron\'s one-pass Block Importance (1 − cos) was later found less reliable than loss-based ranking (Minitron Approach).',
       agreement: a,
-      sentence: `${cap(a)}: dropping the KL metric's bottom-ranked layers costs less than dropping its top-ranked ones ${counted(tk, pairsFor('KL').length, 'cases')} (BI: ${tb.wins} of ${pairsFor('BI').length}), and KL's order matches the measured single-layer drop losses ${klBetter === 'agrees' ? 'better than' : klBetter === 'disagrees' ? 'worse than' : 'as well as'} BI's (Spearman ${rhoKl.toFixed(2)} vs ${rhoBi.toFixed(2)}); by KL the first layer ranks ${rankOf(0)} and the last ${rankOf(L - 1)} of ${L} (paper: the first and last layers matter most).`,
+      sentence: `${cap(a)}: dropping the layers the KL metric ranks least important costs less than dropping those it ranks most important ${counted(tk, pairsFor('KL').length, 'cases')}, for Block Importance ${counted(tb, pairsFor('BI').length, 'cases')}; KL's order matches the measured single-layer drop losses ${klBetter === 'agrees' ? 'better than' : klBetter === 'disagrees' ? 'worse than' : 'as well as'} BI's (Spearman ${rhoKl.toFixed(2)} vs ${rhoBi.toFixed(2)}); by KL the first layer ranks ${rankOf(0)} and the last ${rankOf(L - 1)} of ${L} (paper: the first and last layers matter most).`,
     });
   }
   return out;

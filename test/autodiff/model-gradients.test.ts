@@ -33,6 +33,7 @@ const FIXTURES: { name: string; o: FixtureOptions; forward?: ForwardGraphOptions
     // GroupQueryAttention (fused forward: Gemm, FusedMatMul, SimplifiedLayerNormalization); untied lm_head.
     name: 'nemotron_h M-M* (fused forward)',
     o: NEMOTRON,
+    forward: { fused: true },
   },
   {
     // The standard-op forward: MatMul-form attention with an additive causal mask, decomposed RMSNorm.

@@ -47,7 +47,9 @@ test('prune CLI: illegal input is rejected at once with the option and the legal
   await rejects(pruneCommand, ['m', '--out', 'o'], dir, 'importance', '--importance is required');
   await rejects(pruneCommand, ['m', '--importance', 'random'], dir, 'out', '--out is required');
   await rejects(pruneCommand, ['m', '--importance', 'x.safetensors', '--seed', '2', '--out', 'o'], dir, 'seed', 'only applies to --importance random');
-  await rejects(searchCommand, ['m', '--importance', 'random', '--target-params', '50%', '--kd-steps', '10'], dir, 'kd-steps', 'needs the training engine');
+  await rejects(searchCommand, ['m', '--importance', 'random', '--target-params', '50%', '--kd-steps', '10'], dir, 'data', '--kd-steps needs --data <file>');
+  await rejects(searchCommand, ['m', '--importance', 'random', '--target-params', '50%', '--kd-lr', '1e-3'], dir, 'kd-lr', 'only applies with --kd-steps');
+  await rejects(searchCommand, ['m', '--importance', 'random', '--target-params', '50%', '--data', 'd.txt', '--kd-steps', '10', '--kd-lr', '0'], dir, 'kd-lr', '> 0');
   await rejects(searchCommand, ['m', '--importance', 'random'], dir, 'target-params', 'is required');
   assert.ok(!existsSync(join(dir, 'o')));
 });

@@ -18,7 +18,7 @@ import { countPrunedParams } from '../../src/core/prune/param-count';
 import { prunedParams, sourceDims } from '../../src/core/prune/config';
 import { runPrune } from '../../src/core/prune/prune-job';
 import { runSearch } from '../../src/core/prune/search-job';
-import { KD_UNAVAILABLE } from '../../src/core/prune/job-params';
+import { KD_NEEDS_DATA } from '../../src/core/prune/job-params';
 import { axisChoices, enumerateCandidates, rankCandidates, searchGrid, type ScoredCandidate } from '../../src/core/prune/search';
 import { modelOptExportConfig } from '../../src/core/prune/modelopt';
 import { Rng } from '../../src/core/util/random';
@@ -169,7 +169,7 @@ test('runPrune with an importance file: run folder or file, fingerprint checked 
   await assert.rejects(runPrune({ ...base, importance: join(dir, 'missing') }, ctx()), /does not exist/);
 });
 
-test('runSearch: candidates within tolerance scored and ranked, search.json written, winner pruned; --kd-steps reports the missing engine', async (t) => {
+test('runSearch: candidates within tolerance scored and ranked, search.json written, winner pruned; --kd-steps without data is refused', async (t) => {
   const dir = tempDir(t);
   const f = await writeFixtureCheckpoint(join(dir, 'src'), FX);
   const c = ctx();
@@ -189,7 +189,8 @@ test('runSearch: candidates within tolerance scored and ranked, search.json writ
   t.after(() => best.close());
   assert.equal(best.spec.params.total, r.winner!['params']);
   assert.equal(best.spec.hiddenSize, r.winner!['hidden_size']);
-  await assert.rejects(runSearch(validateSearchParams({ model: f.dir, importance: 'random', targetParams: '70%', kdSteps: 100 }), ctx()), (e: unknown) => e instanceof HybridCompressError && e.message === KD_UNAVAILABLE);
+  assert.equal(r.kd, null);
+  await assert.rejects(runSearch({ model: f.dir, importance: 'random', targetParams: '70%', kdSteps: 100 }, ctx()), (e: unknown) => e instanceof HybridCompressError && e.message === KD_NEEDS_DATA && e.context.option === 'data');
   await assert.rejects(runSearch(validateSearchParams({ model: f.dir, importance: 'random', targetParams: '20%', tolerance: 0.001 }), ctx()), /none of the .* grid candidates/);
 });
 

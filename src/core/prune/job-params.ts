@@ -15,8 +15,11 @@ export interface PipelineContext {
 
 export const SEARCH_FILE = 'search.json';
 
-/** --kd-steps needs the distillation engine (issue 6), which this build does not have. */
-export const KD_UNAVAILABLE = '--kd-steps needs the training engine (knowledge distillation, issue 6), which is not available yet; run without --kd-steps for the zero-shot ranking';
+/** The lightweight KD of the search trains on real text; random tokens would rank nothing. */
+export const KD_NEEDS_DATA = '--kd-steps needs --data <file>: the short distillation of the top candidates trains on it (the same text as the zero-shot rows); give a data file, or drop --kd-steps for the zero-shot ranking alone';
+
+/** Defaults of the search's short KD (Minitron-SSM §4 step 2, scaled down to a ranking aid). */
+export const SEARCH_KD_DEFAULTS = { topK: 3, batch: 4, lr: 1e-3, minLrRatio: 0.1 } as const;
 
 export const ENGINE_DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
 
@@ -64,8 +67,12 @@ export interface SearchJobParams extends CommonPruneParams {
   maxDepthPruning?: number;
   /** Most candidates scored (closest to the target first). */
   maxCandidates?: number;
+  /** How many of the zero-shot best get the short KD (default 3 with kdSteps). */
   topK?: number;
+  /** Steps of the short KD per candidate; 0 or absent: zero-shot ranking only. Needs `data`. */
   kdSteps?: number;
+  /** Peak LR of the short KD (default 1e-3, cosine to a tenth of it). */
+  kdLr?: number;
   /** Where search.json goes (absolute); default <out>/search.json, else none. */
   report?: string;
   /** Prune the winner into this folder. */
@@ -146,6 +153,9 @@ export function validateSearchParams(v: unknown): SearchJobParams {
   check.num(v, 'maxCandidates', { int: true, min: 1 });
   check.num(v, 'topK', { int: true, min: 1 });
   check.num(v, 'kdSteps', { int: true, min: 0 });
+  check.num(v, 'kdLr');
+  if (v['kdLr'] !== undefined && !((v['kdLr'] as number) > 0)) throw bad('kdLr', `must be a number > 0, got ${JSON.stringify(v['kdLr'])}`);
   for (const k of ['report', 'out', 'workDir']) check.str(v, k);
+  if ((v['kdSteps'] as number | undefined) && v['data'] === undefined) throw new HybridCompressError('OPTION_INVALID', KD_NEEDS_DATA, { option: 'data' });
   return v as unknown as SearchJobParams;
 }

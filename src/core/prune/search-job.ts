@@ -1,6 +1,9 @@
 // The `search` pipeline: enumerate legal candidates near the parameter target, score each by zero-shot
 // LM loss (candidates written one at a time to a work folder and deleted), rank them (ties by tokens/s),
-// write search.json, and prune the winner when an output folder is given.
+// optionally give the top K a short KD from the source and rank those by their loss after it (the paper's
+// "critical for getting a reliable ranking"), write search.json, and prune the winner when an output
+// folder is given. The winner is written with its pruned weights, not the KD'd ones: the short KD only
+// ranks, and the user distills the winner properly afterwards.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -9,11 +12,11 @@ import { openCheckpoint } from '../checkpoint/checkpoint';
 import { checkpointFingerprint } from '../checkpoint/fingerprint';
 import { applyPlan } from './apply';
 import { defaultEvaluator, loadEvalRows } from './evaluate';
-import { KD_UNAVAILABLE, SEARCH_FILE, type PipelineContext, type SearchJobParams } from './job-params';
+import { KD_NEEDS_DATA, SEARCH_FILE, SEARCH_KD_DEFAULTS, type PipelineContext, type SearchJobParams } from './job-params';
 import { formatModelOptConfig, modelOptExportConfig, MODELOPT_CONFIG_FILE } from './modelopt';
 import { buildPlan, planDims } from './plan';
 import { dimsReport, resolveImportance, type PruneReport } from './prune-job';
-import { candidateRow, enumerateCandidates, rankCandidates, scoreCandidates, SEARCH_FORMAT, type ScoredCandidate } from './search';
+import { candidateRow, distillCandidates, enumerateCandidates, rankAfterKd, rankCandidates, scoreCandidates, SEARCH_FORMAT, type KdSettings, type ScoredCandidate, type TrainFn } from './search';
 import { parseTargetParams } from './targets';
 
 const GRID_KEYS = { hidden: 'hidden_size', ffn: 'ffn_hidden_size', mambaHeads: 'mamba_num_heads', mambaHeadDim: 'mamba_head_dim', layers: 'num_layers' } as const;
@@ -32,15 +35,38 @@ export interface SearchReport {
   scored: number;
   rows: { count: number; seq_len: number; data: string };
   engine: string | null;
-  kd: null;
+  /** The short KD of the top candidates, or null when --kd-steps was not given. */
+  kd: SearchKdReport | null;
   candidates: Record<string, unknown>[];
   winner: Record<string, unknown> | null;
   notes: string[];
   output?: PruneReport['output'];
 }
 
+export interface SearchKdReport {
+  steps: number;
+  top_k: number;
+  /** How many candidates were distilled (top_k, or fewer when fewer were scored). */
+  distilled: number;
+  failed: number;
+  teacher: string;
+  data: string;
+  settings: { loss: string; batch: number; seq_len: number; lr: number; min_lr: number; schedule: string; warmup_steps: number; weight_decay: number; clip: number; seed: number };
+  seconds: number;
+  ranking: string;
+  /** What --out holds. */
+  out_weights: 'pruned (before KD)';
+}
+
+/** The trainer and its ORT engines, loaded on first use (importing this module must not load onnxruntime). */
+async function loadTrain(): Promise<TrainFn> {
+  const [{ train }, { ortTrainStep }, { forwardLogitsSource }] = await Promise.all([import('../distill/trainer'), import('../distill/ort-train-step'), import('../distill/forward-source')]);
+  return (s, hooks) => train(s, { step: ortTrainStep, forward: forwardLogitsSource }, hooks);
+}
+
 export async function runSearch(p: SearchJobParams, ctx: PipelineContext): Promise<SearchReport> {
-  if (p.kdSteps !== undefined && p.kdSteps > 0) throw new HybridCompressError('OPTION_INVALID', KD_UNAVAILABLE, { option: 'kd-steps' });
+  const kdSteps = p.kdSteps ?? 0;
+  if (kdSteps > 0 && !p.data) throw new HybridCompressError('OPTION_INVALID', KD_NEEDS_DATA, { option: 'data' });
   const notes: string[] = [];
   const ckpt = await openCheckpoint(p.model);
   try {
@@ -61,7 +87,7 @@ export async function runSearch(p: SearchJobParams, ctx: PipelineContext): Promi
     const limit = p.maxCandidates ?? 20;
     const chosen = candidates.slice(0, limit);
     if (candidates.length > limit) notes.push(`scored the ${limit} candidates closest to the target of ${candidates.length} (raise --max-candidates to score more)`);
-    if (p.topK !== undefined) notes.push(`--top-k ${p.topK} has no effect without --kd-steps`);
+    if (p.topK !== undefined && kdSteps === 0) notes.push(`--top-k ${p.topK} has no effect without --kd-steps`);
 
     const rows = await loadEvalRows(ckpt.dir, spec, { data: p.data, rows: p.rows ?? 8, seqLen: p.seqLen ?? 128, seed: p.seed });
     if (rows.random) notes.push('no --data: candidates are scored on random tokens, which ranks nothing useful; give calibration data');
@@ -86,7 +112,58 @@ export async function runSearch(p: SearchJobParams, ctx: PipelineContext): Promi
         if (c.error) ctx.log(`candidate #${c.id} failed: ${c.error}`, 'warn');
       },
     });
-    const ranked = rankCandidates([...scored, ...candidates.slice(limit).map((c) => ({ ...c, loss: null, tokensPerS: null, rank: null }))]);
+    let ranked = rankCandidates([...scored, ...candidates.slice(limit).map((c) => ({ ...c, loss: null, tokensPerS: null, rank: null }))]);
+    let kdReport: SearchKdReport | null = null;
+    if (kdSteps > 0) {
+      const topK = p.topK ?? SEARCH_KD_DEFAULTS.topK;
+      const top = ranked.filter((c) => c.rank !== null).slice(0, topK);
+      if (top.length < topK) notes.push(`--top-k ${topK}: only ${top.length} candidates were scored, so only those were distilled`);
+      const lr = p.kdLr ?? SEARCH_KD_DEFAULTS.lr;
+      const kd: KdSettings = {
+        teacher: ckpt.dir,
+        data: p.data!,
+        steps: kdSteps,
+        batch: SEARCH_KD_DEFAULTS.batch,
+        seqLen: rows.ids[0]!.length,
+        lr,
+        minLr: lr * SEARCH_KD_DEFAULTS.minLrRatio,
+        warmupSteps: Math.floor(kdSteps / 10),
+        seed: p.seed ?? 0,
+        device: p.device ?? 'auto',
+      };
+      ctx.log(`short KD of the top ${top.length}: ${kdSteps} steps each, batch ${kd.batch} × ${kd.seqLen} tokens, lr ${lr} → ${kd.minLr} (cosine, warmup ${kd.warmupSteps}), teacher ${ckpt.dir}`);
+      const t0 = performance.now();
+      await distillCandidates(ckpt, scores, top, evaluate, {
+        plan: planOptions,
+        fingerprint: fp.id,
+        workDir: p.workDir,
+        signal: ctx.signal,
+        kd,
+        train: await loadTrain(),
+        onStep: (done, total, c, loss) => ctx.progress({ phase: 'kd', done, total, unit: 'steps', message: `#${c.id} kd loss ${loss.toFixed(4)}` }),
+        onCandidate: (_done, _total, c) => {
+          if (c.kd?.error) ctx.log(`KD of candidate #${c.id} failed: ${c.kd.error}`, 'warn');
+          else ctx.log(`candidate #${c.id}: loss ${c.loss?.toFixed(4)} → ${c.kd?.lossAfter?.toFixed(4)} after ${kdSteps} KD steps (kd loss ${c.kd?.lossFinal?.toFixed(4)})`);
+        },
+      });
+      const failed = top.filter((c) => c.kd?.lossAfter === null || c.kd?.lossAfter === undefined).length;
+      if (failed === top.length) notes.push(`the KD failed for every candidate (first error: ${top[0]?.kd?.error ?? 'unknown'}); the ranking is zero-shot only`);
+      else if (failed > 0) notes.push(`the KD failed for ${failed} of ${top.length} candidates; they rank after the distilled ones`);
+      ranked = rankAfterKd(ranked);
+      kdReport = {
+        steps: kdSteps,
+        top_k: topK,
+        distilled: top.length - failed,
+        failed,
+        teacher: ckpt.dir,
+        data: p.data!,
+        settings: { loss: 'forward KL (τ = 1)', batch: kd.batch, seq_len: kd.seqLen, lr: kd.lr, min_lr: kd.minLr, schedule: 'cosine', warmup_steps: kd.warmupSteps, weight_decay: 0.01, clip: 1, seed: kd.seed },
+        seconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
+        ranking: 'distilled candidates by loss_after_kd (ties by tokens/s), then the rest by zero-shot loss',
+        out_weights: 'pruned (before KD)',
+      };
+      if (p.out) notes.push(`--out holds the winner's pruned weights, not the ones after its ${kdSteps}-step KD (that KD only ranks); distill it properly: hybrid-compress distill --teacher ${ckpt.dir} --student ${p.out} --data ${p.data} --out <run_dir>`);
+    }
     const winner = ranked[0]?.rank === 1 ? ranked[0] : undefined;
     const report: SearchReport = {
       format: SEARCH_FORMAT,
@@ -102,7 +179,7 @@ export async function runSearch(p: SearchJobParams, ctx: PipelineContext): Promi
       scored: scored.filter((c) => c.loss !== null).length,
       rows: { count: rows.ids.length, seq_len: rows.ids[0]!.length, data: rows.source },
       engine,
-      kd: null,
+      kd: kdReport,
       candidates: ranked.map((c) => candidateRow(spec, c)),
       winner: winner ? candidateRow(spec, winner) : null,
       notes,
@@ -126,7 +203,7 @@ export async function runSearch(p: SearchJobParams, ctx: PipelineContext): Promi
         onProgress: (x) => ctx.progress({ phase: 'write', done: x.done, total: x.total, unit: 'tensors', message: x.tensor }),
       });
       report.output = { dir: res.dir, files: res.files, bytes: res.bytesTotal, seconds: res.seconds, shape_only: res.shapeOnly, copied_files: res.copiedFiles, dropped_tensors: res.droppedTensors };
-      ctx.log(`pruned the winner (#${winner.id}, ${dimsReport(spec, dims).params.toLocaleString('en-US')} parameters) into ${res.dir}`);
+      ctx.log(`pruned the winner (#${winner.id}, ${dimsReport(spec, dims).params.toLocaleString('en-US')} parameters) into ${res.dir}${kdReport ? ' (its pruned weights, before the ranking KD)' : ''}`);
     }
     return report;
   } finally {
