@@ -36,7 +36,7 @@ const COMMON_USAGE =
   '[--weight-decay 0.01] [--grad-accum K] [--clip 1.0] [--eval-data F] [--eval-every N] [--eval-samples 64] [--save-every N] [--seed S] [--no-shuffle] [--resume] ' +
   '[--device auto|cpu|webgpu|cuda] [--threads N] [--json]';
 
-function readTrainSettings(values: Record<string, unknown>, kind: TrainKind, student: string, teacher: string | undefined, loss: LossKind): TrainSettings {
+export function readTrainSettings(values: Record<string, unknown>, kind: TrainKind, student: string, teacher: string | undefined, loss: LossKind): TrainSettings {
   const data = readDataOptions(values, { seqLen: 256, batch: 4 });
   const out = optString(values, 'out');
   if (!out) throw new HybridCompressError('OPTION_INVALID', '--out <run_dir> is required (the run folder: metrics.jsonl, checkpoints/, final/)', { option: 'out' });

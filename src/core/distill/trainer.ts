@@ -112,10 +112,14 @@ export interface TrainResult {
   params: number;
 }
 
-/** The settings that fix the numerical trajectory; a resume with other values is refused. */
-function trajectoryKey(s: TrainSettings): string {
-  const fixed = { ...s, out: undefined, resume: undefined, steps: undefined, evalEvery: undefined, evalSamples: undefined, saveEvery: undefined, device: undefined, threads: undefined, evalData: undefined };
-  return createHash('sha256').update(JSON.stringify(fixed)).digest('hex').slice(0, 24);
+/** The settings that fix the numerical trajectory (canonical: key order does not matter); a resume with other values is refused. */
+export function trajectoryKey(s: TrainSettings): string {
+  const fixed: Record<string, unknown> = { ...s, out: undefined, resume: undefined, steps: undefined, evalEvery: undefined, evalSamples: undefined, saveEvery: undefined, device: undefined, threads: undefined, evalData: undefined };
+  const canonical = Object.keys(fixed)
+    .filter((k) => fixed[k] !== undefined)
+    .sort()
+    .map((k) => [k, fixed[k]]);
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 24);
 }
 
 function tokenizerHash(dir: string): string | undefined {
@@ -204,14 +208,15 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       hooks.onMetric?.(p);
     };
 
-    const ds = await openModelDataset(student.dir, spec, { data: s.data, seqLen: s.seqLen, batch: s.batch, packing: s.packing, shuffle: s.shuffle, seed: s.seed });
+    const ds = await openModelDataset(student.dir, spec, { data: s.data, seqLen: s.seqLen, batch: s.batch, packing: s.packing, shuffle: s.shuffle, seed: s.seed, repeat: true });
     closers.push(ds);
-    // Repeat the data as often as the step count needs (a new permutation each epoch when shuffling).
-    const it = (ds as unknown as { batches(from?: DataCursor): AsyncGenerator<RowBatch> }).batches(cursor);
+    // The data repeats as often as the step count needs (a new permutation each epoch when shuffling);
+    // a short last batch of an epoch is skipped so every step sees batch × seq tokens.
+    const it = ds.batches(cursor);
     const nextBatch = async (): Promise<RowBatch> => {
       for (;;) {
         const r = await it.next();
-        if (r.done) throw new HybridCompressError('DATA_INVALID', `${s.data}: ran out of rows at step ${startStep}; use a larger file (the data is repeated only with shuffling)`, { file: s.data });
+        if (r.done) throw new HybridCompressError('DATA_INVALID', `${s.data}: yields no training rows of ${s.seqLen} tokens`, { file: s.data });
         if (r.value.batch === s.batch) return r.value;
       }
     };

@@ -12,6 +12,8 @@ export interface DataSettings {
   packing?: Packing;
   shuffle?: boolean;
   seed?: number;
+  /** Read the data again and again (a new permutation each epoch when shuffling): training. */
+  repeat?: boolean;
 }
 
 export async function openModelDataset(modelDir: string, spec: HybridModelSpec, s: DataSettings): Promise<Dataset> {
@@ -26,6 +28,7 @@ export async function openModelDataset(modelDir: string, spec: HybridModelSpec, 
     samples: s.samples,
     shuffle: s.shuffle,
     seed: s.seed ?? 0,
+    repeat: s.repeat,
     vocabSize: spec.vocabSize,
     eosId: tokenizer?.eosId ?? info.eosId,
   });
