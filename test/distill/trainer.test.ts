@@ -180,3 +180,13 @@ test('distill refuses a teacher with another vocabulary', async () => {
   const other = (await writeFixtureCheckpoint(join(dir, 'other'), { ...TEACHER, vocabSize: 300, seed: 4 })).dir;
   await assert.rejects(train(settings(join(dir, 'vocab'), { teacher: other }), engines), (e) => e instanceof HybridCompressError && /vocab_size/.test(e.message));
 });
+
+test('training runs past the end of the data (the rows repeat, reshuffled each epoch)', async () => {
+  const small = join(dir, 'small.txt');
+  writeFileSync(small, Array.from({ length: 6 }, (_, i) => `tiny document number ${i} with a few words.`).join('\n') + '\n');
+  const out = join(dir, 'epochs');
+  // ~6 docs × ~40 byte tokens ≈ 4 rows of 64 per epoch; 12 steps × 2 rows needs several epochs.
+  const r = await train(settings(out, { data: small, seqLen: 64, steps: 12, saveEvery: 0, loss: 'ce', teacher: undefined }), engines);
+  assert.equal(r.steps, 12);
+  assert.equal(lossSeries(out).size, 12);
+});
