@@ -106,12 +106,12 @@ export async function runExperiments(lab: Lab): Promise<Omit<Results, 'meta'>> {
   const k = depth.keptLayers.length;
   const neighbours = [k - 1, k + 1]
     .filter((n) => n >= 1 && n < L)
-    .map((n) => `${n} layers: ${pctOf(archParams(spec, {}, topK(kl, n, {}, 'layers')), T)}`)
+    .map((n) => `${n} layer${n === 1 ? '' : 's'}: ${pctOf(archParams(spec, {}, topK(kl, n, {}, 'layers')), T)}`)
     .join(', ');
   const depthNote =
     `Width-only: the most balanced grid point within 1 % of half the teacher (hidden in steps of ${spec.hiddenSize / 16}, FFN in steps of ${mlp.intermediateSize / 8}, Mamba heads in steps of ${G}; head channels and attention untouched, as in the paper's 4B). ` +
     `Depth-only: the embedding and LM head alone are ${(100 * embShare).toFixed(1)} % of this teacher's parameters, so whole layers can only approach half the parameters by dropping most of them; the number of kept layers (highest KL score) whose size is nearest the width-only model keeps ${k} of ${L} layers = ${pctOf(depth.params, T)} (${neighbours}). ` +
-    `Mixed: drop the ${L - mixedKept.length} lowest-KL layer (${droppedLayers(spec, mixedKept).map((i) => `${i}, ${spec.pattern[i]}`).join('; ')}, cf. the paper's #7 that drops 8 of 52), then the width rule aimed at the width-only model's size.`;
+    `Mixed: drop the lowest-KL layer (${droppedLayers(spec, mixedKept).map((i) => `${i}, ${spec.pattern[i]}`).join('; ')}, cf. the paper's #7 that drops 8 of 52), then the width rule aimed at the width-only model's size.`;
 
   // 5. KD vs CE on the width-only student
   lab.section(SECTIONS[4]);
