@@ -19,7 +19,7 @@ import type { TrainSettings } from '../../core/distill/trainer';
 import type { EvalReport } from '../../core/eval/lm-eval';
 import { lineChartSvg } from '../../core/demo/svg-plot';
 
-const usage = 'hybrid-compress demo [--teacher DIR] [--data-dir DIR] [--out DIR] [--steps 300] [--threads N] [--json]';
+const usage = 'hybrid-compress demo [--teacher DIR] [--data-dir DIR] [--out DIR] [--steps 600] [--threads N] [--json]';
 
 /** The project root (holds examples/), from the bundle (dist/) or the sources (src/cli/commands/). */
 export function packageRoot(): string {
@@ -54,7 +54,7 @@ export const demoCommand: Command = {
     const teacher = resolve(optString(values, 'teacher') ?? join(root, 'examples', 'teacher'));
     const dataDir = resolve(optString(values, 'data-dir') ?? join(root, 'examples', 'data'));
     const out = resolve(ctx.cwd, optString(values, 'out') ?? join('.hybrid-compress', 'demo'));
-    const steps = optInt(values, 'steps', 300, { min: 1 });
+    const steps = optInt(values, 'steps', 600, { min: 1 });
     const threads = values['threads'] === undefined ? undefined : optInt(values, 'threads', 0, { min: 0 });
     const train = join(dataDir, 'train.txt');
     const val = join(dataDir, 'val.txt');

@@ -80,13 +80,22 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     let count = 0;
     let rows = 0;
     let computeMs = 0;
+    // Throughput leaves out the first batch (session warm-up) whenever there is more than one.
+    let timedMs = 0;
+    let timedTokens = 0;
+    let batches = 0;
     const t0 = performance.now();
     for await (const b of ds.batches()) {
       if (hooks.signal?.aborted) throw new HybridCompressError('CANCELLED', 'evaluation cancelled');
       const t1 = performance.now();
       const labels = inGraph ? nextTokenLabels(b.ids, b.batch, b.seq) : undefined;
       const out = await runner.run(b.ids, b.batch, b.seq, { labels });
-      computeMs += performance.now() - t1;
+      const dt = performance.now() - t1;
+      computeMs += dt;
+      if (batches++ > 0) {
+        timedMs += dt;
+        timedTokens += b.batch * b.seq;
+      }
       const logits = out.logits;
       const r = inGraph ? sumPredicted(out.nll!, b.batch, b.seq) : nextTokenNll(logits, b.ids, b.batch, b.seq, V);
       if (!Number.isFinite(r.sum)) throw new HybridCompressError('NON_FINITE', `the model produced non-finite logits on rows ${b.rowIndex}..${b.rowIndex + b.batch - 1} of ${s.data}`);
@@ -120,7 +129,7 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
       rows,
       tokens: rows * s.seqLen,
       predictedTokens: count,
-      tokensPerS: (rows * s.seqLen) / (computeMs / 1000),
+      tokensPerS: timedTokens > 0 ? timedTokens / (timedMs / 1000) : (rows * s.seqLen) / (computeMs / 1000),
       seconds,
       ep: runner.ep,
       params: spec.params.total,
