@@ -249,9 +249,13 @@ test('tokenizer files are collected; found means tokenizer.json is present', asy
   const dir = fresh();
   await writeFixtureCheckpoint(dir, { ...TINY, tokenizer: true });
   let ckpt = await openCheckpoint(dir);
-  assert.deepEqual(ckpt.tokenizerFiles, ['tokenizer.json', 'tokenizer_config.json']);
+  assert.deepEqual(ckpt.tokenizerFiles, ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']);
   await ckpt.close();
-  writeFileSync(join(dir, 'special_tokens_map.json'), '{}');
+  rmSync(join(dir, 'tokenizer_config.json'));
+  ckpt = await openCheckpoint(dir);
+  assert.deepEqual(ckpt.tokenizerFiles, ['tokenizer.json', 'special_tokens_map.json']);
+  await ckpt.close();
+  writeFileSync(join(dir, 'tokenizer_config.json'), '{}');
   writeFileSync(join(dir, 'generation_config.json'), '{}');
   writeFileSync(join(dir, 'vocab.txt'), '');
   ckpt = await openCheckpoint(dir);

@@ -1,6 +1,7 @@
 // `hybrid-compress prune`: group-aware width/depth pruning of a checkpoint into a new folder. Options are
 // checked here against the model's headers first (instant rejection of illegal targets, with the legal
-// nearby values), then the work runs as a "prune" job in the worker.
+// nearby values), then the work runs as a "prune" job in the worker, recorded as a run folder under
+// <cwd>/.hybrid-compress/runs (launchPrune) so the extension's Runs tree lists it.
 
 import { resolve } from 'node:path';
 import type { Command, CommandContext } from '../command';
@@ -8,7 +9,7 @@ import { optEnum, optInt, optString, parseCommandArgs, requirePositional, type O
 import { createProgressRenderer } from '../progress';
 import { HybridCompressError } from '../../core/errors';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
-import { runJob } from '../../core/jobs/index';
+import { launchPrune, type JobHandlers, type PipelineLaunch } from '../../core/jobs/launch';
 import { ENGINE_DEVICES, type CommonPruneParams, type PruneJobParams } from '../../core/prune/job-params';
 import { checkOutputPath } from '../../core/prune/output-dir';
 import type { DimsReport, PruneReport } from '../../core/prune/prune-job';
@@ -127,12 +128,15 @@ export function formatPruneReport(r: PruneReport): string {
   return lines.join('\n');
 }
 
-/** Runs a pipeline job with the CLI's progress display; prints the result as text or as one JSON line. */
-export async function runPipelineJob<R>(ctx: CommandContext, kind: string, params: unknown, json: boolean, format: (r: R) => string): Promise<R> {
+/**
+ * Runs a pipeline job with the CLI's progress display through its launcher (which keeps a run folder
+ * under <cwd>/.hybrid-compress/runs for the extension's Runs tree); prints the result as text or as one JSON line.
+ */
+export async function runPipelineJob<R>(ctx: CommandContext, launch: (h: JobHandlers) => Promise<PipelineLaunch<R>>, json: boolean, format: (r: R) => string): Promise<R> {
   const progress = createProgressRenderer(ctx, { json });
   let result: R;
   try {
-    result = await runJob<R>(kind, params, { ...progress.handlers, signal: ctx.signal, cwd: ctx.cwd });
+    result = (await launch({ ...progress.handlers, signal: ctx.signal, cwd: ctx.cwd })).report;
   } finally {
     progress.finish();
   }
@@ -187,7 +191,7 @@ export const pruneCommand: Command = {
     } finally {
       await ckpt.close();
     }
-    await runPipelineJob<PruneReport>(ctx, 'prune', params, values['json'] === true, formatPruneReport);
+    await runPipelineJob<PruneReport>(ctx, (h) => launchPrune(ctx.cwd, params, h), values['json'] === true, formatPruneReport);
     return 0;
   },
 };

@@ -2,7 +2,8 @@
 // legal grids are scored by zero-shot LM loss in a "search" job; search.json lists them ranked, and the
 // winner is pruned into --out when given. With --kd-steps N the top --top-k K (default 3) first get an
 // N-step KD from the source and are ranked by their loss after it; --out still gets the winner's pruned
-// (not KD'd) weights, to be distilled properly with `hybrid-compress distill`.
+// (not KD'd) weights, to be distilled properly with `hybrid-compress distill`. Each search is recorded as a
+// run folder under <cwd>/.hybrid-compress/runs (launchSearch).
 
 import { join, resolve } from 'node:path';
 import type { Command } from '../command';
@@ -13,6 +14,7 @@ import { KD_NEEDS_DATA, SEARCH_FILE, SEARCH_KD_DEFAULTS, type SearchJobParams } 
 import { checkOutputPath } from '../../core/prune/output-dir';
 import type { SearchReport } from '../../core/prune/search-job';
 import { parseTargetParams } from '../../core/prune/targets';
+import { launchSearch } from '../../core/jobs/launch';
 import { COMMON_OPTIONS, commonParams, parseFraction, runPipelineJob } from './prune';
 
 const usage =
@@ -97,7 +99,7 @@ export const searchCommand: Command = {
     } finally {
       await ckpt.close();
     }
-    await runPipelineJob<SearchReport>(ctx, 'search', params, values['json'] === true, formatSearchReport);
+    await runPipelineJob<SearchReport>(ctx, (h) => launchSearch(ctx.cwd, params, h), values['json'] === true, formatSearchReport);
     return 0;
   },
 };

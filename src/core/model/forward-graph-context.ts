@@ -7,12 +7,18 @@ import { HybridCompressError } from '../errors';
 import type { HybridModelSpec, LayerSpec, TensorRole } from '../arch/spec';
 import { GraphBuilder, type Value } from '../onnx/index';
 import type { WeightSource } from './forward-weights';
+import { emitTapStats, wantsStatsOf } from './forward-graph-stats';
 
 export type DtClampMode = 'config' | 'transformers5';
 
 export interface ForwardGraphOptions {
   /** Intermediate tensors to return as extra outputs, by name (see listTaps). */
   taps?: readonly string[];
+  /**
+   * Per-row statistics of taps to return instead of (or besides) the full taps, by name
+   * (`layers.N.stats.<tap>.absmean|mean|m2`, `layers.N.stats.block_importance.sum`; see forward-graph-stats.ts).
+   */
+  stats?: readonly string[];
   /** 'config': clamp dt to time_step_limit; 'transformers5': lower bound time_step_min (transformers ≥ 5 prefill). */
   dtClampMode?: DtClampMode;
   /** SSD chunk length (numerics only; 64 measured fastest on ORT CPU). */
@@ -39,6 +45,7 @@ export class ForwardContext {
   readonly chunkSize: number;
   readonly dtRange: [number, number];
   readonly tapSet: Set<string>;
+  readonly statSet: Set<string>;
   private readonly weightValues = new Map<string, Value>();
   private readonly cache = new Map<string, Value>();
   /** int64 [2]: (batch, seq) of the current graph. */
@@ -61,6 +68,7 @@ export class ForwardContext {
     const m = spec.mamba;
     this.dtRange = m ? (opts.dtClampMode === 'transformers5' ? [m.timeStepMin, m.timeStepLimit[1]] : [m.timeStepLimit[0], m.timeStepLimit[1]]) : [0, Infinity];
     this.tapSet = new Set(opts.taps ?? []);
+    this.statSet = new Set(opts.stats ?? []);
   }
 
   /** Records the dynamic (batch, seq) from a value whose first two dims are batch and seq. */
@@ -161,15 +169,23 @@ export class ForwardContext {
     return this.g.reshape(x, this.dynShape(tail), { name, shape: ['batch', 'seq', ...tail] });
   }
 
+  /** Whether the full tap is requested (wantsStatsOf in forward-graph-stats.ts: any of its statistics). */
   wantsTap(name: string): boolean {
     return this.tapSet.has(name);
   }
 
-  /** Emits a tap output [batch, seq, width] from a 2-D [batch·seq, width] value, if requested. */
+  /**
+   * Emits a tap output [batch, seq, width] from a 2-D [batch·seq, width] value, if requested, and the
+   * requested per-row statistics of it.
+   */
   tap(name: string, x2d: Value): void {
-    if (!this.tapSet.has(name)) return;
+    const full = this.tapSet.has(name);
+    const stats = wantsStatsOf(this, name);
+    if (!full && !stats) return;
     const width = x2d.shape[x2d.shape.length - 1] as number;
-    this.g.output(this.to3d(x2d, [width], name));
+    const x3 = this.to3d(x2d, [width], full ? name : undefined);
+    if (full) this.g.output(x3);
+    if (stats) emitTapStats(this, name, x3, 1);
   }
 
   /** Memoised per-graph value (masks and dynamic sizes shared by all layers). */

@@ -17,6 +17,7 @@
 import type { LayerSpec } from '../arch/spec';
 import type { Value } from '../onnx/index';
 import type { ForwardContext } from './forward-graph-context';
+import { emitTapStats, wantsStatsOf } from './forward-graph-stats';
 
 function chunkGeometry(cx: ForwardContext): { nChunks: Value; padsLast3: Value; chunkMask: Value } {
   const g = cx.g;
@@ -81,7 +82,13 @@ export function emitMambaMixer(cx: ForwardContext, layer: LayerSpec, u: Value): 
   if (bias) convIn = g.add(convIn, biasRows(I, I + C, true));
   let dtRaw = cx.mm(rows(I + C, I + C + H), u3, { transB: true }); // [B, H, T]
   if (bias) dtRaw = g.add(dtRaw, biasRows(I + C, I + C + H, true));
-  if (cx.wantsTap(`${tp}.x`)) cx.tap(`${tp}.x`, g.reshape(g.transpose(g.slice(convIn, [0], [I], [1]), [0, 2, 1]), [-1, I]));
+  const xTap = `${tp}.x`;
+  if (cx.wantsTap(xTap) || wantsStatsOf(cx, xTap)) {
+    const xCm = g.slice(convIn, [0], [I], [1]); // [B, I, T]
+    if (cx.wantsTap(xTap)) g.output(cx.to3d(g.reshape(g.transpose(xCm, [0, 2, 1]), [-1, I]), [I], xTap));
+    // Statistics reduce over T straight from the channel-major layout: no transpose.
+    emitTapStats(cx, xTap, xCm, 2);
+  }
 
   // Causal depthwise conv over time (left padding K−1, tap K−1 = current token), then SiLU.
   const convBias = cx.optionalRole(layer, 'conv_bias');

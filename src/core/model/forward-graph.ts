@@ -16,6 +16,11 @@
 //   layers.N.mlp.down_proj_input                                             [F]
 //   layers.N.attention.o_proj_input                                          [Hq·d]
 //   norm_f                                                                   [D]
+//
+// Statistics (opts.stats) — per-row reductions of the layer taps over tokens, computed in the graph so
+// calibration copies [batch, width] instead of [batch, seq, width] (forward-graph-stats.ts):
+//   layers.N.stats.<tap>.absmean | mean | m2                                [batch, width]
+//   layers.N.stats.block_importance.sum                                     [batch]
 
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec, LayerSpec } from '../arch/spec';
@@ -24,8 +29,10 @@ import { ForwardContext, type ForwardGraphOptions } from './forward-graph-contex
 import { emitMambaMixer } from './forward-graph-mamba';
 import { emitAttention, emitMlp } from './forward-graph-attention';
 import type { WeightSource } from './forward-weights';
+import { emitBlockImportance, listStats } from './forward-graph-stats';
 
 export { DEFAULT_CHUNK_SIZE, type ForwardGraphOptions, type DtClampMode } from './forward-graph-context';
+export { blockImportanceStatName, tapStatName, TAP_STAT_KINDS, type TapStatKind } from './forward-graph-stats';
 
 export const INPUT_IDS = 'input_ids';
 export const LOGITS = 'logits';
@@ -48,6 +55,11 @@ export function listTaps(spec: HybridModelSpec): { name: string; width: number }
   }
   out.push({ name: 'norm_f', width: D });
   return out;
+}
+
+/** Every per-row statistic output the model offers (opts.stats), with its width per row. */
+export function listTapStats(spec: HybridModelSpec): { name: string; width: number }[] {
+  return listStats(spec, listTaps(spec));
 }
 
 /** Throws a typed error for models the engine cannot run. */
@@ -82,6 +94,17 @@ function checkTaps(spec: HybridModelSpec, taps: readonly string[] | undefined, a
   }
 }
 
+function checkStats(spec: HybridModelSpec, stats: readonly string[] | undefined, allowed?: (name: string) => boolean): void {
+  if (!stats || stats.length === 0) return;
+  const valid = new Set(listTapStats(spec).map((t) => t.name));
+  for (const t of stats) {
+    if (!valid.has(t)) {
+      throw new HybridCompressError('OPTION_INVALID', `statistic "${t}" does not exist in this model; valid ones are layers.N.stats.<tap>.absmean|mean|m2 for a layer tap layers.N.<tap> (norm, input, output, mamba.x, mamba.out_proj_input, mlp.down_proj_input, attention.o_proj_input, as the layer has them) and layers.N.stats.block_importance.sum (N in 0..${spec.numLayers - 1})`, { option: 'stats' });
+    }
+    if (allowed && !allowed(t)) throw new HybridCompressError('OPTION_INVALID', `statistic "${t}" is not computed by this graph`, { option: 'stats' });
+  }
+}
+
 function emitLayer(cx: ForwardContext, layer: LayerSpec, h: Value): Value {
   const g = cx.g;
   const p = `layers.${layer.index}`;
@@ -92,6 +115,7 @@ function emitLayer(cx: ForwardContext, layer: LayerSpec, h: Value): Value {
     const out = layer.kind === 'M' ? emitMambaMixer(cx, layer, u) : layer.kind === '*' ? emitAttention(cx, layer, u) : emitMlp(cx, layer, u);
     const next = g.add(h, out);
     cx.tap(`${p}.output`, next);
+    emitBlockImportance(cx, layer.index, h, next);
     return next;
   });
 }
@@ -132,6 +156,7 @@ function finish(cx: ForwardContext, kind: string, extra: Record<string, string> 
 export function buildForwardGraph(spec: HybridModelSpec, weights: WeightSource, opts: ForwardGraphOptions = {}): Graph {
   checkRunnable(spec);
   checkTaps(spec, opts.taps);
+  checkStats(spec, opts.stats);
   const cx = new ForwardContext(spec, weights, `${spec.family}_forward`, opts);
   const ids = cx.g.input(INPUT_IDS, 'int64', ['batch', 'seq']);
   cx.setBatchSeqFrom(ids);
@@ -157,6 +182,7 @@ export function buildLayerGraph(spec: HybridModelSpec, weights: WeightSource, la
   const layer = spec.layers[layerIndex];
   if (!layer) throw new HybridCompressError('OPTION_INVALID', `layer ${layerIndex} does not exist; the model has layers 0..${spec.numLayers - 1}`, { option: 'layer' });
   checkTaps(spec, opts.taps, (t) => t.startsWith(`layers.${layerIndex}.`));
+  checkStats(spec, opts.stats, (t) => t.startsWith(`layers.${layerIndex}.`));
   const cx = new ForwardContext(spec, weights, `${spec.family}_layer_${layerIndex}`, opts);
   const hidden = cx.g.input(HIDDEN, 'float32', ['batch', 'seq', spec.hiddenSize]);
   cx.setBatchSeqFrom(hidden);
@@ -169,6 +195,7 @@ export function buildLayerGraph(spec: HybridModelSpec, weights: WeightSource, la
 export function buildHeadGraph(spec: HybridModelSpec, weights: WeightSource, opts: ForwardGraphOptions = {}): Graph {
   checkRunnable(spec);
   checkTaps(spec, opts.taps, (t) => t === 'norm_f');
+  checkStats(spec, opts.stats, () => false);
   const cx = new ForwardContext(spec, weights, `${spec.family}_head`, opts);
   const hidden = cx.g.input(HIDDEN, 'float32', ['batch', 'seq', spec.hiddenSize]);
   cx.setBatchSeqFrom(hidden);

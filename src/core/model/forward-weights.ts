@@ -5,6 +5,7 @@
 import { HybridCompressError } from '../errors';
 import { allTensorSpecs, numel, type HybridModelSpec } from '../arch/spec';
 import { dtypeFromSafetensors, encodeValues, type DType } from '../onnx/index';
+import type { CheckpointTensor } from '../checkpoint/checkpoint';
 
 export type WeightBinding =
   | { kind: 'external'; dtype: DType; shape: number[]; location: string; offset: number; length: number }
@@ -16,15 +17,8 @@ export interface WeightSource {
   get(name: string): WeightBinding;
 }
 
-/** A tensor's place in a checkpoint file (the fields of Checkpoint.tensors entries). */
-export interface TensorLocation {
-  name: string;
-  file: string;
-  dtype: string;
-  shape: number[];
-  fileOffset: number;
-  byteLength: number;
-}
+/** A tensor's place in a checkpoint file. */
+export type TensorLocation = CheckpointTensor;
 
 export interface CheckpointWeightsOptions {
   /** Absolute weight-file path → external-data location relative to the session's model folder. */

@@ -21,9 +21,11 @@ import { checkpointWeights, type WeightSource } from '../model/forward-weights';
 import { createSession, type Device, type ExecutionProvider } from './session';
 import { resolveWeightsFolder, type WeightsFolder } from './weights-folder';
 
-export interface ForwardRunnerOptions extends Omit<ForwardGraphOptions, 'taps'> {
+export interface ForwardRunnerOptions extends Omit<ForwardGraphOptions, 'taps' | 'stats'> {
   mode?: 'whole' | 'streamed';
   taps?: readonly string[];
+  /** Per-row tap statistics (layers.N.stats.…, see model/forward-graph-stats.ts); returned in `taps` under their names. */
+  stats?: readonly string[];
   device?: Device;
   /** Intra-op threads (0 = ORT default). */
   threads?: number;
@@ -51,7 +53,7 @@ export interface RunOptions {
 export interface RunResult {
   /** [batch, seq, vocab] (empty when the runner was created with logits: false). */
   logits: Float32Array;
-  /** Requested taps, each [batch, seq, width]. */
+  /** Requested taps, each [batch, seq, width], and requested statistics ([batch, width] or [batch]). */
   taps: Map<string, Float32Array>;
   /** −log p(label) per position [batch, seq], when created with nll: true. */
   nll?: Float32Array;
@@ -106,12 +108,16 @@ export class ForwardRunner {
   private static plan(spec: HybridModelSpec, weights: WeightSource, mode: 'whole' | 'streamed', o: ForwardRunnerOptions): Stage[] {
     const g: ForwardGraphOptions = { dtClampMode: o.dtClampMode, chunkSize: o.chunkSize, fused: o.fused, logits: o.logits, nll: o.nll };
     const taps = o.taps ?? [];
-    if (mode === 'whole') return [{ name: 'model', build: () => buildForwardGraph(spec, weights, { ...g, taps }) }];
+    const stats = o.stats ?? [];
+    if (mode === 'whole') return [{ name: 'model', build: () => buildForwardGraph(spec, weights, { ...g, taps, stats }) }];
+    const layerOf = (name: string) => /^layers\.(\d+)\./.exec(name)?.[1];
+    const badStats = stats.filter((t) => layerOf(t) === undefined);
+    if (badStats.length > 0) buildForwardGraph(spec, weights, { ...g, stats: badStats }); // throws the typed error naming valid statistics
     const unknown = taps.filter((t) => t !== 'norm_f' && !/^layers\.\d+\./.test(t));
     if (unknown.length > 0) buildForwardGraph(spec, weights, { ...g, taps: unknown }); // throws the typed error naming valid taps
     const stages: Stage[] = [
       { name: 'embedding', build: () => buildEmbeddingGraph(spec, weights, g) },
-      ...spec.layers.map((l) => ({ name: `layer ${l.index}`, build: () => buildLayerGraph(spec, weights, l.index, { ...g, taps: taps.filter((t) => t.startsWith(`layers.${l.index}.`)) }) })),
+      ...spec.layers.map((l) => ({ name: `layer ${l.index}`, build: () => buildLayerGraph(spec, weights, l.index, { ...g, taps: taps.filter((t) => t.startsWith(`layers.${l.index}.`)), stats: stats.filter((t) => layerOf(t) === String(l.index)) }) })),
     ];
     // A taps-only run without norm_f needs no head stage.
     if (o.logits !== false || o.nll || taps.includes('norm_f')) stages.push({ name: 'head', build: () => buildHeadGraph(spec, weights, { ...g, taps: taps.filter((t) => t === 'norm_f') }) });

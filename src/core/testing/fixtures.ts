@@ -10,6 +10,7 @@ import { encodeFromFloat } from '../safetensors/dtype';
 import { writeCheckpointShards, type TensorSource } from '../safetensors/writer';
 import { stringifyJson } from '../util/json';
 import { Rng } from '../util/random';
+import { byteAlphabet, byteLevelBpeFiles, writeTokenizerFiles } from '../tokenizer-train/index';
 
 export interface FixtureOptions {
   family?: 'nemotron_h' | 'mamba2';
@@ -208,46 +209,11 @@ export async function writeFixtureCheckpoint(dir: string, o: FixtureOptions = {}
 }
 
 /**
- * A minimal byte-level BPE tokenizer.json: specials <pad>=0, <s>=1, </s>=2, then the 256 byte tokens
- * (ids 3..258), no merges. Needs vocab_size ≥ 259.
+ * A minimal byte-level BPE tokenizer (no merges): specials <pad>=0, <s>=1, </s>=2, then the 256 byte
+ * tokens (ids 3..258). Needs vocab_size ≥ 259.
  */
 export function writeByteTokenizer(dir: string, vocabSize: number): void {
   if (vocabSize < 259) throw new Error(`byte tokenizer needs vocab_size ≥ 259, got ${vocabSize}`);
-  const bytesToUnicode = (): string[] => {
-    const bs: number[] = [];
-    for (let b = 33; b <= 126; b++) bs.push(b);
-    for (let b = 161; b <= 172; b++) bs.push(b);
-    for (let b = 174; b <= 255; b++) bs.push(b);
-    const cs = bs.slice();
-    let n = 0;
-    for (let b = 0; b < 256; b++) {
-      if (!bs.includes(b)) {
-        bs.push(b);
-        cs.push(256 + n++);
-      }
-    }
-    const map: string[] = new Array(256);
-    bs.forEach((b, i) => (map[b] = String.fromCharCode(cs[i]!)));
-    return map;
-  };
-  const chars = bytesToUnicode();
-  const vocab: Record<string, number> = { '<pad>': 0, '<s>': 1, '</s>': 2 };
-  for (let b = 0; b < 256; b++) vocab[chars[b]!] = b + 3;
-  const tok = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [
-      { id: 0, content: '<pad>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
-      { id: 1, content: '<s>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
-      { id: 2, content: '</s>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
-    ],
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges: [] },
-  };
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tok));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', pad_token: '<pad>', model_max_length: 1_000_000 }));
+  const specials = ['<pad>', '<s>', '</s>'];
+  writeTokenizerFiles(dir, byteLevelBpeFiles({ vocab: [...specials, ...byteAlphabet()], merges: [] }, specials, { bos: '<s>', eos: '</s>', pad: '<pad>' }));
 }
