@@ -229,7 +229,7 @@ test('sharded sources give sharded outputs with a consistent index; side files a
   const idx = JSON.parse(readFileSync(join(res.dir, 'model.safetensors.index.json'), 'utf8')) as { metadata: { total_size: number }; weight_map: Record<string, string> };
   assert.equal(Object.keys(idx.weight_map).length, out.tensors.size);
   assert.equal(idx.metadata.total_size, [...out.tensors.values()].reduce((s, x) => s + x.byteLength, 0));
-  assert.deepEqual(res.copiedFiles, ['tokenizer.json', 'tokenizer_config.json']);
+  assert.deepEqual(res.copiedFiles, ['special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
   assert.deepEqual(readFileSync(join(res.dir, 'tokenizer.json')), readFileSync(join(src.dir, 'tokenizer.json')));
   const plan = parsePlan(readFileSync(join(res.dir, PLAN_FILE), 'utf8'));
   assert.equal(plan.hidden_size.length, 12);
