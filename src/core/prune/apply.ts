@@ -17,7 +17,8 @@ import { stringifyJson } from '../util/json';
 import { applyConfigChanges, configChanges } from './config';
 import { formatPlan, planDims, PLAN_FILE, type PruningPlan } from './plan';
 import { sliceRecipes, untrackedTensors, type SliceRecipe } from './recipe';
-import { SliceBuffers, sliceTensorBytes, DEFAULT_CHUNK_BYTES } from './stream-slice';
+import { SliceBuffers, sliceTensors, DEFAULT_CHUNK_BYTES } from './stream-slice';
+import { OutputStream } from './output-stream';
 import { checkFreeSpace, checkOutputPath, commitDir, copySideFiles, isHoleOnly, tempDirFor } from './output-dir';
 import { checkPlan } from './plan-check';
 
@@ -41,6 +42,8 @@ export interface ApplyOptions {
   chunkBytes?: number;
   /** fsync each weight file before the rename (default true). */
   sync?: boolean;
+  /** Write weight files with O_DIRECT where the platform and filesystem allow it (default true); see output-stream.ts. */
+  directIo?: boolean;
 }
 
 export interface ApplyResult {
@@ -91,40 +94,51 @@ async function planShards(ckpt: Checkpoint, recipes: SliceRecipe[]): Promise<Sha
 }
 
 /**
- * Writes one output shard. Returns the data bytes written (holes excluded) and `flushed`, which settles
- * once the file is synced (when asked) and closed: the flush of one shard overlaps the next shard's work.
+ * Writes one output shard through an output stream (header, then every tensor's slice, pipelined).
+ * Returns the data bytes written (holes excluded) and `flushed`, which settles once the file is synced
+ * (when asked) and closed: the flush of one shard overlaps the next shard's work.
  */
 async function writeShard(ckpt: Checkpoint, shard: ShardPlan, path: string, src: FileHandle, bufs: SliceBuffers, opts: ApplyOptions, tick: (r: SliceRecipe, bytes: number) => void): Promise<{ written: number; fileBytes: number; flushed: Promise<void> }> {
   const entries = writeOrder(shard.recipes.map((r) => ({ ...r, dtype: ckpt.tensor(r.source).dtype })));
   const { bytes: header, dataBytes } = buildHeader(entries, Object.keys(shard.metadata).length > 0 ? shard.metadata : { format: 'pt' });
-  const fh = await open(path, 'w');
+  const out = await OutputStream.create(path, bufs.staging, { direct: opts.directIo });
+  if (opts.sync ?? true) out.syncEvery = Number(process.env.HC_SYNC_EVERY ?? 0);
   let written = 0;
   try {
-    await fh.write(header, 0, header.byteLength, 0);
-    let pos = header.byteLength;
-    for (const e of entries) {
-      const t = ckpt.tensor(e.source);
-      const len = tensorByteLength(e);
-      if (!shard.holeOnly) {
-        const got = await sliceTensorBytes({ fh: src, offset: t.fileOffset, dtype: t.dtype, shape: t.shape, name: t.name }, e.rows, e.cols, { fh, offset: pos }, bufs, opts.signal);
-        if (got !== len) throw new HybridCompressError('RUNTIME_ERROR', `tensor "${e.name}": wrote ${got} bytes, expected ${len}`, { tensor: e.name });
-        written += got;
-      }
-      pos += len;
-      tick(e, len);
+    await out.put(header);
+    if (shard.holeOnly) {
+      for (const e of entries) tick(e, tensorByteLength(e));
+    } else {
+      const jobs = entries.map((e) => {
+        const t = ckpt.tensor(e.source);
+        return { src: { fh: src, offset: t.fileOffset, dtype: t.dtype, shape: t.shape, name: t.name }, rows: e.rows, cols: e.cols };
+      });
+      await sliceTensors(jobs, out, bufs, {
+        signal: opts.signal,
+        onTensor: (i, got) => {
+          const e = entries[i]!;
+          const len = tensorByteLength(e);
+          if (got !== len) throw new HybridCompressError('RUNTIME_ERROR', `tensor "${e.name}": wrote ${got} bytes, expected ${len}`, { tensor: e.name });
+          written += got;
+          tick(e, len);
+        },
+      });
     }
-    // Sets the size when trailing tensors were left as holes (shape-only); a no-op otherwise.
-    await fh.truncate(header.byteLength + dataBytes);
+    await out.finish();
+    // Sets the size when the tensors were left as holes (shape-only); a no-op otherwise.
+    if (shard.holeOnly) await out.truncate(header.byteLength + dataBytes);
   } catch (e) {
-    await fh.close();
+    await out.abort();
     throw e;
   }
-  const flushed = ((opts.sync ?? true) ? fh.datasync() : Promise.resolve()).finally(() => fh.close());
+  const flushed = ((opts.sync ?? true) ? out.datasync() : Promise.resolve()).finally(() => out.close());
   return { written, fileBytes: header.byteLength + dataBytes, flushed };
 }
 
+const TR = (m: string) => process.env.HC_TRACE && console.error(`${(performance.now() / 1000).toFixed(3)} ${m}`);
 export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: ApplyOptions): Promise<ApplyResult> {
   const t0 = performance.now();
+  TR('apply start');
   const spec = ckpt.spec;
   const out = checkOutputPath(ckpt.dir, opts.out, opts.force ?? false);
   checkPlan(spec, plan);
@@ -135,7 +149,9 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
   const outSpec = buildSpec(config, recipes.map((r) => r.name));
   validateTensors(outSpec, new Map(recipes.map((r) => [r.name, { shape: r.shape, dtype: ckpt.tensor(r.source).dtype }])), 'pruned checkpoint');
 
+  TR('validated');
   const shards = await planShards(ckpt, recipes);
+  TR('planShards');
   const shapeOnly = shards.every((s) => s.holeOnly);
   let dataTotal = 0;
   let bytesToWrite = 0;
@@ -146,9 +162,11 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
   }
   await checkFreeSpace(out, bytesToWrite);
 
+  TR('freespace');
   const tmp = tempDirFor(out);
   await mkdir(tmp, { recursive: true });
   const bufs = new SliceBuffers(opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+  TR('bufs');
   let done = 0;
   let progressBytes = 0;
   let bytesWritten = 0;
@@ -166,6 +184,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
           progressBytes += bytes;
           opts.onProgress?.({ tensor: r.name, done: ++done, total: recipes.length, bytesWritten: progressBytes, bytesTotal: dataTotal });
         });
+        TR('shard written ' + shard.name);
         bytesWritten += w.written;
         bytesTotal += w.fileBytes;
         flushes.push(w.flushed);
@@ -182,14 +201,18 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
     await writeFile(join(tmp, PLAN_FILE), formatPlan({ ...plan, config_changes: changes }));
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await writeFile(join(tmp, name), text);
 
+    TR('side files');
     await Promise.all(flushes);
+    TR('flushed');
     // Re-open: every shape is checked against the new config.json by the checkpoint loader.
     const check = await openCheckpoint(tmp);
     const params = check.spec.params.total;
     await check.close();
     const expected = outSpec.params.total;
     if (params !== expected) throw new HybridCompressError('RUNTIME_ERROR', `pruned checkpoint has ${params} parameters, the plan implies ${expected}`);
+    TR('reopened');
     await commitDir(tmp, out);
+    TR('committed');
     return {
       dir: out,
       config,

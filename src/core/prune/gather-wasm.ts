@@ -118,6 +118,11 @@ export class GatherMemory {
     return new Uint8Array(this.memory.buffer, offset, length);
   }
 
+  /** memmove within the memory: `length` bytes from `src` to `dst`. */
+  copyWithin(dst: number, src: number, length: number): void {
+    new Uint8Array(this.memory.buffer).copyWithin(dst, src, src + length);
+  }
+
   u32(offset: number, length: number): Uint32Array {
     return new Uint32Array(this.memory.buffer, offset, length);
   }

@@ -1,18 +1,24 @@
-// Streaming row/column slicing of one tensor's raw bytes, from a source file position to an output file
-// position, in bounded chunks: the values are never decoded, so every dtype is preserved bit for bit, and
-// memory stays at two pairs of chunk buffers whatever the tensor size.
+// Streaming row/column slicing of tensors' raw bytes, from a source file into an OutputStream, in
+// bounded chunks: the values are never decoded, so every dtype is preserved bit for bit, and memory stays
+// at two input chunks plus the stream's staging slots whatever the tensor size.
 //
-// Speed (bench/prune.ts): reads of scattered kept rows are merged across small gaps; the chunks are
-// pipelined — chunk k+1 is being read and chunk k−1 written while chunk k's columns are gathered — and
-// columns are gathered by a WebAssembly kernel working on buffers that live in its memory.
+// Speed (bench/prune.ts): reads of scattered kept rows are merged across small gaps; chunks of all the
+// tensors of a file form one pipeline — chunk k+1 (possibly of the next tensor) is being read while
+// chunk k's columns are gathered straight into the output stream's staging slot, whose earlier slots are
+// meanwhile written to the file; columns are gathered by a WebAssembly kernel working on buffers that
+// live in its memory.
 
 import type { FileHandle } from 'node:fs/promises';
 import { HybridCompressError } from '../errors';
 import { DTYPE_BYTES } from '../safetensors/dtype';
 import { GatherMemory } from './gather-wasm';
+import { DIRECT_ALIGN, OutputStream, type StagingArea } from './output-stream';
 
 /** Output rows per chunk are sized so a chunk's source rows take about this many bytes. */
-export const DEFAULT_CHUNK_BYTES = 16 << 20;
+export const DEFAULT_CHUNK_BYTES = Number(process.env.HC_CHUNK ?? 2 << 20);
+/** Staging slots of the output stream: one being filled while the others are written. */
+const DEFAULT_SLOTS = Number(process.env.HC_SLOTS ?? 4);
+const MAX_SLOT_BYTES = Number(process.env.HC_SLOT ?? 1 << 20);
 /** Unwanted rows between two wanted ones are read through (one read instead of two) up to this size. */
 const MERGE_GAP_BYTES = 256 << 10;
 
@@ -30,32 +36,62 @@ export interface SliceTarget {
   offset: number;
 }
 
+/** One tensor to slice: `rows` kept first-dimension indices (any order; null = all), `cols` kept last-dimension indices of a matrix (null = all). */
+export interface SliceJob {
+  src: SliceSource;
+  rows: Int32Array | null;
+  cols: Int32Array | null;
+}
+
+export interface SliceBufferOptions {
+  /** Bytes per staging slot of the output stream (default: half a chunk, 4 KiB … 8 MiB). */
+  slotBytes?: number;
+  /** Number of staging slots (default 3, at least 2). */
+  slots?: number;
+}
+
+const up = (n: number, a = 64) => Math.ceil(n / a) * a;
+
 /**
- * Reusable scratch buffers: two input and two output slots (for the pipeline) plus the gather kernel's
- * row and column tables, all in one WebAssembly memory. Allocated once per write; regions only grow.
+ * Reusable scratch memory, all in one WebAssembly memory: the output stream's staging slots (first, at
+ * fixed 4 KiB-aligned addresses), the gather kernel's row and column tables, two input slots (for the
+ * pipeline) and one output row for rows that straddle two staging slots. Regions only grow.
  */
 export class SliceBuffers {
+  readonly staging: StagingArea;
   private readonly mem: GatherMemory;
-  private layout = { rows: 0, cols: 0, input: 0, output: 0 };
-  private at = { rowTable: 0, colTable: 0, in: [0, 0], out: [0, 0] };
+  private layout = { rows: 0, cols: 0, input: 0, scratch: 0 };
+  private at = { rowTable: 0, colTable: 0, in: [0, 0], scratch: 0 };
+  private rowsSlot = -1;
 
-  constructor(readonly chunkBytes = DEFAULT_CHUNK_BYTES) {
-    this.mem = new GatherMemory(6 * chunkBytes + (1 << 20));
-    this.ensure(2 * chunkBytes, chunkBytes, 1024, 1024);
+  constructor(readonly chunkBytes = DEFAULT_CHUNK_BYTES, opts: SliceBufferOptions = {}) {
+    const slotBytes = opts.slotBytes ?? Math.min(MAX_SLOT_BYTES, up(Math.ceil(chunkBytes / 2), DIRECT_ALIGN));
+    const count = Math.max(2, opts.slots ?? DEFAULT_SLOTS);
+    if (!(slotBytes >= 1)) throw new Error(`slotBytes must be ≥ 1, got ${slotBytes}`);
+    const stagingEnd = up(slotBytes * count, DIRECT_ALIGN);
+    this.mem = new GatherMemory(stagingEnd + 4 * chunkBytes + (1 << 20));
+    this.staging = { mem: this.mem, base: 0, slotBytes, count };
+    this.ensure(2 * chunkBytes, 1024, 1024, 0);
   }
 
-  /** Makes room for input slots of `inBytes`, output slots of `outBytes`, `rows` row and `cols` column entries. */
-  ensure(inBytes: number, outBytes: number, rows: number, cols: number): void {
+  /** True when input slots of `inBytes`, `rows` row and `cols` column entries and a `scratch`-byte row already fit. */
+  fits(inBytes: number, rows: number, cols: number, scratch: number): boolean {
     const l = this.layout;
-    if (inBytes <= l.input && outBytes <= l.output && rows <= l.rows && cols <= l.cols) return;
-    const up = (n: number) => Math.ceil(n / 64) * 64;
-    this.layout = { rows: Math.max(rows, l.rows), cols: Math.max(cols, l.cols), input: up(Math.max(inBytes, l.input)), output: up(Math.max(outBytes, l.output)) };
-    const { rows: r, cols: c, input, output } = this.layout;
-    const rowTable = 0;
-    const colTable = up(4 * r);
+    return inBytes <= l.input && rows <= l.rows && cols <= l.cols && scratch <= l.scratch;
+  }
+
+  /** Makes room (see `fits`). Moves the input slots and tables: nothing may be reading into them. */
+  ensure(inBytes: number, rows: number, cols: number, scratch: number): void {
+    if (this.fits(inBytes, rows, cols, scratch)) return;
+    const l = this.layout;
+    this.layout = { rows: Math.max(rows, l.rows), cols: Math.max(cols, l.cols), input: up(Math.max(inBytes, l.input)), scratch: up(Math.max(scratch, l.scratch)) };
+    const { rows: r, cols: c, input, scratch: sc } = this.layout;
+    const rowTable = up(this.staging.slotBytes * this.staging.count, DIRECT_ALIGN);
+    const colTable = rowTable + up(4 * r);
     const in0 = colTable + up(4 * c);
-    this.at = { rowTable, colTable, in: [in0, in0 + input], out: [in0 + 2 * input, in0 + 2 * input + output] };
-    this.mem.reserve(in0 + 2 * input + 2 * output);
+    this.at = { rowTable, colTable, in: [in0, in0 + input], scratch: in0 + 2 * input };
+    this.rowsSlot = -1;
+    this.mem.reserve(in0 + 2 * input + sc);
   }
 
   get inputCapacity(): number {
@@ -66,8 +102,14 @@ export class SliceBuffers {
     return this.mem.bytes(this.at.in[slot]!, this.layout.input);
   }
 
-  output(slot: number): Uint8Array {
-    return this.mem.bytes(this.at.out[slot]!, this.layout.output);
+  /** Address of input `slot` in the memory. */
+  inputAddress(slot: number): number {
+    return this.at.in[slot]!;
+  }
+
+  /** Address of the one-row scratch area. */
+  get scratch(): number {
+    return this.at.scratch;
   }
 
   /** Stores the kept columns (as byte offsets within a row) for the following gathers. */
@@ -76,12 +118,24 @@ export class SliceBuffers {
     for (let j = 0; j < cols.length; j++) t[j] = cols[j]! * elemBytes;
   }
 
-  /** Gathers the columns set by setColumns from the rows at `rowOffsets` of input `slot` into output `slot`. */
-  gather(slot: number, rowOffsets: Float64Array, nCols: number, elemBytes: number): void {
+  /** Stores the addresses of the rows at `rowOffsets` of input `slot` for the following `gatherRows`. */
+  setRows(slot: number, rowOffsets: Float64Array): void {
     const t = this.mem.u32(this.at.rowTable, rowOffsets.length);
     const base = this.at.in[slot]!;
     for (let i = 0; i < rowOffsets.length; i++) t[i] = base + rowOffsets[i]!;
-    this.mem.gather(elemBytes, this.at.rowTable, rowOffsets.length, this.at.colTable, nCols, this.at.out[slot]!);
+    this.rowsSlot = slot;
+  }
+
+  /** Gathers the columns set by setColumns from rows `from..from+count` set by setRows, packed at address `dst`. */
+  gatherRows(from: number, count: number, nCols: number, elemBytes: number, dst: number): void {
+    if (this.rowsSlot < 0) throw new Error('gatherRows before setRows');
+    this.mem.gather(elemBytes, this.at.rowTable + 4 * from, count, this.at.colTable, nCols, dst);
+  }
+
+  /** Gathers the columns set by setColumns from the rows at `rowOffsets` of input `slot`, packed at address `dst`. */
+  gather(slot: number, rowOffsets: Float64Array, nCols: number, elemBytes: number, dst: number): void {
+    this.setRows(slot, rowOffsets);
+    this.gatherRows(0, rowOffsets.length, nCols, elemBytes, dst);
   }
 }
 
@@ -91,19 +145,6 @@ async function readFully(fh: FileHandle, buf: Uint8Array, off: number, len: numb
     const { bytesRead } = await fh.read(buf, off + done, len - done, pos + done);
     if (bytesRead === 0) throw new HybridCompressError('CHECKPOINT_INVALID', `tensor "${name}": file ended while reading (truncated checkpoint?)`, { tensor: name });
     done += bytesRead;
-  }
-}
-
-async function writeFully(fh: FileHandle, buf: Uint8Array, len: number, pos: number): Promise<void> {
-  let done = 0;
-  while (done < len) {
-    try {
-      const { bytesWritten } = await fh.write(buf, done, len - done, pos + done);
-      done += bytesWritten;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new HybridCompressError('IO_ERROR', `disk full while writing the pruned checkpoint (${len - done} bytes pending); nothing was renamed into place`);
-      throw e;
-    }
   }
 }
 
@@ -171,12 +212,17 @@ export function planChunkReads(rows: Int32Array | null, from: number, to: number
   return { spans, rowOffsets, dense };
 }
 
-/**
- * Writes the selected rows/columns of `src` at `dst`. Returns the bytes written.
- * `rows`: kept first-dimension indices (any order; null = all); `cols`: kept last-dimension indices of a
- * 2-D tensor (null = all).
- */
-export async function sliceTensorBytes(src: SliceSource, rows: Int32Array | null, cols: Int32Array | null, dst: SliceTarget, bufs: SliceBuffers, signal?: AbortSignal): Promise<number> {
+const ST = { sr: 0, rep: 0, emit: 0, read: 0, gather: 0, commit: 0, plan: 0, rows: 0, total: 0, chunks: 0, spans: 0 };
+interface Geometry {
+  elem: number;
+  inRow: number;
+  outRow: number;
+  nOut: number;
+  perChunk: number;
+}
+
+function geometry(job: SliceJob, chunkBytes: number): Geometry {
+  const { src, cols } = job;
   const elem = DTYPE_BYTES[src.dtype];
   if (elem === undefined) throw new HybridCompressError('CHECKPOINT_INVALID', `tensor "${src.name}": dtype ${src.dtype} is not byte-sized and cannot be sliced`, { tensor: src.name });
   if (cols && src.shape.length !== 2) throw new Error(`tensor "${src.name}": column selection needs a matrix, shape is [${src.shape.join(', ')}]`);
@@ -185,55 +231,140 @@ export async function sliceTensorBytes(src: SliceSource, rows: Int32Array | null
   for (let i = 1; i < src.shape.length; i++) inner *= src.shape[i]!;
   const inRow = inner * elem;
   const outRow = (cols ? cols.length : inner) * elem;
-  const nOut = rows ? rows.length : nRows;
-  if (nOut === 0 || outRow === 0) return 0;
-  const perChunk = Math.max(1, Math.floor(bufs.chunkBytes / Math.max(inRow, 1)));
-  bufs.ensure(2 * perChunk * inRow, perChunk * outRow, perChunk, cols ? cols.length : 0);
+  const nOut = outRow === 0 ? 0 : job.rows ? job.rows.length : nRows;
+  return { elem, inRow, outRow, nOut, perChunk: Math.max(1, Math.floor(chunkBytes / Math.max(inRow, 1))) };
+}
+
+/**
+ * Appends the selected rows/columns of every job, in order, to `out`. Returns the bytes produced per job;
+ * `onTensor(i, bytes)` is called as job i's last byte is handed to the stream.
+ */
+export async function sliceTensors(jobs: readonly SliceJob[], out: OutputStream, bufs: SliceBuffers, opts: { signal?: AbortSignal; onTensor?: (index: number, bytes: number) => void } = {}): Promise<number[]> {
+  const geo = jobs.map((j) => geometry(j, bufs.chunkBytes));
+  const need = { input: 0, rows: 0, cols: 0, scratch: 0 };
+  const chunks: { job: number; from: number; to: number; last: boolean }[] = [];
+  for (const [j, g] of geo.entries()) {
+    need.input = Math.max(need.input, 2 * Math.min(g.perChunk, g.nOut) * g.inRow);
+    need.rows = Math.max(need.rows, Math.min(g.perChunk, g.nOut));
+    need.cols = Math.max(need.cols, jobs[j]!.cols?.length ?? 0);
+    need.scratch = Math.max(need.scratch, g.outRow);
+    for (let s = 0; s < g.nOut; s += g.perChunk) chunks.push({ job: j, from: s, to: Math.min(g.nOut, s + g.perChunk), last: s + g.perChunk >= g.nOut });
+  }
+  if (!bufs.fits(need.input, need.rows, need.cols, need.scratch)) {
+    // The stream's slots do not move, but wait for its writes anyway before the memory is reorganised.
+    await out.drain();
+    bufs.ensure(need.input, need.rows, need.cols, need.scratch);
+  }
   const capacity = bufs.inputCapacity;
-  if (cols) bufs.setColumns(cols, elem);
-  const chunks: [number, number][] = [];
-  for (let s = 0; s < nOut; s += perChunk) chunks.push([s, Math.min(nOut, s + perChunk)]);
+  const produced = jobs.map(() => 0);
+  let reported = 0;
+  const report = (upTo: number) => {
+    // Jobs with nothing to write (and those before the next chunk's job) are complete.
+    for (; reported < upTo; reported++) opts.onTensor?.(reported, produced[reported]!);
+  };
 
   const reads: (Promise<ChunkReads> | undefined)[] = [undefined, undefined];
-  const writes: (Promise<void> | undefined)[] = [undefined, undefined];
   const startRead = (k: number): Promise<ChunkReads> => {
-    const [from, to] = chunks[k]!;
-    const plan = planChunkReads(rows, from, to, inRow, capacity);
+    const c = chunks[k]!;
+    const { src, rows } = jobs[c.job]!;
+    const q0 = performance.now();
+    const plan = planChunkReads(rows, c.from, c.to, geo[c.job]!.inRow, capacity);
+    ST.plan += performance.now() - q0; ST.chunks++; ST.spans += plan.spans.length;
     const buf = bufs.input(k % 2);
     return Promise.all(plan.spans.map(([at, len, bo]) => readFully(src.fh, buf, bo, len, src.offset + at, src.name))).then(() => plan);
   };
-  let written = 0;
   try {
-    reads[0] = startRead(0);
+    const T0 = performance.now();
+    if (chunks.length > 0) reads[0] = startRead(0);
     for (let k = 0; k < chunks.length; k++) {
-      if (signal?.aborted) throw signal.reason ?? new HybridCompressError('CANCELLED', 'pruning cancelled');
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new HybridCompressError('CANCELLED', 'pruning cancelled');
+      const c = chunks[k]!;
       const slot = k % 2;
+      let q0 = performance.now();
       const plan = await reads[slot]!;
-      // Input slot k+1 is free once chunk k−1's write (which may have used it directly) has finished.
-      await writes[1 - slot];
+      ST.read += performance.now() - q0;
+      // The other input slot was consumed (synchronously) by chunk k−1: read chunk k+1 into it now.
+      let q1 = performance.now();
       if (k + 1 < chunks.length) reads[1 - slot] = startRead(k + 1);
-      const n = chunks[k]![1] - chunks[k]![0];
-      let out: Uint8Array;
-      if (cols) {
-        await writes[slot];
-        bufs.gather(slot, plan.rowOffsets, cols.length, elem);
-        out = bufs.output(slot);
-      } else if (plan.dense) out = bufs.input(slot);
-      else {
-        await writes[slot];
-        const o = bufs.output(slot);
-        const input = bufs.input(slot);
-        for (let i = 0; i < n; i++) o.set(input.subarray(plan.rowOffsets[i]!, plan.rowOffsets[i]! + inRow), i * inRow);
-        out = o;
+      ST.sr += performance.now() - q1; q1 = performance.now();
+      report(c.job);
+      ST.rep += performance.now() - q1; q1 = performance.now();
+      const job = jobs[c.job]!;
+      const g = geo[c.job]!;
+      const n = c.to - c.from;
+      if (job.cols) {
+        if (c.from === 0) bufs.setColumns(job.cols, g.elem);
+        await emitGathered(bufs, slot, plan.rowOffsets, n, job.cols.length, g, out);
+      } else {
+        const q0 = performance.now();
+        await emitRows(bufs.inputAddress(slot), plan.rowOffsets, n, g.inRow, out);
+        ST.rows += performance.now() - q0;
       }
-      writes[slot] = writeFully(dst.fh, out, n * outRow, dst.offset + written);
-      written += n * outRow;
+      produced[c.job]! += n * g.outRow;
+      ST.emit += performance.now() - q1; q1 = performance.now();
+      if (c.last) report(c.job + 1);
+      ST.rep += performance.now() - q1;
     }
-    await Promise.all(writes);
+    report(jobs.length);
+    ST.total = performance.now() - T0;
   } catch (e) {
-    // Let in-flight reads/writes settle before the caller closes the files.
-    await Promise.allSettled([...reads, ...writes]);
+    // Let in-flight reads settle before the caller closes the files.
+    await Promise.allSettled(reads);
     throw e;
   }
-  return written;
+  if (process.env.HC_TRACE) console.error('slice stats ms', JSON.stringify(ST, (k, v) => (typeof v === 'number' ? Math.round(v) : v)));
+  for (const k of Object.keys(ST)) (ST as Record<string, number>)[k] = 0;
+  return produced;
+}
+
+/** Gathers the kept columns of `n` rows into the stream: straight into its slot, a straddling row through the scratch row. */
+async function emitGathered(bufs: SliceBuffers, slot: number, rowOffsets: Float64Array, n: number, nCols: number, g: Geometry, out: OutputStream): Promise<void> {
+  bufs.setRows(slot, rowOffsets);
+  let i = 0;
+  while (i < n) {
+    const fit = Math.floor(out.avail / g.outRow);
+    if (fit > 0) {
+      const m = Math.min(fit, n - i);
+      let q0 = performance.now();
+      bufs.gatherRows(i, m, nCols, g.elem, out.ptr);
+      ST.gather += performance.now() - q0;
+      i += m;
+      q0 = performance.now();
+      await out.commit(m * g.outRow);
+      ST.commit += performance.now() - q0;
+    } else {
+      bufs.gatherRows(i, 1, nCols, g.elem, bufs.scratch);
+      i += 1;
+      await out.copyFrom(bufs.scratch, g.outRow);
+    }
+  }
+}
+
+/** Copies whole rows into the stream, one copy per run of rows that lie back to back in the input. */
+async function emitRows(base: number, rowOffsets: Float64Array, n: number, rowBytes: number, out: OutputStream): Promise<void> {
+  let i = 0;
+  while (i < n) {
+    let j = i + 1;
+    while (j < n && rowOffsets[j] === rowOffsets[j - 1]! + rowBytes) j++;
+    await out.copyFrom(base + rowOffsets[i]!, (j - i) * rowBytes);
+    i = j;
+  }
+}
+
+/**
+ * Writes the selected rows/columns of `src` into `dst` — an open file at an offset (written buffered), or
+ * an output stream. Returns the bytes written. `rows`: kept first-dimension indices (any order; null =
+ * all); `cols`: kept last-dimension indices of a 2-D tensor (null = all).
+ */
+export async function sliceTensorBytes(src: SliceSource, rows: Int32Array | null, cols: Int32Array | null, dst: SliceTarget | OutputStream, bufs: SliceBuffers, signal?: AbortSignal): Promise<number> {
+  if (dst instanceof OutputStream) return (await sliceTensors([{ src, rows, cols }], dst, bufs, { signal }))[0]!;
+  const out = OutputStream.over(dst.fh, dst.offset, bufs.staging);
+  try {
+    const [n] = await sliceTensors([{ src, rows, cols }], out, bufs, { signal });
+    await out.finish();
+    return n!;
+  } catch (e) {
+    await out.settle();
+    throw e;
+  }
 }
