@@ -44,18 +44,35 @@ export class ActivationAccumulator {
     checkPositiveInt(`${this.name}: rows`, rows);
     checkPositiveInt(`${this.name}: seq`, seq);
     checkLength(this.name, batchData, rows * seq * channels, `[${rows}, ${seq}, ${channels}]`);
-    const rowMean = new Float64Array(channels);
+    const rowMeans = new Float64Array(rows * channels);
     for (let r = 0; r < rows; r++) {
-      rowMean.fill(0);
       for (let t = 0; t < seq; t++) {
         const o = (r * seq + t) * channels;
-        for (let c = 0; c < channels; c++) rowMean[c]! += Math.abs(batchData[o + c]!);
+        for (let c = 0; c < channels; c++) rowMeans[r * channels + c]! += Math.abs(batchData[o + c]!);
       }
+      for (let c = 0; c < channels; c++) rowMeans[r * channels + c]! /= seq;
+    }
+    this.addRowMeans(rowMeans, rows);
+  }
+
+  /**
+   * Adds rows already reduced over their tokens: `rowMeans` [rows, channels] = mean_t |a[row, t, c]|
+   * (e.g. the engine's `layers.N.stats.<tap>.absmean`). Same result as `add` on the full rows.
+   */
+  addRowMeans(rowMeans: ArrayLike<number>, rows: number): void {
+    const channels = this.channels;
+    checkPositiveInt(`${this.name}: rows`, rows);
+    checkLength(this.name, rowMeans, rows * channels, `[${rows}, ${channels}]`);
+    // Validate before touching the sums, so a bad batch leaves the state as it was.
+    for (let i = 0; i < rows * channels; i++) {
+      const m = rowMeans[i]!;
+      if (!Number.isFinite(m) || m < 0) {
+        throw new HybridCompressError('NON_FINITE', `${this.name}: ${Number.isFinite(m) ? 'negative mean |a|' : 'non-finite activation'} in row ${Math.floor(i / channels)} of the batch, channel ${i % channels}; the model or its inputs produce NaN/Inf`, { tensor: this.name });
+      }
+    }
+    for (let r = 0; r < rows; r++) {
       for (let c = 0; c < channels; c++) {
-        const m = rowMean[c]! / seq;
-        if (!Number.isFinite(m)) {
-          throw new HybridCompressError('NON_FINITE', `${this.name}: non-finite activation in row ${r} of the batch, channel ${c}; the model or its inputs produce NaN/Inf`, { tensor: this.name });
-        }
+        const m = rowMeans[r * channels + c]!;
         this.sums[c]! += m * m;
       }
     }

@@ -1,5 +1,6 @@
-// The calibration job (worker side): forward passes over the calibration rows with taps, aggregated by
-// ImportanceCollector into importance.safetensors; optional depth KL (each layer dropped in turn).
+// The calibration job (worker side): forward passes over the calibration rows that return per-row
+// statistics of the taps (reduced over tokens inside the graph; or, with reduce: 'js', the full taps),
+// aggregated by ImportanceCollector into importance.safetensors; optional depth KL (each layer dropped in turn).
 // Resumable: after every batch the collector state and the data cursor go to state.json (atomically),
 // and a restarted job continues from the last completed batch.
 
@@ -17,7 +18,7 @@ import { writeFileAtomic } from '../runs/atomic-write';
 import { describeDataReport, type DataCursor } from '../data/index';
 import type { CalibrationSettings } from './settings';
 import { openModelDataset } from '../eval/model-data';
-import { ImportanceCollector, calibrationTaps, type CollectorState } from './collector';
+import { ImportanceCollector, calibrationStats, calibrationTaps, type CollectorState } from './collector';
 import { MeanAccumulator, klPerToken, type MeanAccumulatorState } from './depth';
 import { IMPORTANCE_FILE, IMPORTANCE_FORMAT } from './importance-format';
 import { writeCalibrationSummary } from './summary';
@@ -60,6 +61,13 @@ export interface CalibrationHooks {
   onProgress?: (p: CalibrationProgress) => void;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /**
+   * Where the per-row reductions over tokens happen: 'graph' (default) — ORT returns [batch, width]
+   * statistics; 'js' — ORT returns the full [batch, seq, width] taps and JS reduces them (the original
+   * path, kept for comparison and benchmarks). Both give the same scores up to float32 rounding, and
+   * share the resumable state, so a run may resume on either.
+   */
+  reduce?: 'graph' | 'js';
 }
 
 function checkCancelled(signal?: AbortSignal): void {
@@ -102,9 +110,12 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
     };
 
     const mode = chooseMode(ckpt, s.mode);
-    const taps = spec.layers.flatMap((l) => calibrationTaps(spec, l.index, { flap, depth: depthBi }));
-    // Whole mode skips the lm_head entirely; streamed mode never calls the head stage in this pass.
-    runner = await ForwardRunner.create(ckpt, { mode, taps, device: s.device, threads: s.threads, logits: mode === 'streamed', log: hooks.log });
+    const inGraph = (hooks.reduce ?? 'graph') === 'graph';
+    const outputs = spec.layers.flatMap((l) => (inGraph ? calibrationStats : calibrationTaps)(spec, l.index, { flap, depth: depthBi }));
+    const addLayer = (n: number, got: ReadonlyMap<string, Float32Array>, rows: number, seq: number) =>
+      inGraph ? collector.addLayerStats(n, got, rows, seq) : collector.addLayer(n, got, rows, seq);
+    // Neither mode computes the lm_head in this pass (streamed mode has no head stage without logits).
+    runner = await ForwardRunner.create(ckpt, { mode, ...(inGraph ? { stats: outputs } : { taps: outputs }), device: s.device, threads: s.threads, logits: false, log: hooks.log });
     const ds = await openModelDataset(ckpt.dir, spec, s);
     datasets.push(ds);
     const totalRows = Math.min(s.samples, await ds.countRows());
@@ -118,7 +129,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
           const f0 = performance.now();
           const r = await runner.run(b.ids, b.batch, b.seq);
           const f1 = performance.now();
-          for (const l of spec.layers) collector.addLayer(l.index, r.taps, b.batch, b.seq);
+          for (const l of spec.layers) addLayer(l.index, r.taps, b.batch, b.seq);
           timings.forward_s += (f1 - f0) / 1000;
           timings.aggregation_s += (performance.now() - f1) / 1000;
         } else {
@@ -129,7 +140,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
             const out = await runner.runLayer(l.index, hidden);
             const f1 = performance.now();
             timings.forward_s += (f1 - f0) / 1000;
-            collector.addLayer(l.index, out.taps, b.batch, b.seq);
+            addLayer(l.index, out.taps, b.batch, b.seq);
             hidden = out.hidden;
             f0 = performance.now();
             timings.aggregation_s += (f0 - f1) / 1000;

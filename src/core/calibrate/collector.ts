@@ -1,6 +1,7 @@
 // ImportanceCollector: turns the engine's per-layer taps into every importance score the pruner needs
 // (research/paper.md §2–3, issue 4), with resumable float64 state. It is engine-agnostic: the caller
-// feeds taps layer by layer (whole-model or layer-streamed runs alike) and the weights FLAP needs.
+// feeds layer by layer (whole-model or layer-streamed runs alike) either the full taps (addLayer) or the
+// per-row statistics the graph reduced them to (addLayerStats, much less to copy), and the weights FLAP needs.
 
 import type { HybridModelSpec } from '../arch/spec';
 import { requireLayerTensor } from '../arch/spec';
@@ -10,6 +11,7 @@ import { VarianceAccumulator, type VarianceAccumulatorState } from './variance-a
 import { MeanAccumulator, cosineDistances, type MeanAccumulatorState } from './depth';
 import { attentionHeadScores, mambaChannelScores, mambaHeadScores } from './ranking';
 import { flapColumnScores, flapHeadScores } from './flap';
+import { blockImportanceStatName, tapStatName } from '../model/forward-graph-stats';
 
 /** Tap names (shared with the engine and the reference forward). */
 export const tapName = {
@@ -33,6 +35,40 @@ export function calibrationTaps(spec: HybridModelSpec, n: number, opts: { flap?:
   else if (kind === '*') taps.push(tapName.attentionOProjInput(n));
   if (opts.depth !== false) taps.push(tapName.input(n), tapName.output(n));
   return taps;
+}
+
+/** Names of the engine's per-row statistics of a tap (model/forward-graph-stats.ts). */
+export const statName = {
+  absmean: (tap: string) => tapStatName(tap, 'absmean'),
+  mean: (tap: string) => tapStatName(tap, 'mean'),
+  m2: (tap: string) => tapStatName(tap, 'm2'),
+  blockImportance: (n: number) => blockImportanceStatName(n),
+};
+
+/** The tap whose mean |a| scores layer n's own width (Mamba x, MLP down_proj input, attention o_proj input). */
+function mainTapOf(spec: HybridModelSpec, n: number): string | undefined {
+  const kind = spec.layers[n]!.kind;
+  return kind === 'M' ? tapName.mambaX(n) : kind === '-' ? tapName.mlpDownProjInput(n) : kind === '*' ? tapName.attentionOProjInput(n) : undefined;
+}
+
+/** The tap whose variance FLAP needs (Mamba out_proj input, MLP down_proj input). */
+function varianceTapOf(spec: HybridModelSpec, n: number): string | undefined {
+  const kind = spec.layers[n]!.kind;
+  return kind === 'M' ? tapName.mambaOutProjInput(n) : kind === '-' ? tapName.mlpDownProjInput(n) : undefined;
+}
+
+/**
+ * The per-row statistics calibration needs from layer n — the same information as calibrationTaps,
+ * reduced over tokens inside the graph ([batch, width] instead of [batch, seq, width]).
+ */
+export function calibrationStats(spec: HybridModelSpec, n: number, opts: { flap?: boolean; depth?: boolean } = {}): string[] {
+  const out = [statName.absmean(tapName.norm(n))];
+  const main = mainTapOf(spec, n);
+  if (main) out.push(statName.absmean(main));
+  const vt = opts.flap !== false ? varianceTapOf(spec, n) : undefined;
+  if (vt) out.push(statName.mean(vt), statName.m2(vt));
+  if (opts.depth !== false) out.push(statName.blockImportance(n));
+  return out;
 }
 
 interface LayerState {
@@ -98,15 +134,38 @@ export class ImportanceCollector {
       return t;
     };
     const acc = this.layers[n]!;
-    const kind = this.spec.layers[n]!.kind;
     acc.norm.add(get(tapName.norm(n)), rows, seq, this.spec.hiddenSize);
-    const mainTap = kind === 'M' ? tapName.mambaX(n) : kind === '-' ? tapName.mlpDownProjInput(n) : kind === '*' ? tapName.attentionOProjInput(n) : undefined;
+    const mainTap = mainTapOf(this.spec, n);
     if (mainTap && acc.main) acc.main.add(get(mainTap), rows, seq, acc.main.channels);
-    if (acc.variance) {
-      const vt = kind === 'M' ? tapName.mambaOutProjInput(n) : tapName.mlpDownProjInput(n);
-      acc.variance.add(get(vt), rows * seq, acc.variance.channels);
-    }
+    const vt = varianceTapOf(this.spec, n);
+    if (vt && acc.variance) acc.variance.add(get(vt), rows * seq, acc.variance.channels);
     if (acc.bi) acc.bi.addAll(cosineDistances(get(tapName.input(n)), get(tapName.output(n)), rows * seq, this.spec.hiddenSize));
+  }
+
+  /**
+   * Adds one layer's per-row statistics (calibrationStats) for a batch of `rows` rows of `seq` tokens:
+   * absmean [rows, width] per scored tap, mean / m2 [rows, width] of the FLAP tap, block-importance
+   * sums [rows]. Gives the scores addLayer gives on the full taps, up to float32 rounding in the graph.
+   */
+  addLayerStats(n: number, stats: ReadonlyMap<string, ArrayLike<number>>, rows: number, seq: number): void {
+    const get = (name: string): ArrayLike<number> => {
+      const t = stats.get(name);
+      if (!t) throw new HybridCompressError('RUNTIME_ERROR', `calibration: the engine did not return statistic "${name}"`, { tensor: name });
+      return t;
+    };
+    const acc = this.layers[n]!;
+    acc.norm.addRowMeans(get(statName.absmean(tapName.norm(n))), rows);
+    const main = mainTapOf(this.spec, n);
+    if (main && acc.main) acc.main.addRowMeans(get(statName.absmean(main)), rows);
+    const vt = varianceTapOf(this.spec, n);
+    if (vt && acc.variance) acc.variance.addMoments(get(statName.mean(vt)), get(statName.m2(vt)), rows, seq);
+    if (acc.bi) {
+      const sums = get(statName.blockImportance(n));
+      if (sums.length !== rows) throw new HybridCompressError('SHAPE_MISMATCH', `${statName.blockImportance(n)}: got ${sums.length} values for ${rows} rows`, { tensor: statName.blockImportance(n) });
+      let total = 0;
+      for (let r = 0; r < rows; r++) total += sums[r]!;
+      acc.bi.addSum(total, rows * seq);
+    }
   }
 
   /** Marks a batch as fully added (every layer). */

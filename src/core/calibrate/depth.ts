@@ -111,6 +111,14 @@ export class MeanAccumulator {
     this.n += values.length;
   }
 
+  /** Adds `count` values given only by their sum (e.g. the engine's per-row `block_importance.sum`). */
+  addSum(sum: number, count: number): void {
+    if (!Number.isFinite(sum)) throw new HybridCompressError('NON_FINITE', `${this.name}: the batch's sum is ${sum}`, { tensor: this.name });
+    if (!Number.isInteger(count) || count < 0) throw new HybridCompressError('OPTION_INVALID', `${this.name}: count ${count} must be a non-negative integer`, { option: 'count' });
+    this.total += sum;
+    this.n += count;
+  }
+
   mean(): number {
     if (this.n === 0) throw new HybridCompressError('DATA_INVALID', `${this.name}: no values were added, the mean is undefined`, { tensor: this.name });
     return this.total / this.n;

@@ -1,6 +1,7 @@
 // Streaming per-channel variance in float64 (Chan et al.'s pairwise update: each batch's mean and sum of
 // squared deviations are computed in two passes, then combined), for FLAP's Var(x_j). Stable when the
-// mean is large against the spread, unlike Σx² − (Σx)²/n.
+// mean is large against the spread, unlike Σx² − (Σx)²/n. `addMoments` takes groups already reduced to
+// (mean, m2) elsewhere (the engine reduces each calibration row in the graph).
 
 import { HybridCompressError } from '../errors';
 import { checkLength, checkPositiveInt, readNumberArray, stateError } from './checks';
@@ -59,6 +60,34 @@ export class VarianceAccumulator {
       }
     }
     this.combine(samples, bMean, bM2);
+  }
+
+  /**
+   * Adds groups of samples already reduced to their moments: `means` and `m2s` [groups, channels] with
+   * m2 = Σ (x − group mean)² over `samplesPerGroup` samples each (e.g. the engine's per-row
+   * `layers.N.stats.<tap>.mean` / `.m2` over seq tokens). Groups are combined one by one (Chan et al.),
+   * in float64; the result equals `add` on the samples up to rounding.
+   */
+  addMoments(means: ArrayLike<number>, m2s: ArrayLike<number>, groups: number, samplesPerGroup: number): void {
+    const C = this.channels;
+    checkPositiveInt(`${this.name}: groups`, groups);
+    checkPositiveInt(`${this.name}: samples per group`, samplesPerGroup);
+    checkLength(`${this.name} means`, means, groups * C, `[${groups}, ${C}]`);
+    checkLength(`${this.name} m2`, m2s, groups * C, `[${groups}, ${C}]`);
+    for (let i = 0; i < groups * C; i++) {
+      if (!Number.isFinite(means[i]!) || !Number.isFinite(m2s[i]!) || m2s[i]! < 0) {
+        throw new HybridCompressError('NON_FINITE', `${this.name}: ${Number.isFinite(m2s[i]!) && Number.isFinite(means[i]!) ? 'negative sum of squared deviations' : 'non-finite activation'} in group ${Math.floor(i / C)}, channel ${i % C}; the model or its inputs produce NaN/Inf`, { tensor: this.name });
+      }
+    }
+    const gMean = new Float64Array(C);
+    const gM2 = new Float64Array(C);
+    for (let r = 0; r < groups; r++) {
+      for (let c = 0; c < C; c++) {
+        gMean[c] = means[r * C + c]!;
+        gM2[c] = m2s[r * C + c]!;
+      }
+      this.combine(samplesPerGroup, gMean, gM2);
+    }
   }
 
   private combine(nb: number, bMean: Float64Array, bM2: Float64Array): void {

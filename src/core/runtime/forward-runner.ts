@@ -111,7 +111,7 @@ export class ForwardRunner {
     const stats = o.stats ?? [];
     if (mode === 'whole') return [{ name: 'model', build: () => buildForwardGraph(spec, weights, { ...g, taps, stats }) }];
     const layerOf = (name: string) => /^layers\.(\d+)\./.exec(name)?.[1];
-    const badStats = stats.filter((t) => layerOf(t) === undefined);
+    const badStats = stats.filter((t) => layerOf(t) === undefined || Number(layerOf(t)) >= spec.numLayers);
     if (badStats.length > 0) buildForwardGraph(spec, weights, { ...g, stats: badStats }); // throws the typed error naming valid statistics
     const unknown = taps.filter((t) => t !== 'norm_f' && !/^layers\.\d+\./.test(t));
     if (unknown.length > 0) buildForwardGraph(spec, weights, { ...g, taps: unknown }); // throws the typed error naming valid taps
