@@ -7,11 +7,12 @@
 // Options: --teacher DIR (default examples/teacher), --work DIR (default .hybrid-compress/reproduce/<full|quick>),
 // --out FILE, --threads N (ORT intra-op threads), --fresh (ignore measurements cached in <work>/cache.json).
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Lab } from './reproduce/lab';
+import { Lab, sourceHash } from './reproduce/lab';
 import { runExperiments } from './reproduce/experiments';
 import { renderReport } from './reproduce/report';
 import { SETUP, type Meta, type Results } from './reproduce/results';
@@ -44,13 +45,36 @@ function ortVersion(): string {
   }
 }
 
+/** The git commit and whether the measuring code (src/, scripts/) differs from it; 'unknown' outside a git checkout. */
+function gitState(): { commit: string; dirty: boolean } {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'scripts').length > 0 };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+}
+
+/** CPU seconds per wall second and the 1-minute load average over the measurements. */
+function machineUsage(u: Lab['usage']): Meta['machine']['usage'] {
+  if (u.wall === 0 || u.loads.length === 0) return undefined;
+  const loads = [...u.loads].sort((x, y) => x - y);
+  return { cpuPerWall: u.cpu / u.wall, loadMedian: loads[Math.floor(loads.length / 2)]!, loadMax: loads[loads.length - 1]! };
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  const { values } = parseArgs({
-    args: argv,
-    options: { quick: { type: 'boolean' }, teacher: { type: 'string' }, work: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' }, fresh: { type: 'boolean' }, help: { type: 'boolean' } },
-    strict: true,
-  });
+  let values: { quick?: boolean; teacher?: string; work?: string; out?: string; threads?: string; fresh?: boolean; help?: boolean };
+  try {
+    values = parseArgs({
+      args: argv,
+      options: { quick: { type: 'boolean' }, teacher: { type: 'string' }, work: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' }, fresh: { type: 'boolean' }, help: { type: 'boolean' } },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`reproduce: ${(e as Error).message}\nusage: ${usage}\n`);
+    return 2;
+  }
   if (values.help) {
     process.stdout.write(`${usage}\n`);
     return 0;
@@ -81,9 +105,9 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const stamp = () => `[${((performance.now() - t0) / 1000).toFixed(0).padStart(5)} s]`;
   const log = (line: string) => process.stderr.write(`${stamp()} ${line}\n`);
-  const load = loadavg()[0]!;
   log(`reproduce${settings.quick ? ' --quick' : ''}: teacher ${teacher}, work ${work}`);
-  const lab = await Lab.open({ teacher, train, val, work, settings, fresh: values.fresh === true, threads, log });
+  const code = { ...gitState(), hash: sourceHash([join(root, 'src'), join(root, 'scripts', 'reproduce'), join(root, 'scripts', 'reproduce.ts')]) };
+  const lab = await Lab.open({ teacher, train, val, work, settings, fresh: values.fresh === true, threads, code: code.hash, log });
   lab.section(SETUP);
   const cal = await lab.calibrate();
   const measured = await runExperiments(lab);
@@ -97,6 +121,7 @@ async function main(): Promise<number> {
     teacherDesc: teacherDescription(lab.spec),
     teacherParams: lab.spec.params.total,
     fingerprint: lab.fingerprint,
+    code,
     data: { train: rel(train), val: rel(val) },
     machine: {
       cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
@@ -104,7 +129,7 @@ async function main(): Promise<number> {
       threads: threads === undefined || threads === 0 ? "ONNX Runtime's default intra-op threads (one per physical core)" : `${threads} intra-op threads`,
       node: process.versions.node,
       ort: ortVersion(),
-      load: `1-minute load average at the start: ${load.toFixed(1)}${load > cpus().length ? ' (other jobs shared the machine, so wall times are inflated)' : ''}.`,
+      usage: machineUsage(lab.usage),
     },
     quick: settings.quick,
     settings,

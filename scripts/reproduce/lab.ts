@@ -4,8 +4,9 @@
 // stopped and a rerun with other report wording costs nothing. --fresh ignores the cache.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { HybridModelSpec } from '../../src/core/arch/spec';
 import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
@@ -62,6 +63,11 @@ export interface CalibrationInfo {
 interface CacheEntry {
   value: unknown;
   seconds: number;
+  /** CPU seconds this process used (all threads) and the 1-minute load average when it finished: how much of the machine the measurement had. */
+  cpuSeconds?: number;
+  load?: number;
+  /** Hash of the source code that measured it: any code change invalidates the cache. */
+  code?: string;
 }
 
 const hash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
@@ -71,6 +77,8 @@ export class Lab {
   private counted = new Set<string>();
   private current = '';
   readonly seconds = new Map<string, number>();
+  /** Over the measurements of this run (reused ones with their original figures). */
+  readonly usage = { wall: 0, cpu: 0, loads: [] as number[] };
   /** Measurements reused from the cache, and measured now, in this run. */
   reused = 0;
   measured = 0;
@@ -86,9 +94,11 @@ export class Lab {
     readonly fingerprint: string,
     readonly threads: number | undefined,
     private readonly log: (line: string) => void,
+    readonly code: string,
   ) {}
 
-  static async open(o: { teacher: string; train: string; val: string; work: string; settings: ReproduceSettings; fresh: boolean; threads?: number; log: (line: string) => void }): Promise<Lab> {
+  /** `code`: a hash of the source that measures (sourceHash), so a cached number is never from other code. */
+  static async open(o: { teacher: string; train: string; val: string; work: string; settings: ReproduceSettings; fresh: boolean; threads?: number; code: string; log: (line: string) => void }): Promise<Lab> {
     const ckpt = await openCheckpoint(o.teacher);
     let spec: HybridModelSpec;
     let fp: string;
@@ -99,7 +109,7 @@ export class Lab {
       await ckpt.close();
     }
     mkdirSync(o.work, { recursive: true });
-    const lab = new Lab(resolve(o.teacher), resolve(o.train), resolve(o.val), resolve(o.work), o.settings, spec, fp, o.threads, o.log);
+    const lab = new Lab(resolve(o.teacher), resolve(o.train), resolve(o.val), resolve(o.work), o.settings, spec, fp, o.threads, o.log, o.code);
     const file = lab.cacheFile;
     if (!o.fresh && existsSync(file)) lab.cache = JSON.parse(readFileSync(file, 'utf8')) as Record<string, CacheEntry>;
     return lab;
@@ -115,28 +125,36 @@ export class Lab {
     if (!this.seconds.has(name)) this.seconds.set(name, 0);
   }
 
-  private book(id: string, seconds: number): void {
+  private book(id: string, e: CacheEntry): void {
     if (this.counted.has(id)) return;
     this.counted.add(id);
-    this.seconds.set(this.current, (this.seconds.get(this.current) ?? 0) + seconds);
+    this.seconds.set(this.current, (this.seconds.get(this.current) ?? 0) + e.seconds);
+    if (e.cpuSeconds !== undefined) {
+      this.usage.wall += e.seconds;
+      this.usage.cpu += e.cpuSeconds;
+    }
+    if (e.load !== undefined) this.usage.loads.push(e.load);
   }
 
   private async cached<T>(id: string, what: string, fn: () => Promise<T>): Promise<T> {
     const hit = this.cache[id];
-    if (hit) {
+    if (hit && hit.code === this.code) {
       if (!this.counted.has(id)) this.reused++;
-      this.book(id, hit.seconds);
+      this.book(id, hit);
       return hit.value as T;
     }
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const value = await fn();
     const seconds = (performance.now() - t0) / 1000;
-    this.cache[id] = { value, seconds };
+    const c = process.cpuUsage(c0);
+    const entry: CacheEntry = { value, seconds, cpuSeconds: (c.user + c.system) / 1e6, load: loadavg()[0], code: this.code };
+    this.cache[id] = entry;
     // Atomic, so an interrupted run never leaves a half-written cache behind.
     writeFileSync(`${this.cacheFile}.tmp`, JSON.stringify(this.cache, null, 1));
     renameSync(`${this.cacheFile}.tmp`, this.cacheFile);
     this.measured++;
-    this.book(id, seconds);
+    this.book(id, entry);
     this.log(`${what}: ${seconds.toFixed(1)} s`);
     return value;
   }
@@ -265,4 +283,21 @@ export class Lab {
       return { zeroShot: zs.loss, loss: e.loss, params: p.params, msPerStep: res.msPerStep, firstTrainLoss: res.firstLoss, lastTrainLoss: res.lastLoss } satisfies Distilled;
     });
   }
+}
+
+/** SHA-256 over the given source files and every source file under the given folders (sorted paths and contents). */
+export function sourceHash(paths: readonly string[]): string {
+  const h = createHash('sha256');
+  const walk = (p: string): string[] => {
+    if (!existsSync(p)) return [];
+    if (!statSync(p).isDirectory()) return [p];
+    return readdirSync(p)
+      .sort()
+      .flatMap((name) => {
+        const q = join(p, name);
+        return statSync(q).isDirectory() ? walk(q) : /\.(ts|mjs|js|json)$/.test(name) ? [q] : [];
+      });
+  };
+  for (const p of paths) for (const f of walk(p)) h.update(`${f}\n`).update(readFileSync(f));
+  return h.digest('hex').slice(0, 16);
 }

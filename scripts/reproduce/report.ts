@@ -149,6 +149,17 @@ export function verdicts(r: Results): Verdict[] {
   return out;
 }
 
+/** Whether other jobs loaded the machine during the measurements (then wall times and speeds are inflated). */
+export function machineShared(m: Results['meta']): boolean {
+  return m.machine.usage === undefined || m.machine.usage.loadMax > m.machine.cores + 0.5;
+}
+
+function usageSentence(m: Results['meta']): string {
+  const u = m.machine.usage;
+  if (!u) return '';
+  return ` Over the measurements the script used ${u.cpuPerWall.toFixed(2)} CPU-seconds per wall-second (${m.machine.cores} would be every core to itself); the 1-minute load average after each measurement had median ${u.loadMedian.toFixed(1)} and maximum ${u.loadMax.toFixed(1)}${machineShared(m) ? ', so other jobs shared the machine and the wall times are inflated' : ''}.`;
+}
+
 export function renderReport(r: Results): string {
   const m = r.meta;
   const s = m.settings;
@@ -177,8 +188,9 @@ export function renderReport(r: Results): string {
     `- **Retraining** (every student, same budget): ${s.kd.steps} steps × batch ${s.kd.batch} × ${s.kd.seqLen} tokens = ${int(kdTokens)} tokens of \`${m.data.train}\` (seed ${s.kd.seed}); AdamW (β 0.9/0.95, weight decay ${s.kd.weightDecay}), lr ${s.kd.lr} → ${s.kd.minLr} cosine after ${s.kd.warmupSteps} warm-up steps, gradient clip ${s.kd.clip}. KD = forward KL from the teacher at temperature ${s.kd.temperature}, no CE term (as in the paper); CE-only = next-token cross-entropy on the data, no teacher.`,
     `- **Random importance**: seeded uniform scores, ${s.randomSeeds.length} seeds (${s.randomSeeds.join(', ')}); the tables give the mean and the range.`,
     '- **Pruning**: the project\'s pruner (`runPrune`): Mamba heads ranked within their B/C group on the kept head channels unless stated, FFN neurons and embedding channels by activation, layers by the KL metric. Every KD/CE run and every zero-shot number comes from a single run (no repeats), so small differences are within noise.',
-    `- **Machine**: ${m.machine.cpu}, ${m.machine.cores} cores; ONNX Runtime ${m.machine.ort} on CPU, ${m.machine.threads}; Node ${m.machine.node}. ${m.machine.load}`,
-    `- **Command**: \`${m.command}\` on ${m.date}; total wall time ${secs(m.totalSeconds)}, of which ${secs(m.sectionSeconds[SETUP] ?? 0)} for the setup (calibration, teacher evaluation)${m.reused > 0 ? ` (${m.reused} of ${m.reused + m.measured} measurements reused from an earlier run with identical settings; wall times are those of the original measurements)` : ''}.`,
+    `- **Machine**: ${m.machine.cpu}, ${m.machine.cores} cores; ONNX Runtime ${m.machine.ort} on CPU, ${m.machine.threads}; Node ${m.machine.node}.${usageSentence(m)}`,
+    `- **Code**: ${m.code.commit === 'unknown' ? 'not a git checkout' : `commit \`${m.code.commit}\`${m.code.dirty ? ' with uncommitted changes in src/ or scripts/' : ''}`}; source hash \`${m.code.hash}\` (src/ and the reproduce scripts).`,
+    `- **Command**: \`${m.command}\` on ${m.date}; total wall time ${secs(m.totalSeconds)}, of which ${secs(m.sectionSeconds[SETUP] ?? 0)} for the setup (calibration, teacher evaluation)${m.reused > 0 ? `; ${m.measured === 0 ? 'every measurement was' : `${m.reused} of ${m.reused + m.measured} measurements were`} taken from the cache of an earlier run with identical settings, and the wall times and machine load are those of the original measurements` : ''}.`,
   );
 
   // 1
@@ -232,17 +244,28 @@ export function renderReport(r: Results): string {
 
   // 4
   section(4);
+  // Speeds are shown only when the machine was not shared: under other jobs' load they measure the load.
+  const speed = !machineShared(m);
+  const withSpeed = (row: string[], tps: number) => (speed ? [...row, tps.toFixed(0)] : row);
+  const head4 = ['pruning', 'configuration', 'parameters', 'layers', 'zero-shot loss', `after KD (${s.kd.steps} steps)`];
   L.push(
     table(
-      ['pruning', 'configuration', 'parameters', 'layers', 'zero-shot loss', `after KD (${s.kd.steps} steps)`, 'tokens/s (eval, indicative)'],
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
+      [...head4, ...(speed ? ['tokens/s (evaluation pass)'] : [])],
+      speed ? ['l', 'l', 'r', 'r', 'r', 'r', 'r'] : ['l', 'l', 'r', 'r', 'r', 'r'],
       [
-        ['teacher', 'unpruned', `${int(T)} (100 %)`, `${r.depth.layers.length}`, loss(r.teacher.loss), '—', r.teacher.tokensPerS.toFixed(0)],
-        ...r.widthDepth.rows.map((x) => [x.name, x.config, `${int(x.params)} (${pct(x.params, T)})`, `${x.layers}`, loss(x.zs), loss(x.kd), x.tokensPerS.toFixed(0)]),
+        withSpeed(['teacher', 'unpruned', `${int(T)} (100 %)`, `${r.depth.layers.length}`, loss(r.teacher.loss), '—'], r.teacher.tokensPerS),
+        ...r.widthDepth.rows.map((x) => withSpeed([x.name, x.config, `${int(x.params)} (${pct(x.params, T)})`, `${x.layers}`, loss(x.zs), loss(x.kd)], x.tokensPerS)),
       ],
     ),
   );
-  L.push('', r.widthDepth.depthNote, '', 'Tokens/s come from one held-out evaluation pass each on a shared CPU; they show the direction, not a benchmark.');
+  L.push(
+    '',
+    r.widthDepth.depthNote,
+    '',
+    speed
+      ? 'Tokens/s: one held-out evaluation pass per model on the CPU; one run each, so they show the direction, not a benchmark.'
+      : 'Speed is not compared here: other jobs loaded the CPU during these measurements, so evaluation speeds would mostly measure that load (the paper\'s claim that depth-only pruning is the fastest is left untested).',
+  );
   verdictLines(3);
 
   // 5
@@ -298,8 +321,9 @@ export function renderReport(r: Results): string {
   L.push('', '## Summary', '', table(['#', 'paper finding', 'at this scale'], ['r', 'l', 'l'], V.map((v, i) => [i + 1, v.title, `**${v.agreement}**`])), '');
   const held = V.filter((v) => v.agreement === 'agrees').length;
   const against = V.filter((v) => v.agreement === 'disagrees').length;
+  const inconclusive = V.filter((v) => v.agreement === 'inconclusive').length;
   L.push(
-    `${held} of ${V.length} findings held outright at this scale, ${V.filter((v) => v.agreement === 'partly agrees').length} held in part, ${against} did not${V.some((v) => v.agreement === 'inconclusive') ? `, ${V.filter((v) => v.agreement === 'inconclusive').length} were inconclusive (ties)` : ''}. The teacher has ${int(T)} parameters and every student was retrained on ${int(kdTokens)} tokens, against 8B parameters and 3.8B–380B tokens in the paper, and each number is a single run; read the agreements and disagreements as indications at this scale, not as tests of the paper.`,
+    `${held} of ${V.length} findings held outright at this scale, ${V.filter((v) => v.agreement === 'partly agrees').length} held in part, ${against} did not${inconclusive > 0 ? `, ${inconclusive} ${inconclusive === 1 ? 'was' : 'were'} inconclusive (ties)` : ''}. The teacher has ${int(T)} parameters and every student was retrained on ${int(kdTokens)} tokens, against 8B parameters and 3.8B–380B tokens in the paper, and each number is a single run; read the agreements and disagreements as indications at this scale, not as tests of the paper.`,
     '',
   );
   return L.join('\n');

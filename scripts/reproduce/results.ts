@@ -22,8 +22,18 @@ export interface Meta {
   teacherDesc: string;
   teacherParams: number;
   fingerprint: string;
+  /** The code that measured: git commit (when known), whether src/ or scripts/ had uncommitted changes, and the source hash. */
+  code: { commit: string; dirty: boolean; hash: string };
   data: { train: string; val: string };
-  machine: { cpu: string; cores: number; threads: string; node: string; ort: string; load: string };
+  machine: {
+    cpu: string;
+    cores: number;
+    threads: string;
+    node: string;
+    ort: string;
+    /** How much of the machine the measurements had (absent when nothing was measured). */
+    usage?: { cpuPerWall: number; loadMedian: number; loadMax: number };
+  };
   quick: boolean;
   settings: ReproduceSettings;
   calibration: { rows: number; tokens: number; depthRows: number; seconds: number };

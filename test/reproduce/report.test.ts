@@ -32,6 +32,7 @@ test('the report has a table row per measurement, the settings, and the summary 
   assert.ok(md.includes(`${r.meta.settings.kd.steps} steps × batch ${r.meta.settings.kd.batch} × ${r.meta.settings.kd.seqLen} tokens`));
   assert.ok(md.includes('seeded uniform scores, 3 seeds (1, 2, 3)'));
   assert.ok(md.includes('Test CPU, 2 cores'));
+  assert.ok(md.includes('commit `1234abc`; source hash `feedbeef`'));
   assert.ok(md.includes('Wall time: 10.0 min.'));
   assert.match(md, /6 of 6 findings held outright/);
 });
@@ -71,4 +72,17 @@ test('combine: all agree, all disagree, mixtures and ties', () => {
   assert.equal(combine(['agrees', 'inconclusive']), 'partly agrees');
   assert.equal(combine(['disagrees', 'inconclusive']), 'disagrees');
   assert.equal(combine(['inconclusive']), 'inconclusive');
+});
+
+test('speeds are shown only when the machine was not shared during the measurements', () => {
+  const r = fakeResults();
+  let md = renderReport(r);
+  assert.ok(md.includes('| teacher | unpruned | 1,000,000 (100 %) | 4 | 4.000 | — | 5000 |'));
+  assert.match(md, /used 1\.90 CPU-seconds per wall-second/);
+  assert.doesNotMatch(md, /Speed is not compared/);
+  r.meta.machine.usage = { cpuPerWall: 0.6, loadMedian: 8, loadMax: 11 };
+  md = renderReport(r);
+  assert.ok(md.includes('| teacher | unpruned | 1,000,000 (100 %) | 4 | 4.000 | — |\n'));
+  assert.match(md, /Speed is not compared here/);
+  assert.match(md, /other jobs shared the machine and the wall times are inflated/);
 });
