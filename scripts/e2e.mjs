@@ -7,7 +7,8 @@
 //   --no-package  reuse hybrid-compress-linux-x64.vsix as it is
 //   --keep        leave the temp workspace and code-server logs in place
 // Exit code 0 when every scenario passed or is pending (a job kind not registered yet); 1 otherwise.
-// HC_E2E_STRICT=1 counts pending scenarios as failures.
+// HC_E2E_STRICT=1 counts pending scenarios as failures. HC_E2E_ONLY=<regex> runs only the scenarios whose
+// names match (for debugging one; the others are listed as skipped, and a run with skips never passes strict).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, installExtension, prepareDirs, startCodeServer, workerKinds, activationTime } from '../test/e2e/harness.mjs';
 import { makeWorkspace } from '../test/e2e/workspace.mjs';
+import { loadLogWriters } from '../test/e2e/log-writers.mjs';
 import { Pending, scenarios } from '../test/e2e/specs.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,6 +50,8 @@ console.log(`e2e: worker job kinds: ${kinds.join(', ') || '(none)'}`);
 const root = mkdtempSync(join(tmpdir(), 'hc-e2e-'));
 const ws = join(root, 'workspace');
 const { model, config } = makeWorkspace(ws, repo);
+// Megatron log lines and TensorBoard event files come from the curve tests' own writers.
+const writers = await loadLogWriters(repo, root);
 mkdirSync(join(ws, '.vscode'), { recursive: true });
 writeFileSync(
   join(ws, '.vscode', 'tasks.json'),
@@ -57,6 +61,7 @@ writeFileSync(
       tasks: [
         { label: 'e2e distill', type: 'hybrid-compress', action: 'distill', teacher: 'models/tiny', student: 'models/tiny', data: 'data/calib.jsonl', steps: 80, seqLen: 32, batch: 2, device: 'cpu', problemMatcher: [] },
         { label: 'e2e calibrate', type: 'hybrid-compress', action: 'calibrate', model: 'models/tiny', data: 'data/calib.jsonl', samples: 8, seqLen: 32, device: 'cpu', problemMatcher: [] },
+        { label: 'e2e prune', type: 'hybrid-compress', action: 'prune', model: 'models/tiny', importance: 'random', hiddenSize: 48, mambaNumHeads: 4, out: 'models/tiny-pruned', data: 'data/calib.jsonl', samples: 2, seqLen: 16, device: 'cpu', problemMatcher: [] },
       ],
     },
     null,
@@ -90,12 +95,19 @@ page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
 let passed = 0;
 let failed = 0;
 let pending = 0;
+const tStart = Date.now();
 try {
   const t0 = Date.now();
   await page.goto(server.url);
   await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
   console.log(`e2e: workbench loaded in ${Date.now() - t0} ms`);
-  for (const s of scenarios({ page, ws, model, config, shots, kinds, userDataDir: dirs.userData })) {
+  const only = process.env.HC_E2E_ONLY ? new RegExp(process.env.HC_E2E_ONLY) : undefined;
+  for (const s of scenarios({ page, ws, model, config, shots, kinds, writers, userDataDir: dirs.userData })) {
+    if (only && !only.test(s.name)) {
+      pending++;
+      console.log(`skipped ${s.name} (HC_E2E_ONLY)`);
+      continue;
+    }
     const t = Date.now();
     try {
       const note = await s.run();
@@ -123,6 +135,6 @@ try {
   else console.log(`e2e: kept ${root}`);
 }
 const strict = process.env.HC_E2E_STRICT === '1';
-console.log(`e2e: ${passed} passed, ${failed} failed, ${pending} pending`);
+console.log(`e2e: ${passed} passed, ${failed} failed, ${pending} pending (scenarios and code-server: ${((Date.now() - tStart) / 1000).toFixed(0)} s)`);
 console.log(`${passed} passed, ${failed + (strict ? pending : 0)} failed, ${strict ? 0 : pending} skipped`);
 process.exit(failed > 0 || (strict && pending > 0) ? 1 : 0);

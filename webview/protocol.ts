@@ -75,8 +75,9 @@ export interface CompressForm {
   steps: number;
 }
 
-export type CompressAction = 'calibrate' | 'prune' | 'search' | 'distill';
-export const COMPRESS_ACTIONS: readonly CompressAction[] = ['calibrate', 'prune', 'search', 'distill'];
+/** `distill-external` writes a Megatron-Bridge launch recipe ("Distill on cluster…"); it runs nothing. */
+export type CompressAction = 'calibrate' | 'prune' | 'search' | 'distill' | 'distill-external';
+export const COMPRESS_ACTIONS: readonly CompressAction[] = ['calibrate', 'prune', 'search', 'distill', 'distill-external'];
 
 export interface CompressState {
   model: ModelVM;

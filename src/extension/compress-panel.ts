@@ -27,6 +27,8 @@ interface PanelEntry {
 export interface CompressHooks {
   /** The user moved a target or opened a model: the Importance view follows. */
   onFocusModel(dir: string, targets: Targets): void;
+  /** "Distill on cluster…": asks for the recipe's inputs; the distill-external task definition, or undefined if the user backed out. */
+  askClusterRecipe(teacher: string, form: CompressForm): Promise<vscode.TaskDefinition | undefined>;
 }
 
 export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSerializer<{ dir?: string }> {
@@ -174,6 +176,11 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     if (!folder) throw new Error('open a workspace folder first: runs are written to <workspace>/.hybrid-compress/runs');
     const needsData = action === 'calibrate' || action === 'distill' || action === 'search';
     if (needsData && !form.dataFile) throw new Error(`${action} needs a data file: choose one with "Data…"`);
+    if (action === 'distill-external') {
+      const recipe = await this.hooks.askClusterRecipe(dir, form);
+      if (recipe) await vscode.tasks.executeTask(makeTask(recipe, folder, this.jobs, `distill on cluster ${recipe['student'] ? String(recipe['student']).split(/[\\/]/).filter(Boolean).pop() : ''}`.trim()));
+      return;
+    }
     const def: vscode.TaskDefinition = { type: TASK_TYPE, action };
     const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? 'model';
     if (action === 'calibrate') Object.assign(def, { model: dir, data: form.dataFile, samples: form.samples, seqLen: form.seqLen, device: form.device });

@@ -134,7 +134,10 @@ function normaliseKey(path: string): string {
 async function runStatus(key: string): Promise<'running' | 'done' | 'failed' | 'cancelled' | undefined> {
   if (!existsSync(join(key, 'run.json'))) return undefined;
   try {
-    return (await readRun(key)).status;
+    const run = await readRun(key);
+    // A cluster recipe's run.json says "done" once the scripts are written; the training it prepares
+    // runs elsewhere, so its curves stay "following".
+    return run.kind === 'distill-external' ? undefined : run.status;
   } catch {
     return undefined;
   }

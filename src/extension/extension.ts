@@ -17,6 +17,8 @@ import { ImportanceView, IMPORTANCE_VIEW_ID } from './importance-view';
 import { CurvesPanels, CURVES_VIEW_TYPE } from './curves-panel';
 import { CurveStore } from './viewmodel/curve-store';
 import { TASK_TYPE } from './viewmodel/task-params';
+import { curvesPathOf, REPORT_FILES } from './viewmodel/run-summary';
+import { askClusterRecipe, pickClusterRun, showRecipe } from './cluster-recipe';
 
 const INSPECT_SCHEME = 'hybrid-compress-inspect';
 
@@ -60,14 +62,24 @@ export function activate(context: vscode.ExtensionContext): void {
       if (req.action === 'distill') curvePanels.open(req.runDir, true);
       void panels?.refreshAll();
     },
-    onEnd: (req) => {
+    onEnd: (req, outcome, result) => {
       runsTree.refresh();
       void panels?.refreshAll();
       if (req.action === 'calibrate') void importance.refresh();
       if (req.action === 'prune' || req.action === 'search') void discovery.scan();
+      if (req.action === 'distill-external' && outcome === 'done' && result?.dir) void showRecipe(result.dir, curvePanels);
     },
   });
-  panels = new CompressPanels(context, models, jobs, { onFocusModel: (dir, targets) => importance.focus(dir, targets) }, log);
+  panels = new CompressPanels(
+    context,
+    models,
+    jobs,
+    {
+      onFocusModel: (dir, targets) => importance.focus(dir, targets),
+      askClusterRecipe: (teacher, form) => askClusterRecipe(teacher, form, discovery.folders, models, context.workspaceState),
+    },
+    log,
+  );
   const compress = panels;
 
   const inspectProvider: vscode.TextDocumentContentProvider = {
@@ -156,17 +168,25 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('hybridCompress.openCurves', async (arg?: unknown) => {
       let path: string | undefined;
       if (arg instanceof vscode.Uri) path = arg.fsPath;
-      else if (arg && typeof arg === 'object' && (arg as RunNode).kind === 'run') path = (arg as Extract<RunNode, { kind: 'run' }>).run.dir;
+      else if (arg && typeof arg === 'object' && (arg as RunNode).kind === 'run') {
+        const run = (arg as Extract<RunNode, { kind: 'run' }>).run;
+        path = curvesPathOf(run, true);
+      }
       if (!path) {
         const picked = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, title: 'Open Training Curves: a run folder, metrics.jsonl, a Megatron log or TensorBoard event files' });
         path = picked?.[0]?.fsPath;
       }
       if (path) curvePanels.open(path);
     }),
+    vscode.commands.registerCommand('hybridCompress.followClusterRun', async (arg?: unknown) => {
+      const run = arg && typeof arg === 'object' && (arg as RunNode).kind === 'run' ? (arg as Extract<RunNode, { kind: 'run' }>).run : undefined;
+      const path = run ? curvesPathOf(run, false) : await pickClusterRun();
+      if (path) curvePanels.open(path);
+    }),
     vscode.commands.registerCommand('hybridCompress.openRunReport', async (arg?: unknown) => {
       const dir = arg instanceof vscode.Uri ? arg.fsPath : arg && typeof arg === 'object' && (arg as RunNode).kind === 'run' ? (arg as Extract<RunNode, { kind: 'run' }>).run.dir : undefined;
       if (!dir) return;
-      const report = ['summary.md', 'report.md', 'run.json'].map((f) => join(dir, f)).find((f) => existsSync(f));
+      const report = REPORT_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
       if (report) await vscode.window.showTextDocument(vscode.Uri.file(report), { preview: true });
     }),
     vscode.commands.registerCommand('hybridCompress.runTask', async (definition: vscode.TaskDefinition) => {

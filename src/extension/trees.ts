@@ -11,7 +11,7 @@ import type { LayerKind } from '../core/arch/spec';
 import type { CheckpointDiscovery } from './discovery';
 import type { ModelCache } from './models';
 import { formatBytes, formatParams } from './viewmodel/model-vm';
-import { runSummary } from './viewmodel/run-summary';
+import { curvesPathOf, runSummary } from './viewmodel/run-summary';
 
 export type CheckpointNode = { kind: 'model'; dir: string } | { kind: 'layer'; dir: string; index: number; layerKind: LayerKind; params: number } | { kind: 'error'; dir: string; message: string };
 
@@ -161,11 +161,12 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     item.tooltip = s.tooltip;
     const [icon, color] = STATUS_ICON[node.run.status] ?? ['circle'];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    // Training runs open their curves even before the first metric line exists (the panel waits for it).
-    const hasCurves = node.run.kind === 'distill' || node.run.kind === 'train' || existsSync(join(node.run.dir, 'metrics.jsonl'));
-    item.contextValue = `hybridCompress.run${hasCurves ? '.curves' : ''}`;
-    item.command = hasCurves
-      ? { command: 'hybridCompress.openCurves', title: 'Open Training Curves', arguments: [vscode.Uri.file(node.run.dir)] }
+    // Training runs open their curves even before the first metric line exists (the panel waits for it);
+    // a cluster recipe follows the folder Megatron will write to.
+    const curves = curvesPathOf(node.run, existsSync(join(node.run.dir, 'metrics.jsonl')));
+    item.contextValue = `hybridCompress.run${curves ? '.curves' : ''}${node.run.kind === 'distill-external' ? '.cluster' : ''}`;
+    item.command = curves
+      ? { command: 'hybridCompress.openCurves', title: 'Open Training Curves', arguments: [vscode.Uri.file(curves)] }
       : { command: 'hybridCompress.openRunReport', title: 'Open Run Report', arguments: [vscode.Uri.file(node.run.dir)] };
     return item;
   }

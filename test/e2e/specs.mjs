@@ -2,9 +2,10 @@
 // A scenario that needs a job kind the worker does not register yet is reported "pending" with the
 // reason — it is not faked; it starts passing once the job lands.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { activationTime, waitFor, webviewFrame } from './harness.mjs';
+import { megatronLog, tbEventFile } from './log-writers.mjs';
 import { appendMetrics, importanceTensors, writeRun, writeSafetensorsF32 } from './workspace.mjs';
 
 export class Pending extends Error {}
@@ -27,8 +28,18 @@ async function contextMenuLabels(page, row) {
 
 /** Opens the command palette (F1, when `command` is set) or uses the open quick pick; types, then clicks the row. */
 async function runQuickPick(page, command, item) {
-  if (command) await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
+  if (command) {
+    // F1 goes to whatever has focus; a webview's iframe may keep it: hand focus back to the workbench
+    // (blur the iframe) and press again until the palette shows.
+    await waitFor(async () => {
+      if (await input.isVisible()) return true;
+      await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
+      await page.keyboard.press('F1');
+      await page.waitForTimeout(500);
+      return input.isVisible();
+    }, 'the command palette', 15_000, 250);
+  }
   await input.waitFor({ timeout: 10_000 });
   await input.fill(command ? `>${command}` : item);
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: item }).first();
@@ -43,13 +54,106 @@ async function openSidebar(page) {
   if (!selected) await item.click();
 }
 
+/** Shows the Explorer (another scenario may have left the Hybrid Compress sidebar open). */
+async function openExplorer(page) {
+  const item = page.locator('.activitybar .action-item a[aria-label^="Explorer"], .activitybar .action-item .action-label[aria-label^="Explorer"]').first();
+  await item.waitFor({ timeout: 20_000 });
+  const selected = await item.evaluate((a) => a.closest('.action-item')?.classList.contains('checked'));
+  if (!selected) await item.click();
+}
+
+/** Expands a folder row of the Explorer unless it is open already. */
+async function expandFolder(page, name) {
+  await openExplorer(page);
+  const row = await explorerRow(page, name);
+  if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+}
+
+/**
+ * Right-clicks `row` and picks the context-menu item `item`, retrying while the menu is still being built
+ * (items appear once activation has published the checkpoint folders). A click that lands while the menu
+ * is still animating in is lost and leaves the menu open (its overlay then blocks every later click):
+ * such a menu is dismissed and the pick is made again. Returns the menu's labels.
+ */
+async function menuPick(page, row, item, what, timeoutMs = 20_000) {
+  const menu = page.locator('.context-view .monaco-menu');
+  for (let attempt = 1; ; attempt++) {
+    const labels = await waitFor(async () => {
+      const l = await contextMenuLabels(page, row);
+      if (l.includes(item)) return l;
+      await page.keyboard.press('Escape');
+      return undefined;
+    }, `"${item}" in the context menu of ${what}`, timeoutMs, 500);
+    await page.waitForTimeout(300);
+    const target = page.locator('.context-view .monaco-menu .action-label', { hasText: item }).first();
+    await target.hover();
+    await target.click();
+    const closed = await waitFor(async () => (await menu.count()) === 0 || !(await menu.first().isVisible()), 'the context menu to close', 3_000).catch(() => false);
+    if (closed) return labels;
+    await page.keyboard.press('Escape');
+    if (attempt === 3) throw new Error(`the context menu of ${what} stayed open after clicking "${item}" ${attempt} times`);
+  }
+}
+
+/** Right-clicks an Explorer row and picks a context-menu item. */
+async function explorerMenu(page, name, item) {
+  await openExplorer(page);
+  await menuPick(page, await explorerRow(page, name), item, name);
+}
+
+/** Closes the editor tab whose label contains `title` (scenarios leave the window as they found it, so the reload scenario restores few panels). */
+async function closeTab(page, title) {
+  const tab = page.locator('.tabs-container .tab', { hasText: title }).first();
+  if ((await tab.count()) === 0) return;
+  await tab.hover();
+  await tab.locator('.action-label.codicon-close, .codicon-close').first().click({ force: true });
+  await waitFor(async () => (await page.locator('.tabs-container .tab', { hasText: title }).count()) === 0, `tab "${title}" to close`, 10_000);
+}
+
+/** Feeds `append` while sampling the panel's point count; returns the distinct counts seen, and checks the end state. */
+async function watchGrowth(page, f, append, rounds, expectFinal) {
+  const count = async () => Number((await f.getAttribute('#point-count', 'data-points')) ?? 0);
+  const seen = [await count()];
+  for (let i = 0; i < rounds; i++) {
+    append(i);
+    await page.waitForTimeout(800);
+    seen.push(await count());
+  }
+  await waitFor(async () => (await count()) === expectFinal(), `all ${expectFinal()} points`, 10_000);
+  seen.push(await count());
+  const increases = seen.filter((v, i) => i > 0 && v > seen[i - 1]).length;
+  if (increases < 3) throw new Error(`point count grew only ${increases} times: ${seen.join(' → ')}`);
+  return [...new Set(seen)];
+}
+
+/** Types into the open quick input (pick list or input box) and accepts with Enter, or clicks the row showing `row`. */
+async function answer(page, text, row) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ timeout: 20_000 });
+  await input.fill(text);
+  if (row) {
+    const r = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: row }).first();
+    await r.waitFor({ timeout: 10_000 });
+    await r.click();
+  } else await input.press('Enter');
+  await page.waitForTimeout(300);
+}
+
+function runsOfKind(ws, kind) {
+  const root = join(ws, '.hybrid-compress', 'runs');
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((d) => d.endsWith(`-${kind}`) && existsSync(join(root, d, 'run.json')))
+    .map((d) => ({ dir: join(root, d), rec: JSON.parse(readFileSync(join(root, d, 'run.json'), 'utf8')) }));
+}
+
 async function heatCells(page) {
   const f = await webviewFrame(page, 'importance');
   return f.evaluate(() => document.querySelectorAll('svg.heatmap rect.heat-cell').length);
 }
 
 export function scenarios(ctx) {
-  const { page, ws, model, config, shots, kinds } = ctx;
+  const { page, ws, model, config, shots, kinds, writers } = ctx;
   const mambaLayers = [...config.hybrid_override_pattern].filter((k) => k === 'M').length;
   const expectedCells = mambaLayers * config.mamba_num_heads;
 
@@ -60,14 +164,8 @@ export function scenarios(ctx) {
         await (await explorerRow(page, 'models')).click();
         const tiny = await explorerRow(page, 'tiny');
         // The item appears once activation has published the checkpoint folders: retry the menu.
-        const labels = await waitFor(async () => {
-          const l = await contextMenuLabels(page, tiny);
-          if (l.includes('Compress Model…')) return l;
-          await page.keyboard.press('Escape');
-          return undefined;
-        }, '"Compress Model…" in the context menu of models/tiny', 40_000, 1000);
+        const labels = await menuPick(page, tiny, 'Compress Model…', 'models/tiny', 40_000);
         if (!labels.includes('Compress Model…')) throw new Error(`menu: ${labels.join(', ')}`);
-        await page.locator('.context-view .monaco-menu .action-label', { hasText: 'Compress Model…' }).click();
         const f = await webviewFrame(page, 'compress');
         await f.waitForSelector('h1:text-is("tiny")', { timeout: 20_000 });
         await f.waitForSelector('#estimate[data-params]');
@@ -213,11 +311,125 @@ export function scenarios(ctx) {
       },
     },
     {
+      name: '"Open Training Curves…" on a folder with a growing Megatron-LM log draws a curve whose point count grows',
+      async run() {
+        const dir = join(ws, 'megatron-run');
+        mkdirSync(dir, { recursive: true });
+        const log = megatronLog(writers, join(dir, 'train.log'));
+        log.append(4);
+        await explorerMenu(page, 'megatron-run', 'Open Training Curves…');
+        const f = await webviewFrame(page, 'curves', 30_000, (h1) => h1 === 'megatron-run');
+        await waitFor(async () => Number(await f.getAttribute('#point-count', 'data-points')) === 4, 'the first 4 points');
+        const seen = await watchGrowth(page, f, () => log.append(3), 5, () => log.iteration);
+        // Megatron's "total loss" is the curve's loss; its KD loss is a series too.
+        const series = await f.evaluate(() => [...document.querySelectorAll('path.series-line')].map((p) => p.getAttribute('data-series')));
+        for (const k of ['loss', 'kd_loss']) if (!series.includes(k)) throw new Error(`no "${k}" line (lines: ${series.join(', ')})`);
+        await page.screenshot({ path: join(shots, 'megatron-curves.png') });
+        await closeTab(page, 'Curves: megatron-run');
+        return `points ${seen.join(' → ')}`;
+      },
+    },
+    {
+      name: 'A TensorBoard event file written record by record (some split mid-record) draws a growing curve',
+      async run() {
+        const dir = join(ws, 'tb-run');
+        const ev = tbEventFile(writers, dir);
+        ev.append(3);
+        await expandFolder(page, 'tb-run');
+        await explorerMenu(page, basename(ev.file), 'Open Training Curves…');
+        const f = await webviewFrame(page, 'curves', 30_000, (h1) => h1 === basename(ev.file));
+        await waitFor(async () => Number(await f.getAttribute('#point-count', 'data-points')) === 3, 'the first 3 points');
+        // Every other append leaves half a record behind, which the next one completes.
+        const seen = await watchGrowth(page, f, (i) => ev.append(2, { split: i % 2 === 0 && i < 5 }), 6, () => ev.step);
+        const series = await f.evaluate(() => [...document.querySelectorAll('path.series-line')].map((p) => p.getAttribute('data-series')));
+        for (const k of ['train/loss', 'train/lr']) if (!series.includes(k)) throw new Error(`no "${k}" line (lines: ${series.join(', ')})`);
+        await page.screenshot({ path: join(shots, 'tensorboard-curves.png') });
+        await closeTab(page, `Curves: ${basename(ev.file)}`);
+        return `points ${seen.join(' → ')}`;
+      },
+    },
+    {
+      name: 'A prune task from tasks.json appears in the Runs tree as a finished "prune" run with its parameters',
+      async run() {
+        if (!kinds.includes('prune')) throw new Pending(`the worker registers no "prune" job yet (it runs: ${kinds.join(', ') || 'nothing'})`);
+        await runQuickPick(page, 'Tasks: Run Task', 'Tasks: Run Task');
+        await runQuickPick(page, null, 'e2e prune');
+        const run = await waitFor(() => {
+          const r = runsOfKind(ws, 'prune')[0];
+          if (r?.rec.status === 'failed') throw new Error(`prune failed: ${r.rec.error?.message}`);
+          return r?.rec.status === 'done' ? r : undefined;
+        }, 'a finished prune run folder', 120_000, 500);
+        if (run.rec.result?.output_dir !== join(ws, 'models', 'tiny-pruned')) throw new Error(`output_dir ${run.rec.result?.output_dir}`);
+        if (!(run.rec.result.params_after < run.rec.result.params_before)) throw new Error(`params ${run.rec.result.params_before} → ${run.rec.result.params_after}`);
+        await openSidebar(page);
+        const text = await waitFor(async () => {
+          const rows = page.locator('.pane-body .monaco-list-row', { hasText: 'prune · tiny' });
+          if ((await rows.count()) === 0) return undefined;
+          const t = await rows.first().innerText();
+          return /done/.test(t) && /params \(\d+\.\d%\)/.test(t) ? t : undefined;
+        }, 'the prune run in the Runs tree with status and parameters', 20_000, 500);
+        await page.locator('.part.sidebar').screenshot({ path: join(shots, 'runs-tree.png') });
+        return text.replace(/\s+/g, ' ').trim();
+      },
+    },
+    {
+      name: '"Distill on cluster…" writes a Megatron-Bridge recipe run, opens its README, and "Follow Cluster Run…" follows its log',
+      async run() {
+        if (!existsSync(join(ws, 'models', 'tiny-pruned', 'config.json'))) throw new Error('needs the pruned student of the prune scenario');
+        await expandFolder(page, 'models');
+        await explorerMenu(page, 'tiny', 'Compress Model…');
+        const f = await webviewFrame(page, 'compress', 30_000, (h1) => h1 === 'tiny');
+        await f.click('#action-distill-external');
+        await answer(page, 'tiny-pruned', 'tiny-pruned'); // student
+        await answer(page, 'Mock', 'Mock data'); // data
+        await answer(page, '1x1'); // nodes × GPUs (TP and PP have one legal value each: not asked)
+        await answer(page, '120'); // steps
+        const run = await waitFor(() => {
+          const r = runsOfKind(ws, 'distill-external')[0];
+          if (r?.rec.status === 'failed') throw new Error(`recipe failed: ${r.rec.error?.message}`);
+          return r?.rec.status === 'done' ? r : undefined;
+        }, 'the distill-external run folder', 30_000, 500);
+        for (const file of ['README.md', 'distill_torchrun.sh', 'distill_slurm.sbatch', 'recipe.json']) if (!existsSync(join(run.dir, file))) throw new Error(`${file} missing in ${run.dir}`);
+        if (run.rec.inputs.student !== join(ws, 'models', 'tiny-pruned') || run.rec.settings.steps !== 120) throw new Error(`run.json: ${JSON.stringify(run.rec.inputs)} ${run.rec.settings.steps}`);
+        await waitFor(async () => (await page.locator('.tabs-container .tab', { hasText: 'README.md' }).count()) > 0, 'the recipe README in an editor tab', 15_000);
+        await waitFor(async () => (await page.locator('.notification-toast', { hasText: 'Nothing has been run' }).count()) > 0, 'the "nothing has been run" notification', 15_000);
+        await page.screenshot({ path: join(shots, 'cluster-recipe.png') });
+        // Follow the run: the curve view tails the Megatron log the cluster would write into the output folder.
+        await runQuickPick(page, 'Hybrid Compress: Follow Cluster Run', 'Follow Cluster Run');
+        await answer(page, 'tiny-pruned', 'tiny-pruned');
+        const c = await webviewFrame(page, 'curves', 30_000, (h1) => h1 === basename(run.rec.result.output_dir));
+        const log = megatronLog(writers, join(run.rec.result.output_dir, 'logs', 'distill_node0.log'), 120);
+        const seen = await watchGrowth(page, c, () => log.append(4), 5, () => log.iteration);
+        const status = await c.evaluate(() => document.querySelector('#curve-status')?.textContent ?? '');
+        if (status === 'done') throw new Error('a cluster run is shown as "done" because its recipe was written');
+        await page.screenshot({ path: join(shots, 'cluster-curves.png') });
+        await closeTab(page, `Curves: ${basename(run.rec.result.output_dir)}`);
+        await closeTab(page, 'README.md');
+        // Leave the Compress panel in front, as the reload scenario expects.
+        await explorerMenu(page, 'tiny', 'Compress Model…');
+        await webviewFrame(page, 'compress', 30_000, (h1) => h1 === 'tiny');
+        return `${basename(run.dir)}; points ${seen.join(' → ')}`;
+      },
+    },
+    {
       name: 'The Compress panel is restored after a window reload',
       async run() {
-        await page.reload();
+        // One panel to restore, in front.
+        await runQuickPick(page, 'View: Close All Editors', 'Close All Editors');
+        await explorerMenu(page, 'tiny', 'Compress Model…');
+        await webviewFrame(page, 'compress', 30_000, (h1) => h1 === 'tiny');
+        // "Reload Window" shuts the workbench down properly (its state is stored first); a bare page
+        // reload can restore an older stored layout, because the web workbench flushes its storage lazily.
+        const loaded = page.waitForEvent('load', { timeout: 60_000 });
+        await runQuickPick(page, 'Developer: Reload Window', 'Reload Window');
+        await loaded;
         await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-        // The restored panel reloads its page and asks the host for its state again.
+        // The workbench restores the panel's tab; VS Code deserializes a webview only once it is shown, so
+        // bring the tab to the front (a no-op when it already is), then the restored panel reloads its page
+        // and asks the host for its state again.
+        const tab = page.locator('.tabs-container .tab', { hasText: 'Compress: tiny' }).first();
+        await tab.waitFor({ timeout: 90_000 });
+        await tab.click();
         await webviewFrame(page, 'compress', 90_000, (h1) => h1 === 'tiny');
         await page.screenshot({ path: join(shots, 'after-reload.png') });
         const t = activationTime(ctx.userDataDir);

@@ -10,6 +10,7 @@ test('every webview→host message type round-trips through validation', () => {
     { type: 'compress/targets', targets: { mambaNumHeads: 4, hiddenSize: 32 } },
     { type: 'compress/form', form },
     { type: 'compress/run', action: 'calibrate', targets: {}, form },
+    { type: 'compress/run', action: 'distill-external', targets: {}, form },
     { type: 'compress/pickData' },
     { type: 'importance/refresh' },
     { type: 'curves/resync', key: '/w/.hybrid-compress/runs/x' },
@@ -30,7 +31,7 @@ test('webview→host validation rejects malformed messages with the field named'
     [{ type: 'compress/targets', targets: [] }, /"targets" must be an object/],
     [{ type: 'compress/form', form: { ...form, device: 'tpu' } }, /"device" must be one of auto\|cpu\|webgpu\|cuda/],
     [{ type: 'compress/form', form: { ...form, samples: 0 } }, /"samples" must be at least 1/],
-    [{ type: 'compress/run', action: 'train', targets: {}, form }, /"action" must be one of/],
+    [{ type: 'compress/run', action: 'train', targets: {}, form }, /"action" must be one of calibrate\|prune\|search\|distill\|distill-external/],
     [{ type: 'curves/export', key: 'k', format: 'png', data: 'javascript:alert(1)' }, /data:image\/png;base64/],
     [{ type: 'curves/export', key: 'k', format: 'svg', data: '<script>' }, /must start with <svg/],
   ];

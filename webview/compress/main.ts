@@ -108,8 +108,11 @@ function render(): void {
     ['prune', 'Prune', false],
     ['search', 'Search', false],
     ['distill', 'Distill', false],
+    ['distill-external', 'Distill on cluster…', false],
   ] as const) {
-    const b = button(label, { primary, id: `action-${action}`, disabled: why !== undefined || !m.runnable, title: why ?? taskHint(action), onClick: () => post({ type: 'compress/run', action, targets, form }) });
+    // A cluster recipe runs nothing here, so it does not need a model this tool can run.
+    const blocked = why !== undefined || (!m.runnable && action !== 'distill-external');
+    const b = button(label, { primary, id: `action-${action}`, disabled: blocked, title: why ?? taskHint(action), onClick: () => post({ type: 'compress/run', action, targets, form }) });
     buttons.set(action, b);
     row.append(b);
   }
@@ -117,11 +120,11 @@ function render(): void {
   if (why) actions.append(el('p', 'muted', why));
   actions.append(el('p', 'muted', s.calibrationRun ? `Importance: ${s.calibrationRun.split(/[\\/]/).pop()}` : 'No calibration yet: Prune and Search need one.'));
   app.append(actions);
-  for (const [a, b] of buttons) if (a !== 'calibrate' && a !== 'distill' && !s.calibrationRun) setDisabled(b, true);
+  for (const [a, b] of buttons) if ((a === 'prune' || a === 'search') && !s.calibrationRun) setDisabled(b, true);
 }
 
 function taskHint(a: CompressAction): string {
-  return { calibrate: 'Score heads, channels, neurons and layers on the data (a hybrid-compress task)', prune: 'Write the pruned checkpoint for these targets', search: 'Search the architecture for the parameter budget', distill: 'Distill a student from this model' }[a];
+  return { calibrate: 'Score heads, channels, neurons and layers on the data (a hybrid-compress task)', prune: 'Write the pruned checkpoint for these targets', search: 'Search the architecture for the parameter budget', distill: 'Distill a student from this model', 'distill-external': 'Write a Megatron-Bridge launch recipe (torchrun + Slurm) to distill a pruned student from this model on a GPU cluster; nothing runs until you start it' }[a];
 }
 
 function kindClass(k: string): string {

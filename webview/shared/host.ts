@@ -28,12 +28,16 @@ export function setState(state: unknown): void {
 export function connect(view: 'compress' | 'importance' | 'curves', handler: (m: HostMessage) => void): void {
   // Until the first state arrives, repeat "ready": a page restored after a reload can announce itself
   // before the extension has activated and attached its listener, and that first message is lost.
+  // Every second for half a minute, then every 5 s: restoring a window with several panels can take
+  // longer than that (code-server after a reload), and a page that stopped asking stays blank.
   let answered = false;
   let tries = 0;
-  const retry = setInterval(() => {
-    if (answered || ++tries > 30) clearInterval(retry);
-    else post({ type: 'ready', view, protocol: WEBVIEW_PROTOCOL_VERSION });
-  }, 1000);
+  const ask = () => {
+    if (answered) return;
+    post({ type: 'ready', view, protocol: WEBVIEW_PROTOCOL_VERSION });
+    setTimeout(ask, ++tries < 30 ? 1000 : 5000);
+  };
+  setTimeout(ask, 1000);
   window.addEventListener('message', (e: MessageEvent) => {
     answered = true;
     let m: HostMessage;

@@ -1,13 +1,16 @@
 // The parent side of the jobs that own a run folder, shared by the CLI and the extension: build the
 // run folder (create, reuse or resume it), run the job in the worker, record the outcome. Loads no
-// engine code (only types from engine modules).
+// engine code (only types from engine modules). The Megatron launch recipe is written here too (it
+// needs no worker): a run folder of kind "distill-external" holding the scripts.
 
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { HybridCompressError } from '../errors';
 import { runJob, type RunJobOptions } from './index';
 import { createRun, openRun, writeFileAtomic, type Run } from '../runs/index';
 import { stringifyJson } from '../util/json';
+import { loadRecipeData } from '../recipes/data';
+import { planMegatronRecipe, writeMegatronRecipe, type MegatronRecipe, type MegatronRecipeOptions } from '../recipes/megatron';
 import { calibrationKey, chooseCalibrationRun } from '../calibrate/calibration-run';
 import type { CalibrationSettings } from '../calibrate/settings';
 import type { CalibrationResult } from '../calibrate/calibrate';
@@ -142,4 +145,56 @@ export async function launchPrune(workspace: string, params: PruneJobParams, h: 
 /** Runs a `search` job with a run folder of kind "search" (as launchPrune). */
 export function launchSearch(workspace: string, params: SearchJobParams, h: JobHandlers, o: { runDir?: string } = {}): Promise<PipelineLaunch<SearchReport>> {
   return launchPipeline(workspace, 'search', params, h, o.runDir, searchFigures);
+}
+
+export interface RecipeLaunch {
+  run: Run;
+  recipe: MegatronRecipe;
+  /** Absolute paths of the files written. */
+  files: string[];
+}
+
+/**
+ * Writes the Megatron-Bridge distillation recipe into a run folder of kind "distill-external" at `o.out`.
+ * Every input is checked first (planMegatronRecipe), so a wrong one creates nothing; an existing recipe
+ * there is only replaced with `force`. The run is "done" once the files are written: nothing is started,
+ * the user launches the scripts on the cluster. Result: where Megatron will write (output_dir, for the
+ * curve view), the files and the run's size (GPUs, parallelism, tokens).
+ */
+export async function launchMegatronRecipe(workspace: string, o: MegatronRecipeOptions, opts: { force?: boolean; recipeData?: string } = {}): Promise<RecipeLaunch> {
+  const recipe = planMegatronRecipe(o, loadRecipeData(opts.recipeData));
+  const dir = resolve(o.out);
+  const clash = recipe.files.filter((f) => existsSync(join(dir, f.name))).map((f) => f.name);
+  if (clash.length > 0 && !opts.force) {
+    throw new HybridCompressError('OPTION_INVALID', `${dir} already has ${clash.join(', ')}; set "force": true (--force) to overwrite, or choose another folder`, { option: 'out', file: dir });
+  }
+  const s = recipe.settings;
+  const run = await createRun(workspace, {
+    kind: 'distill-external',
+    dir,
+    inputs: { teacher: recipe.teacher.path, student: recipe.student.path, data: o.mockData ? 'mock' : o.data.map((d) => ({ ...d })) },
+    settings: { ...s },
+  });
+  let files: string[];
+  try {
+    files = writeMegatronRecipe(dir, recipe, { force: true });
+  } catch (e) {
+    await run.fail(e);
+    throw e;
+  }
+  await run.complete({
+    output_dir: s.outputDir,
+    files: recipe.files.map((f) => f.name),
+    nodes: s.nodes,
+    gpus_per_node: s.gpusPerNode,
+    world_size: s.worldSize,
+    tp: s.tp,
+    pp: s.pp,
+    dp: s.dp,
+    steps: s.steps,
+    total_tokens: s.totalTokens,
+    export_config: recipe.exportConfig?.exportConfig ?? null,
+    warnings: recipe.warnings,
+  });
+  return { run, recipe, files };
 }

@@ -4,15 +4,18 @@
 
 import { join } from 'node:path';
 import { runJob, type RunJobOptions } from '../../core/jobs/index';
-import { launchCalibration, launchTraining } from '../../core/jobs/launch';
+import { launchCalibration, launchMegatronRecipe, launchPrune, launchSearch, launchTraining, type PipelineLaunch } from '../../core/jobs/launch';
+import type { PruneJobParams, SearchJobParams } from '../../core/prune/job-params';
+import type { MegatronRecipeOptions } from '../../core/recipes/megatron';
+import { formatParams } from './model-vm';
 import { makeRunId, runsRoot } from '../../core/runs/index';
 import { CALIBRATION_DEFAULTS, type CalibrationSettings } from '../../core/calibrate/settings';
 import type { TrainSettings } from '../../core/distill/trainer';
 import { trainSettings } from '../../core/distill/settings';
-import type { JobRequest } from './task-params';
+import { parseRecipeDataList, type JobRequest } from './task-params';
 
 export interface LaunchOutcome {
-  /** The run folder (calibrate, distill) or output folder (prune, search) the job wrote. */
+  /** The run folder the job wrote (calibrate, prune, search, distill, distill-external). */
   dir?: string;
   result: unknown;
   /** A finished calibration of the same model, data and settings was reused. */
@@ -90,10 +93,61 @@ export async function launchJob(req: JobRequest, h: Handlers): Promise<LaunchOut
     }
     case 'prune':
     case 'search': {
-      const result = await runJob(req.kind, p, h);
-      return { dir: p['out'] as string, result, summary: `${req.action} finished → ${p['out'] as string}` };
+      const params = { ...p };
+      delete params['workspace'];
+      const l: PipelineLaunch<unknown> =
+        req.action === 'prune' ? await launchPrune(workspace, params as unknown as PruneJobParams, h, { runDir: req.runDir }) : await launchSearch(workspace, params as unknown as SearchJobParams, h, { runDir: req.runDir });
+      const r = l.run?.record.result as Record<string, unknown> | undefined;
+      return { dir: l.run?.dir, result: l.report, summary: pipelineSummary(req.action, r) };
+    }
+    case 'distill-external': {
+      const l = await launchMegatronRecipe(workspace, recipeOptions(p, req.runDir), { force: p['force'] === true });
+      const s = l.recipe.settings;
+      const lines = [
+        `recipe written to ${l.run.dir}:`,
+        ...l.files.map((f) => `  ${f}`),
+        `${s.nodes}×${s.gpusPerNode} GPUs (TP ${s.tp}, PP ${s.pp}, DP ${s.dp}); ${s.steps} steps × ${s.globalBatch} × ${s.seqLen} = ${(s.totalTokens / 1e9).toFixed(3)}B tokens`,
+        ...l.recipe.warnings.map((w) => `warning: ${w}`),
+        NOTHING_RUNS,
+      ];
+      return { dir: l.run.dir, result: l.run.record.result, summary: lines.join('\n') };
     }
   }
+}
+
+/** What the user must hear after a recipe is written (terminal and notification). */
+export const NOTHING_RUNS = 'Nothing has been run: review README.md and the scripts, then start distill_torchrun.sh on each node (or sbatch distill_slurm.sbatch) on the cluster. "Follow Cluster Run…" shows its curves.';
+
+/** distill-external task params → the recipe generator's options (defaults: the recipe data file's). */
+export function recipeOptions(p: Record<string, unknown>, runDir: string): MegatronRecipeOptions {
+  const num = (k: string) => p[k] as number | undefined;
+  const str = (k: string) => p[k] as string | undefined;
+  const o: MegatronRecipeOptions = {
+    teacher: p['teacher'] as string,
+    student: p['student'] as string,
+    data: typeof p['data'] === 'string' ? parseRecipeDataList(p['data'] as string) : [],
+    mockData: p['mockData'] === true,
+    out: runDir,
+    steps: p['steps'] as number,
+  };
+  const opt: Partial<MegatronRecipeOptions> = {
+    outputDir: str('outputDir'), modelOptDir: str('modelOptDir'), partition: str('partition'), account: str('account'),
+    tp: num('tp'), pp: num('pp'), nodes: num('nodes'), gpusPerNode: num('gpusPerNode'), globalBatch: num('globalBatch'), microBatch: num('microBatch'),
+    seqLen: num('seqLen'), lr: num('lr'), minLr: num('minLr'), warmup: num('warmupSteps'), seed: num('seed'),
+  };
+  for (const [k, v] of Object.entries(opt)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  return o;
+}
+
+function pipelineSummary(action: 'prune' | 'search', r: Record<string, unknown> | undefined): string {
+  if (!r) return `${action} finished`;
+  const parts: string[] = [];
+  if (typeof r['params_before'] === 'number' && typeof r['params_after'] === 'number') {
+    parts.push(`${formatParams(r['params_before'])} → ${formatParams(r['params_after'])} parameters (${(100 * (r['params_after'] / r['params_before'])).toFixed(1)}%)`);
+  }
+  if (typeof r['loss_before'] === 'number' && typeof r['loss_after'] === 'number') parts.push(`zero-shot loss ${r['loss_before'].toFixed(4)} → ${r['loss_after'].toFixed(4)}`);
+  if (typeof r['output_dir'] === 'string') parts.push(`→ ${r['output_dir']}`);
+  return `${action === 'prune' ? 'pruned' : 'searched'}: ${parts.join(', ')}`;
 }
 
 /** Where a task's run folder goes when it names none. */
