@@ -139,22 +139,5 @@ export function estimateTargets(spec: HybridModelSpec, targets: Targets, bpp: nu
   return { targets, params, bytes: Math.round(params * bpp), ratio: params / src };
 }
 
-/** Human parameter count: 8.10B, 345.2M, 12.3K. */
-export function formatParams(n: number): string {
-  const a = Math.abs(n);
-  if (a >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
-  if (a >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (a >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
-  return String(n);
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}
+/** Human parameter count (8.10B, 345.2M, 12.3K) and size: the webviews' formatters, so host and panels agree. */
+export { formatCount as formatParams, formatBytesShort as formatBytes } from '../../../webview/shared/format';
