@@ -12,14 +12,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { BENCH_FIXTURE } from '../src/core/testing/presets';
 import { writeFixtureCheckpoint } from '../src/core/testing/fixtures';
 import { ForwardRunner } from '../src/core/runtime/forward-runner';
 import { forwardFlops } from '../src/core/model/forward-flops';
 import { DEFAULT_CHUNK_SIZE } from '../src/core/model/forward-graph';
-import { GraphBuilder, serializeModel } from '../src/core/onnx/index';
 import { Rng } from '../src/core/util/random';
+import { MatmulProbe } from './matmul-probe';
 
 const PYTORCH_REFERENCE_TOKENS_PER_S = 2285; // issue 3: PyTorch 2.13 + transformers 5.18, 2 threads, 2-core machine
 
@@ -31,32 +30,6 @@ const flag = (name: string) => process.argv.includes(`--${name}`);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** ORT 1024³ fp32 MatMul with B a constant (pre-packed, like the model's weights): GFLOP/s of one run. */
-class MatmulProbe {
-  private constructor(
-    private readonly s: ort.InferenceSession,
-    private readonly a: ort.Tensor,
-  ) {}
-  static async create(threads: number): Promise<MatmulProbe> {
-    const n = 1024;
-    const rng = new Rng(1);
-    const g = new GraphBuilder('mm');
-    const b = g.constant('float32', [n, n], Float32Array.from({ length: n * n }, () => rng.normal()), 'b');
-    g.output(g.matmul(g.input('a', 'float32', [n, n]), b), 'c');
-    const s = await ort.InferenceSession.create(serializeModel(g.build()), { intraOpNumThreads: threads, logSeverityLevel: 3 });
-    const probe = new MatmulProbe(s, new ort.Tensor('float32', Float32Array.from({ length: n * n }, () => rng.normal()), [n, n]));
-    for (let i = 0; i < 3; i++) await probe.once();
-    return probe;
-  }
-  async once(): Promise<number> {
-    const t0 = performance.now();
-    await this.s.run({ a: this.a });
-    return (2 * 1024 ** 3) / ((performance.now() - t0) / 1000) / 1e9;
-  }
-  release(): Promise<void> {
-    return this.s.release();
-  }
-}
 
 const PY_BENCH = `
 import json, sys, time, numpy as np, torch
