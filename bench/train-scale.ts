@@ -4,13 +4,13 @@
 // loss, AdamW, clipping, BF16 checkpoint in, float32 master weights) for a few steps of batch 2 × 256.
 // Each size runs in its own process so its peak RSS is its own.
 //
-//   npx tsx bench/train-scale.ts [--hidden 512,1024] [--steps 3]        (2048 ≈ 456M params, ~17 GB)
+//   npx tsx bench/train-scale.ts [--hidden 512,1024] [--steps 5]        (2048 ≈ 456M params, ~17 GB)
 //
 // Anchor, measured in the same run: ORT's fp32 MatMul GFLOP/s. A step costs about 6 · params · tokens
 // FLOPs (forward 2, backward 4), so "achieved" = that over the step time, as a share of the anchor.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFixtureCheckpoint } from '../src/core/testing/fixtures';
@@ -31,6 +31,8 @@ interface SizeResult {
   hidden: number;
   params: number;
   msPerStep: number;
+  /** Median step time from the third step on. */
+  steadyMs: number;
   peakRssGB: number;
   firstLoss: number;
   lastLoss: number;
@@ -52,7 +54,13 @@ async function one(hidden: number, steps: number): Promise<void> {
       },
       { step: ortTrainStep, forward: forwardLogitsSource },
     );
-    const res: SizeResult = { hidden, params: f.spec.params.total, msPerStep: r.msPerStep, peakRssGB: process.resourceUsage().maxRSS / 1024 ** 2, firstLoss: r.firstLoss, lastLoss: r.lastLoss };
+    // Per-step times from the run's metrics: the first steps also grow ORT's arena (first-touch page faults).
+    const elapsed = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; elapsed_s?: number; loss?: number })
+      .filter((m) => m.loss !== undefined).map((m) => m.elapsed_s!);
+    const perStep = elapsed.map((e, i) => 1000 * (e - (i > 0 ? elapsed[i - 1]! : 0)));
+    const later = perStep.slice(2);
+    const steadyMs = later.length > 0 ? [...later].sort((a, b) => a - b)[later.length >> 1]! : perStep[perStep.length - 1]!;
+    const res: SizeResult = { hidden, params: f.spec.params.total, msPerStep: r.msPerStep, steadyMs, peakRssGB: process.resourceUsage().maxRSS / 1024 ** 2, firstLoss: r.firstLoss, lastLoss: r.lastLoss };
     console.log(`RESULT ${JSON.stringify(res)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -60,7 +68,7 @@ async function one(hidden: number, steps: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const steps = Number(arg('steps', '3'));
+  const steps = Number(arg('steps', '5'));
   if (process.argv.includes('--one')) return one(Number(arg('one', '0')), steps);
   const sizes = arg('hidden', '512,1024').split(',').map(Number);
   for (const h of sizes) if (!(h > 0 && h % 64 === 0)) throw new Error(`--hidden ${h}: each size must be a positive multiple of 64`);
@@ -76,7 +84,7 @@ async function main(): Promise<void> {
   await probe.release();
   console.log(`nemotron_h, 16 layers M-M*M-M-M-M*M-M-, FFN 4×hidden, vocab 4096, CE loss, batch ${BATCH} × ${SEQ}, ${steps} steps, ${threads} thread(s)`);
   console.log(`anchor: ORT 1024³ fp32 MatMul ${gflops.toFixed(1)} GFLOP/s; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log('hidden  params        ms/step    peak RSS   achieved (6·N·T)   loss first → last');
+  console.log('hidden  params     mean step  steady step  peak RSS   achieved at steady (6·N·T)   loss first → last');
   for (const h of sizes) {
     const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', String(h), '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
     const line = c.stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -85,9 +93,9 @@ async function main(): Promise<void> {
       continue;
     }
     const r = JSON.parse(line.slice(7)) as SizeResult;
-    const achieved = (6 * r.params * BATCH * SEQ) / (r.msPerStep / 1000) / 1e9;
+    const achieved = (6 * r.params * BATCH * SEQ) / (r.steadyMs / 1000) / 1e9;
     console.log(
-      `${String(h).padEnd(6)}  ${(r.params / 1e6).toFixed(1).padStart(7)}M  ${(r.msPerStep / 1000).toFixed(2).padStart(9)} s  ${r.peakRssGB.toFixed(1).padStart(7)} GB   ${achieved.toFixed(1).padStart(6)} GFLOP/s (${((100 * achieved) / gflops).toFixed(0)}%)   ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`,
+      `${String(h).padEnd(6)}  ${(r.params / 1e6).toFixed(1).padStart(7)}M  ${(r.msPerStep / 1000).toFixed(2).padStart(7)} s  ${(r.steadyMs / 1000).toFixed(2).padStart(9)} s  ${r.peakRssGB.toFixed(1).padStart(7)} GB   ${achieved.toFixed(1).padStart(6)} GFLOP/s (${((100 * achieved) / gflops).toFixed(0)}%)   ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`,
     );
   }
   console.log(`load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
