@@ -294,15 +294,16 @@ export function scenarios(ctx) {
         if (!kinds.includes('train')) throw new Pending(`the worker registers no "train" job yet (it runs: ${kinds.join(', ') || 'nothing'})`);
         await runQuickPick(page, 'Tasks: Run Task', 'Tasks: Run Task');
         await runQuickPick(page, null, 'e2e distill');
-        // The task opens the run's curve panel as it starts; sample its point count while the job runs.
+        // The task opens the run's curve panel as it starts; sample its point count while the job runs (300 steps:
+        // long enough that the panel, which takes a few seconds to appear, sees the run grow).
         const f = await webviewFrame(page, 'curves', 120_000, (h1) => h1.startsWith('distill'));
         const counts = [];
         await waitFor(async () => {
           counts.push(Number((await f.getAttribute('#point-count', 'data-points')) ?? 0));
           const status = await f.evaluate(() => document.querySelector('#curve-status')?.textContent ?? '');
           if (status === 'failed') throw new Error('the distill run failed');
-          return status === 'done' && counts[counts.length - 1] === 80;
-        }, 'the distill run to finish with 80 points', 240_000, 200);
+          return status === 'done' && counts[counts.length - 1] === 300;
+        }, 'the distill run to finish with 300 points', 240_000, 200);
         const distinct = [...new Set(counts)];
         if (distinct.length < 3) throw new Error(`the point count did not grow while the job ran: ${distinct.join(' → ')}`);
         await page.screenshot({ path: join(shots, 'distill-curves.png') });
