@@ -19,7 +19,8 @@ import { runPrune } from '../../src/core/prune/prune-job';
 import type { PipelineContext } from '../../src/core/prune/job-params';
 import { PLAN_FILE, type ImportanceMetric, type PruningPlan } from '../../src/core/prune/plan';
 import type { PruneTargets } from '../../src/core/prune/targets';
-import { train, type TrainSettings } from '../../src/core/distill/trainer';
+import { train } from '../../src/core/distill/trainer';
+import { trainSettings } from '../../src/core/distill/settings';
 import { ortTrainStep } from '../../src/core/distill/ort-train-step';
 import { forwardLogitsSource } from '../../src/core/distill/forward-source';
 import { evaluateLm } from '../../src/core/eval/lm-eval';
@@ -246,7 +247,7 @@ export class Lab {
     return this.cached(id, `${loss === 'kd' ? 'KD' : 'CE'} ${this.s.kd.steps} steps + evaluate: ${label}`, async () => {
       const p = await this.prune(r);
       const k = this.s.kd;
-      const ts: TrainSettings = {
+      const ts = trainSettings('distill', {
         student: p.dir,
         teacher: loss === 'kd' ? this.teacher : undefined,
         data: this.train,
@@ -254,25 +255,20 @@ export class Lab {
         steps: k.steps,
         batch: k.batch,
         seqLen: k.seqLen,
-        packing: 'concat',
-        shuffle: true,
         seed: k.seed,
         lr: k.lr,
         minLr: k.minLr,
         warmupSteps: k.warmupSteps,
         weightDecay: k.weightDecay,
-        gradAccum: 1,
         clip: k.clip,
         loss,
-        alpha: 0.5,
         temperature: k.temperature,
         evalEvery: 0,
         evalSamples: 0,
         saveEvery: 0,
-        resume: false,
         device: 'cpu',
         threads: this.threads,
-      };
+      });
       const every = Math.max(1, Math.floor(k.steps / 5));
       const res = await train(ts, { step: ortTrainStep, forward: forwardLogitsSource }, {
         onProgress: (x) => {

@@ -15,7 +15,7 @@ import { CALIBRATION_DEFAULTS, type CalibrationSettings } from '../../core/calib
 import { launchCalibration, launchTraining } from '../../core/jobs/launch';
 import type { PruneJobParams } from '../../core/prune/job-params';
 import type { PruneReport } from '../../core/prune/prune-job';
-import type { TrainSettings } from '../../core/distill/trainer';
+import { trainSettings } from '../../core/distill/settings';
 import type { EvalReport } from '../../core/eval/lm-eval';
 import { lineChartSvg } from '../../core/demo/svg-plot';
 
@@ -92,7 +92,7 @@ export const demoCommand: Command = {
       r.print(`pruned: ${pr.pruned.params.toLocaleString('en-US')} parameters (${((100 * pr.pruned.params) / spec.params.total).toFixed(1)}% of ${spec.params.total.toLocaleString('en-US')})`);
 
       // 4. distill from the teacher
-      const ts: TrainSettings = {
+      const ts = trainSettings('distill', {
         student: pruned,
         teacher,
         data: train,
@@ -101,25 +101,16 @@ export const demoCommand: Command = {
         steps,
         batch: 4,
         seqLen: 128,
-        packing: 'concat',
-        shuffle: true,
         seed: 1,
         lr: 2e-3,
         minLr: 2e-4,
         warmupSteps: Math.min(30, Math.floor(steps / 10)),
-        weightDecay: 0.01,
-        gradAccum: 1,
-        clip: 1,
-        loss: 'kd',
-        alpha: 0.5,
-        temperature: 1,
         evalEvery: Math.max(1, Math.floor(steps / 6)),
         evalSamples: 32,
         saveEvery: Math.max(1, Math.floor(steps / 3)),
-        resume: false,
         device: 'cpu',
         threads,
-      };
+      });
       rmSync(ts.out, { recursive: true, force: true });
       const dist = await stage(r, `distill ${steps} steps (forward KL from the teacher)`, async () => (await launchTraining(ctx.cwd, 'distill', ts, { ...r.handlers, signal: ctx.signal })).result);
 

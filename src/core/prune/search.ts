@@ -19,6 +19,7 @@ import { countPrunedParams } from './param-count';
 import type { Evaluator } from './evaluate';
 import type { PruneTargets } from './targets';
 import type { TrainHooks, TrainResult, TrainSettings } from '../distill/trainer';
+import { trainSettings } from '../distill/settings';
 
 export const SEARCH_FORMAT = 'hybrid-compress/search@1';
 
@@ -264,32 +265,8 @@ export interface KdOptions extends ScoreOptions {
 
 /** The TrainSettings of one candidate's short KD: forward KL only (the paper's recovery loss), no checkpoints, no eval. */
 export function kdTrainSettings(k: KdSettings, student: string, out: string): TrainSettings {
-  return {
-    student,
-    teacher: k.teacher,
-    data: k.data,
-    out,
-    steps: k.steps,
-    batch: k.batch,
-    seqLen: k.seqLen,
-    packing: 'concat',
-    shuffle: true,
-    seed: k.seed,
-    lr: k.lr,
-    minLr: k.minLr,
-    warmupSteps: k.warmupSteps,
-    weightDecay: 0.01,
-    gradAccum: 1,
-    clip: 1,
-    loss: 'kd',
-    alpha: 0.5,
-    temperature: 1,
-    evalEvery: 0,
-    evalSamples: 1,
-    saveEvery: 0,
-    resume: false,
-    device: k.device,
-  };
+  const { teacher, data, steps, batch, seqLen, seed, lr, minLr, warmupSteps, device } = k;
+  return trainSettings('distill', { student, teacher, data, out, steps, batch, seqLen, seed, lr, minLr, warmupSteps, device, loss: 'kd', evalEvery: 0, evalSamples: 1, saveEvery: 0 });
 }
 
 /**
