@@ -50,6 +50,11 @@ export interface AxisVM {
   step: number;
   /** Human rule, e.g. "a multiple of n_groups=8". */
   rule: string;
+  /**
+   * Set when the axis's legal values also depend on other targets (pure Mamba2: heads × head_dim must be a
+   * whole multiple of hidden_size); the rule says why. The panel then offers axisValues(...) only.
+   */
+  coupled?: string;
 }
 
 export interface EstimateVM {
@@ -143,6 +148,8 @@ export interface CurvesState {
 export type HostMessage =
   | { type: 'compress/state'; state: CompressState }
   | { type: 'compress/estimate'; estimate: EstimateVM }
+  /** The checkpoint cannot be read: the panel shows why (and a Retry) instead of its controls. */
+  | { type: 'compress/unreadable'; dir: string; error: string }
   | { type: 'importance/state'; state: ImportanceViewState }
   | { type: 'curves/state'; state: CurvesState }
   /** Points from index `from` on (from = number of points the webview should already hold). */
@@ -154,6 +161,7 @@ export type WebviewMessage =
   | { type: 'compress/form'; form: CompressForm }
   | { type: 'compress/run'; action: CompressAction; targets: Targets; form: CompressForm }
   | { type: 'compress/pickData' }
+  | { type: 'compress/retry' }
   | { type: 'importance/refresh' }
   | { type: 'curves/resync'; key: string }
   | { type: 'curves/export'; key: string; format: 'svg' | 'png'; data: string }
@@ -245,6 +253,8 @@ export function parseWebviewMessage(v: unknown): WebviewMessage {
       return { type: 'compress/run', action: oneOf(v, 'action', COMPRESS_ACTIONS), targets: parseTargets(v['targets']), form: parseCompressForm(v['form']) };
     case 'compress/pickData':
       return { type: 'compress/pickData' };
+    case 'compress/retry':
+      return { type: 'compress/retry' };
     case 'importance/refresh':
       return { type: 'importance/refresh' };
     case 'curves/resync':
@@ -280,6 +290,10 @@ export function parseHostMessage(v: unknown): HostMessage {
       parseCompressForm(s['form']);
       return v as HostMessage;
     }
+    case 'compress/unreadable':
+      field(v, 'dir', isString, 'a string');
+      field(v, 'error', isString, 'a string');
+      return v as HostMessage;
     case 'compress/estimate': {
       const e = field(v, 'estimate', isObj, 'an object');
       field(e, 'params', isFiniteNumber, 'a number');

@@ -54,6 +54,7 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     const existing = this.#panels.get(dir);
     if (existing) {
       existing.panel.reveal();
+      this.hooks.onFocusModel(dir, this.targets(dir));
       return;
     }
     const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
@@ -87,6 +88,10 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     const bridge = new WebviewBridge(panel.webview, this.context.extensionUri, 'compress', panel.title, (m) => this.#onMessage(dir, m), this.log);
     const entry = { dir, panel, bridge };
     this.#panels.set(dir, entry);
+    // The Importance view follows the Compress panel in front.
+    panel.onDidChangeViewState((ev) => {
+      if (ev.webviewPanel.active) this.hooks.onFocusModel(dir, this.targets(dir));
+    });
     panel.onDidDispose(() => {
       bridge.dispose();
       if (this.#panels.get(dir) === entry) this.#panels.delete(dir);
@@ -102,7 +107,7 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
   async #sendState(e: PanelEntry): Promise<void> {
     const r = await this.models.get(e.dir);
     if (!r.ok) {
-      void vscode.window.showErrorMessage(`Hybrid Compress: ${r.error}`);
+      e.bridge.post({ type: 'compress/unreadable', dir: e.dir, error: r.error });
       return;
     }
     const { vm, spec } = r.model;
@@ -132,6 +137,10 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     if (!e) return;
     switch (m.type) {
       case 'ready':
+        await this.#sendState(e);
+        return;
+      case 'compress/retry':
+        this.models.invalidate();
         await this.#sendState(e);
         return;
       case 'compress/targets': {

@@ -60,6 +60,15 @@ test('illegal targets are rejected before any work, naming the option and nearby
   assert.deepEqual(nearbyLegal(100, { min: 8, max: 128, step: 8 }), [96, 104]);
 });
 
+test('pure Mamba2 targets must keep heads × head_dim a whole multiple of hidden_size (transformers: integer expand)', () => {
+  const m2 = buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 2, hiddenSize: 48, mambaHeads: 12, mambaHeadDim: 8, nGroups: 2, stateSize: 8 }));
+  checkTargets(m2, { mambaNumHeads: 6 }); // 48 = 1 × 48
+  checkTargets(m2, { hiddenSize: 32, mambaNumHeads: 8 }); // 64 = 2 × 32
+  expectReject(() => checkTargets(m2, { mambaNumHeads: 10 }), 'mamba-num-heads', 'legal values with the other targets as given: 6, 12');
+  expectReject(() => checkTargets(m2, { mambaHeadDim: 5 }), 'mamba-head-dim', 'whole multiple of hidden_size = 48');
+  expectReject(() => checkTargets(m2, { hiddenSize: 40 }), 'hidden-size', 'legal values with the other targets as given: 16, 24, 32, 48');
+});
+
 test('--target-params accepts absolute counts and shares, and rejects the rest', () => {
   assert.equal(parseTargetParams('4e9', 8e9), 4e9);
   assert.equal(parseTargetParams('4.5B', 8e9), 4.5e9);

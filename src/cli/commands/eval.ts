@@ -11,13 +11,13 @@ import { resolve } from 'node:path';
 
 const usage =
   'hybrid-compress eval <model_dir> --data <file> [--samples N] [--seq-len 512] [--batch 4] [--packing concat|none] [--shuffle --seed S] ' +
-  '[--device auto|cpu|webgpu|cuda] [--threads N] [--mode whole|streamed] [--dump-logits out.safetensors] [--json]';
+  '[--device auto|cpu|webgpu|cuda] [--threads N] [--mode whole|streamed] [--dump-logits out.safetensors] [--dt-clamp config|transformers5] [--json]';
 
 export const evalCommand: Command = {
   name: 'eval',
   usage,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(ctx.argv, { ...DATA_OPTIONS, mode: { type: 'string' }, 'dump-logits': { type: 'string' } }, usage);
+    const { values, positionals } = parseCommandArgs(ctx.argv, { ...DATA_OPTIONS, mode: { type: 'string' }, 'dump-logits': { type: 'string' }, 'dt-clamp': { type: 'string' } }, usage);
     const data = readDataOptions(values, { seqLen: 512, batch: 4 });
     const dump = optString(values, 'dump-logits');
     const settings: EvalSettings = {
@@ -26,6 +26,9 @@ export const evalCommand: Command = {
       data: resolve(data.data),
       mode: optEnum(values, 'mode', ['whole', 'streamed'] as const, 'whole'),
       dumpLogits: dump ? resolve(dump) : undefined,
+      // transformers5: dt ≥ time_step_min, as transformers ≥ 5's NemotronH prefill computes (its mixer replaces
+      // time_step_limit by (time_step_min, inf)); the default follows config.json's time_step_limit like the Hub code.
+      dtClampMode: optEnum(values, 'dt-clamp', ['config', 'transformers5'] as const, 'config'),
     };
     const json = values['json'] === true;
     const r = createProgressRenderer(ctx, { json });

@@ -13,7 +13,7 @@ import { HybridCompressError } from '../errors';
 import { buildSpec, validateTensors, type HybridModelSpec } from '../arch/index';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { buildHeader, tensorByteLength, writeOrder } from '../safetensors/writer';
-import { stringifyJson } from '../util/json';
+import { encodeConfig } from '../arch/config-codec';
 import { applyConfigChanges, configChanges } from './config';
 import { formatPlan, planDims, PLAN_FILE, type PruningPlan } from './plan';
 import { sliceRecipes, untrackedTensors, type SliceRecipe } from './recipe';
@@ -196,7 +196,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
       const sorted = Object.fromEntries(Object.keys(weightMap).sort().map((k) => [k, weightMap[k]]));
       await writeFile(join(tmp, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sorted }, null, 2) + '\n');
     }
-    await writeFile(join(tmp, 'config.json'), stringifyJson(config) + '\n');
+    await writeFile(join(tmp, 'config.json'), encodeConfig(config, ckpt.configText));
     const copiedFiles = await copySideFiles(ckpt.dir, tmp);
     await writeFile(join(tmp, PLAN_FILE), formatPlan({ ...plan, config_changes: changes }));
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await writeFile(join(tmp, name), text);

@@ -17,7 +17,7 @@ import { buildPlan, selectLayers, type PlanOptions } from './plan';
 import { applyPlan } from './apply';
 import { countPrunedParams } from './param-count';
 import type { Evaluator } from './evaluate';
-import type { PruneTargets } from './targets';
+import { mamba2ExpandOk, type PruneTargets } from './targets';
 import type { TrainHooks, TrainResult, TrainSettings } from '../distill/trainer';
 import { trainSettings } from '../distill/settings';
 
@@ -118,6 +118,7 @@ export function enumerateCandidates(spec: HybridModelSpec, scores: ImportanceSco
         for (const p of hdim)
           for (const n of grid.layers) {
             gridSize++;
+            if (spec.family === 'mamba2' && !mamba2ExpandOk(hidden, h ?? spec.mamba!.numHeads, p ?? spec.mamba!.headDim)) continue;
             const dims: PrunedDims = {
               hiddenSize: hidden,
               intermediateSize: f ?? spec.mlp?.intermediateSize,

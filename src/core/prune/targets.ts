@@ -100,6 +100,7 @@ export function checkTargets(spec: HybridModelSpec, t: PruneTargets): void {
       throw optionError(option, `${v} is not legal: must be ${r.rule}; nearby legal values: ${nearbyLegal(v, r).join(', ')}`, 'legal-values');
     }
   }
+  checkMamba2Expand(spec, t);
   const L = spec.numLayers;
   if (t.numLayers !== undefined && t.dropLayers !== undefined) throw optionError('num-layers', 'and --drop-layers are exclusive: give one of them', 'depth-exclusive');
   if (t.numLayers !== undefined && (!Number.isInteger(t.numLayers) || t.numLayers < 1 || t.numLayers > L)) {
@@ -114,6 +115,38 @@ export function checkTargets(spec: HybridModelSpec, t: PruneTargets): void {
     }
     if (seen.size >= L) throw optionError('drop-layers', `drops all ${L} layers; at least one must remain`, 'depth-empty');
   }
+}
+
+/**
+ * transformers' Mamba2Config has no inner-size key: the model derives it as int(expand × hidden_size) with
+ * `expand: int` (transformers/models/mamba2/configuration_mamba2.py), so a pruned pure-Mamba2 model must
+ * keep mamba_num_heads × head_dim a whole multiple of hidden_size or its config.json cannot express it.
+ */
+export function mamba2ExpandOk(hidden: number, heads: number, headDim: number): boolean {
+  return hidden > 0 && (heads * headDim) % hidden === 0;
+}
+
+function checkMamba2Expand(spec: HybridModelSpec, t: PruneTargets): void {
+  const m = spec.mamba;
+  if (spec.family !== 'mamba2' || !m) return;
+  const D = t.hiddenSize ?? spec.hiddenSize;
+  const H = t.mambaNumHeads ?? m.numHeads;
+  const P = t.mambaHeadDim ?? m.headDim;
+  if (mamba2ExpandOk(D, H, P)) return;
+  const ranges = axisRanges(spec);
+  // Name the option the user gave that the others constrain, with the values legal for it given the rest.
+  const key = t.mambaNumHeads !== undefined && t.mambaNumHeads !== m.numHeads ? 'mambaNumHeads' : t.mambaHeadDim !== undefined && t.mambaHeadDim !== m.headDim ? 'mambaHeadDim' : 'hiddenSize';
+  const r = ranges[key]!;
+  const ok = (v: number) => (key === 'mambaNumHeads' ? mamba2ExpandOk(D, v, P) : key === 'mambaHeadDim' ? mamba2ExpandOk(D, H, v) : mamba2ExpandOk(v, H, P));
+  const legal: number[] = [];
+  for (let v = r.min; v <= r.max; v += r.step) if (ok(v)) legal.push(v);
+  const v = key === 'mambaNumHeads' ? H : key === 'mambaHeadDim' ? P : D;
+  const near = legal.sort((a, b) => Math.abs(a - v) - Math.abs(b - v) || a - b).slice(0, 4).sort((a, b) => a - b);
+  throw optionError(
+    TARGET_OPTIONS[key],
+    `${v} is not legal for this mamba2 model: mamba_num_heads × head_dim = ${H} × ${P} = ${H * P} must be a whole multiple of hidden_size = ${D}, because transformers' Mamba2Config stores the inner size as an integer expand × hidden_size; ${near.length > 0 ? `legal values with the other targets as given: ${near.join(', ')}` : 'no value of this option is legal with the other targets as given; change them too'}`,
+    'mamba2-integer-expand',
+  );
 }
 
 /**

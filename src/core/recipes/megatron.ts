@@ -13,6 +13,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { buildSpec, type HybridModelSpec } from '../arch/index';
 import { HybridCompressError } from '../errors';
 import { parseJson } from '../util/json';
+import { readConfigText } from '../arch/config-codec';
 import type { RecipeData } from './data';
 import { exportConfigFromChanges, exportConfigFromConfigs, modelTypeOf, PLAN_FORMAT, type ExportConfigResult } from './export-config';
 import { shq } from './shell';
@@ -140,20 +141,8 @@ function divisors(n: number): number[] {
 
 function readConfig(dir: string, role: string): Record<string, unknown> {
   const file = join(dir, 'config.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new HybridCompressError('CHECKPOINT_INVALID', `${role} folder ${dir} has no readable config.json (expected a Hugging Face checkpoint folder)`, { file });
-  }
-  let v: unknown;
-  try {
-    v = parseJson(text, { allowNonFinite: true });
-  } catch (e) {
-    throw new HybridCompressError('CONFIG_INVALID', `${file}: not valid JSON (${(e as Error).message})`, { file });
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HybridCompressError('CONFIG_INVALID', `${file}: must be a JSON object`, { file });
-  return v as Record<string, unknown>;
+  if (!existsSync(file)) throw new HybridCompressError('CHECKPOINT_INVALID', `${role} folder ${dir} has no config.json (expected a Hugging Face checkpoint folder)`, { file });
+  return readConfigText(file).values;
 }
 
 function modelInput(p: string, role: 'teacher' | 'student', allowHub: boolean): ModelInput {

@@ -66,33 +66,20 @@ const OPTIONS: Record<AxisKey, string> = {
   numLayers: 'num-layers',
 };
 
+const MAMBA2_COUPLING =
+  "heads × head channels must stay a whole multiple of the hidden size: transformers' Mamba2Config stores the inner size as an integer expand × hidden_size";
+
 /** The axes this model can be pruned on, with their legal values (from the pruner's own rules). */
 export function compressAxes(spec: HybridModelSpec): AxisVM[] {
   const ranges = axisRanges(spec);
   const out: AxisVM[] = [];
   for (const key of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads'] as const) {
     const r = ranges[key];
-    if (r) out.push({ key, label: LABELS[key], option: OPTIONS[key], min: r.min, max: r.max, step: r.step, rule: r.rule });
+    if (!r) continue;
+    const coupled = spec.family === 'mamba2' && key !== 'intermediateSize' && key !== 'numAttentionHeads' ? MAMBA2_COUPLING : undefined;
+    out.push({ key, label: LABELS[key], option: OPTIONS[key], min: r.min, max: r.max, step: r.step, rule: r.rule, ...(coupled ? { coupled } : {}) });
   }
   out.push({ key: 'numLayers', label: LABELS.numLayers, option: OPTIONS.numLayers, min: 1, max: spec.numLayers, step: 1, rule: `an integer between 1 and ${spec.numLayers}` });
-  return out;
-}
-
-/** Snaps a requested value to the nearest legal value of the axis: a multiple of step within [min, max]. */
-export function snapToAxis(v: number, axis: Pick<AxisVM, 'min' | 'max' | 'step'>): number {
-  const lo = Math.ceil(axis.min / axis.step) * axis.step;
-  const hi = Math.floor(axis.max / axis.step) * axis.step;
-  if (!Number.isFinite(v)) return hi;
-  return Math.min(hi, Math.max(lo, Math.round(v / axis.step) * axis.step));
-}
-
-/** Every legal value of an axis, largest first, thinned to at most `limit` entries (always keeps min and max). */
-export function legalValues(axis: Pick<AxisVM, 'min' | 'max' | 'step'>, limit = 512): number[] {
-  const n = Math.floor((axis.max - axis.min) / axis.step) + 1;
-  const stride = Math.max(1, Math.ceil(n / limit));
-  const out: number[] = [];
-  for (let i = 0; i < n; i += stride) out.push(axis.max - i * axis.step);
-  if (out[out.length - 1] !== axis.min && axis.min <= axis.max) out.push(axis.min);
   return out;
 }
 
