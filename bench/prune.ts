@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../src/core/testing/fixtures';
 import { runPrune } from '../src/core/prune/prune-job';
 import { openCheckpoint } from '../src/core/checkpoint/checkpoint';
-import { randomImportance } from '../src/core/prune/importance';
+import { randomImportance } from '../src/core/calibrate/importance-file';
 import { buildPlan } from '../src/core/prune/plan';
 import { applyPlan } from '../src/core/prune/apply';
 

@@ -5,6 +5,10 @@
 // This file is imported by the host bundle and by every webview bundle, so it must not import
 // anything from node, vscode or the DOM.
 
+import { parseMetricPoint, type MetricPoint } from '../src/core/runs/metric-point';
+
+export type { MetricPoint };
+
 export const WEBVIEW_PROTOCOL_VERSION = 1;
 
 // ---------------------------------------------------------------------------------------------
@@ -128,18 +132,13 @@ export interface ImportanceState {
 export type ImportanceViewState = { kind: 'empty'; message: string } | { kind: 'scores'; state: ImportanceState };
 
 /** One curve point: step plus named series (non-finite values allowed: a diverging loss must show). */
-export interface CurvePoint {
-  step: number;
-  [series: string]: number;
-}
-
 export interface CurvesState {
   key: string;
   title: string;
   /** Run folder or log file it follows. */
   source: string;
   status: 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted' | 'following';
-  points: CurvePoint[];
+  points: MetricPoint[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,7 +152,7 @@ export type HostMessage =
   | { type: 'importance/state'; state: ImportanceViewState }
   | { type: 'curves/state'; state: CurvesState }
   /** Points from index `from` on (from = number of points the webview should already hold). */
-  | { type: 'curves/append'; key: string; from: number; points: CurvePoint[]; status: CurvesState['status'] };
+  | { type: 'curves/append'; key: string; from: number; points: MetricPoint[]; status: CurvesState['status'] };
 
 export type WebviewMessage =
   | { type: 'ready'; view: 'compress' | 'importance' | 'curves'; protocol: number }
@@ -225,16 +224,13 @@ export function parseCompressForm(v: unknown): CompressForm {
   };
 }
 
-export function parseCurvePoint(v: unknown): CurvePoint {
-  if (!isObj(v)) throw new MessageError(`a curve point must be an object, got ${what(v)}`);
-  const step = field(v, 'step', isNonNegInt, 'a non-negative integer');
-  const p: CurvePoint = { step };
-  for (const [k, x] of Object.entries(v)) {
-    if (k === 'step') continue;
-    if (typeof x !== 'number') throw new MessageError(`series "${k}" must be a number, got ${what(x)}`);
-    p[k] = x;
+/** A curve point (the one metric-point shape, src/core/runs/metric-point.ts) with the protocol's error type. */
+export function parseCurvePoint(v: unknown): MetricPoint {
+  try {
+    return parseMetricPoint(v);
+  } catch (e) {
+    throw new MessageError((e as Error).message);
   }
-  return p;
 }
 
 /** Validates a message the host received from a webview. Throws MessageError. */

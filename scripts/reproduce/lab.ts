@@ -14,7 +14,7 @@ import { checkpointFingerprint } from '../../src/core/checkpoint/fingerprint';
 import { CALIBRATION_DEFAULTS, runCalibration, type CalibrationSettings } from '../../src/core/calibrate/calibrate';
 import { calibrationKey } from '../../src/core/calibrate/calibration-run';
 import type { MambaHeadRanking } from '../../src/core/calibrate/ranking';
-import { loadImportance } from '../../src/core/prune/importance';
+import { loadImportance } from '../../src/core/calibrate/importance-file';
 import { runPrune } from '../../src/core/prune/prune-job';
 import type { PipelineContext } from '../../src/core/prune/job-params';
 import { PLAN_FILE, type ImportanceMetric, type PruningPlan } from '../../src/core/prune/plan';
@@ -26,6 +26,7 @@ import { forwardLogitsSource } from '../../src/core/distill/forward-source';
 import { evaluateLm } from '../../src/core/eval/lm-eval';
 import { misgroupedHeads } from './plan-stats';
 import type { ReproduceSettings } from './settings';
+import { IMPORTANCE_FILE } from '../../src/core/runs/layout';
 
 export interface PruneRecipe {
   targets: PruneTargets;
@@ -176,7 +177,7 @@ export class Lab {
     const { key } = await calibrationKey(cs);
     const dir = join(this.work, 'calibration', key);
     const id = `calibrate-${key}`;
-    if (this.cache[id] && !existsSync(join(dir, 'importance.safetensors'))) delete this.cache[id];
+    if (this.cache[id] && !existsSync(join(dir, IMPORTANCE_FILE))) delete this.cache[id];
     const info = await this.cached(id, `calibrate ${cs.samples} rows × ${cs.seqLen} tokens (KL on ${cs.depthSamples} rows)`, async () => {
       // A measurement starts clean: a leftover state.json would otherwise resume and skew the timing.
       await rm(dir, { recursive: true, force: true });

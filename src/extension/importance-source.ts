@@ -5,8 +5,8 @@ import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listRuns, type ListedRun } from '../core/runs/index';
+import { IMPORTANCE_FILE } from '../core/runs/layout';
 
-export const IMPORTANCE_FILE = 'importance.safetensors';
 
 function mentions(run: ListedRun, dir: string): boolean {
   const want = resolve(dir);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSpec } from '../../src/core/arch/index';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
-import { ImportanceScores, importanceLayout } from '../../src/core/prune/importance';
+import { ImportanceScores, importanceLayout } from '../../src/core/calibrate/importance-file';
 import { Rng } from '../../src/core/util/random';
 import { histogram, importanceVM, sortedChannels, thresholdOf } from '../../src/extension/viewmodel/importance-vm';
 

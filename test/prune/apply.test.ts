@@ -7,7 +7,7 @@ import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { HybridCompressError } from '../../src/core/errors';
 import { referenceForward } from '../../src/core/model/reference';
 import { runForward } from '../../src/core/runtime/index';
-import { randomImportance } from '../../src/core/prune/importance';
+import { randomImportance } from '../../src/core/calibrate/importance-file';
 import { buildPlan, PLAN_FILE, type PruningPlan } from '../../src/core/prune/plan';
 import { parsePlan } from '../../src/core/prune/plan-check';
 import { applyPlan } from '../../src/core/prune/apply';

@@ -7,7 +7,7 @@ import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { checkpointFingerprint } from '../../src/core/checkpoint/fingerprint';
 import { fixtureConfig, writeFixtureCheckpoint } from '../../src/core/testing/fixtures';
 import { NEMOTRON_H_4B, NEMOTRON_H_4B_PARAMS, NEMOTRON_H_8B } from '../../src/core/testing/nemotron-h-8b';
-import { randomImportance } from '../../src/core/prune/importance';
+import { randomImportance } from '../../src/core/calibrate/importance-file';
 import { buildPlan } from '../../src/core/prune/plan';
 import { applyPlan } from '../../src/core/prune/apply';
 import { prunedParams } from '../../src/core/prune/config';

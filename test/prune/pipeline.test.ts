@@ -10,7 +10,7 @@ import { referenceForward } from '../../src/core/model/reference';
 import { writeSafetensors } from '../../src/core/safetensors/writer';
 import { fixtureConfig, writeFixtureCheckpoint, type FixtureOptions } from '../../src/core/testing/fixtures';
 import { NEMOTRON_H_8B } from '../../src/core/testing/nemotron-h-8b';
-import { importanceLayout, randomImportance } from '../../src/core/prune/importance';
+import { importanceLayout, randomImportance } from '../../src/core/calibrate/importance-file';
 import type { PipelineContext, PruneJobParams } from '../../src/core/prune/job-params';
 import { validatePruneParams, validateSearchParams } from '../../src/core/prune/job-params';
 import { lmLoss } from '../../src/core/prune/evaluate';
@@ -225,7 +225,7 @@ test('a real calibrate run feeds prune: every name and shape it writes is accept
   const { runCalibration, CALIBRATION_DEFAULTS } = await import('../../src/core/calibrate/calibrate');
   const run = join(dir, 'run');
   await runCalibration({ ...CALIBRATION_DEFAULTS, model: f.dir, data, samples: 4, seqLen: 24, batch: 2, depth: 'kl', depthSamples: 2, device: 'cpu', mode: 'whole' }, run, 'k');
-  const { loadImportance } = await import('../../src/core/prune/importance');
+  const { loadImportance } = await import('../../src/core/calibrate/importance-file');
   const scores = await loadImportance(run);
   for (const { name, shape } of importanceLayout(f.spec)) assert.deepEqual(scores.require(name, shape, 'test').length, shape.reduce((a, b) => a * b, 1), name);
   const base: PruneJobParams = { model: f.dir, importance: run, targets: { hiddenSize: 20, mambaNumHeads: 4, mambaHeadDim: 3, intermediateSize: 24, numAttentionHeads: 2, numLayers: 5 }, out: join(dir, 'out'), data, rows: 2, seqLen: 24, device: 'cpu' };

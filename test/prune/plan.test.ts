@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildSpec, mambaGroupOfHead, kvHeadOfQueryHead } from '../../src/core/arch/index';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
 import { HybridCompressError } from '../../src/core/errors';
-import { ImportanceScores, randomImportance, importanceLayout, checkImportanceFingerprint } from '../../src/core/prune/importance';
+import { ImportanceScores, randomImportance, importanceLayout, checkImportanceFingerprint } from '../../src/core/calibrate/importance-file';
 import { buildPlan, formatPlan, planDims, PLAN_FORMAT, type PruningPlan } from '../../src/core/prune/plan';
 import { checkPlan, parsePlan } from '../../src/core/prune/plan-check';
 import { applyPruneAxis, checkTargets, parseTargetParams, nearbyLegal } from '../../src/core/prune/targets';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSpec } from '../../src/core/arch/index';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
-import { randomImportance } from '../../src/core/prune/importance';
+import { randomImportance } from '../../src/core/calibrate/importance-file';
 import { buildPlan, type PruningPlan } from '../../src/core/prune/plan';
 import { archParams, chooseDepth, chooseWidth, maxCut, scaled, widthGrid } from '../../scripts/reproduce/configs';
 import { misgroupedHeads } from '../../scripts/reproduce/plan-stats';

@@ -2,7 +2,7 @@ import type { Command } from '../command';
 import { optInt, parseCommandArgs, requirePositional } from '../args';
 import { resolve } from 'node:path';
 import { streamCurves, type CurveSource } from '../../core/curves/source';
-import type { MetricPoint } from '../../core/curves/metric-point';
+import type { MetricPoint } from '../../core/runs/metric-point';
 import { mergeByStep, TableFormatter } from '../../core/curves/table';
 import { WarningTally } from '../../core/curves/warnings';
 

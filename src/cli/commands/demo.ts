@@ -18,6 +18,7 @@ import type { PruneReport } from '../../core/prune/prune-job';
 import { trainSettings } from '../../core/distill/settings';
 import type { EvalReport } from '../../core/eval/lm-eval';
 import { lineChartSvg } from '../../core/demo/svg-plot';
+import { METRICS_FILE } from '../../core/runs/layout';
 
 const usage = 'hybrid-compress demo [--teacher DIR] [--data-dir DIR] [--out DIR] [--steps 600] [--threads N] [--json]';
 
@@ -135,7 +136,7 @@ export const demoCommand: Command = {
         '|---|---:|---:|---:|---:|---:|',
         ...rows.map((x) => `| ${x.name} | ${x.params.toLocaleString('en-US')} | ${x.loss.toFixed(4)} | ${x.ppl.toFixed(2)} | ${x.tps.toFixed(0)} | ${(x.tps / base.tps).toFixed(2)}× |`),
       ].join('\n');
-      const metrics = readFileSync(join(ts.out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l.replace(/\bNaN\b/g, 'null')) as Record<string, number>);
+      const metrics = readFileSync(join(ts.out, METRICS_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l.replace(/\bNaN\b/g, 'null')) as Record<string, number>);
       const svg = lineChartSvg(
         [
           { name: 'KD loss (train)', color: '#1f77b4', points: metrics.filter((p) => p['kd_loss'] !== undefined).map((p) => ({ x: p['step']!, y: p['kd_loss']! })) },

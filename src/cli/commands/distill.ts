@@ -12,6 +12,7 @@ import type { TrainSettings } from '../../core/distill/trainer';
 import { trainSettings, type TrainKind } from '../../core/distill/settings';
 import { LOSS_KINDS, type LossKind } from '../../core/distill/loss-graph';
 import { DATA_OPTIONS, readDataOptions } from '../job-options';
+import { METRICS_FILE } from '../../core/runs/layout';
 
 const TRAIN_OPTIONS: OptionSpec = {
   ...DATA_OPTIONS,
@@ -85,7 +86,7 @@ async function runTraining(ctx: CommandContext, kind: TrainKind, s: TrainSetting
         `${kind === 'distill' ? 'distilled' : 'trained'} ${result.steps} steps${result.resumedFrom !== undefined ? ` (resumed from step ${result.resumedFrom})` : ''}: loss ${result.firstLoss.toFixed(4)} → ${result.lastLoss.toFixed(4)}${result.lastValLoss !== undefined ? `, val loss ${result.lastValLoss.toFixed(4)} (ppl ${Math.exp(result.lastValLoss).toFixed(2)})` : ''}`,
         `${result.msPerStep.toFixed(0)} ms/step, ${result.tokensPerS.toFixed(0)} tokens/s, ${result.seconds.toFixed(1)} s in all`,
         `final model: ${result.final}`,
-        `metrics:     ${resolve(s.out, 'metrics.jsonl')}`,
+        `metrics:     ${resolve(s.out, METRICS_FILE)}`,
       ].join('\n') + '\n',
     );
   }

@@ -20,8 +20,9 @@ import type { CalibrationSettings } from './settings';
 import { openModelDataset } from '../eval/model-data';
 import { ImportanceCollector, calibrationStats, calibrationTaps, type CollectorState } from './collector';
 import { MeanAccumulator, klPerToken, type MeanAccumulatorState } from './depth';
-import { IMPORTANCE_FILE, IMPORTANCE_FORMAT } from './importance-format';
+import { IMPORTANCE_FILE, IMPORTANCE_FORMAT } from './importance-file';
 import { writeCalibrationSummary } from './summary';
+import { CALIBRATION_STATE_FILE, SUMMARY_FILE } from '../runs/layout';
 
 export { CALIBRATION_DEFAULTS, type CalibrationSettings, type DepthMetric } from './settings';
 
@@ -55,7 +56,7 @@ interface SavedState {
   timings: { forward_s: number; aggregation_s: number; depth_kl_s: number };
 }
 
-const STATE_FILE = 'state.json';
+const STATE_FILE = CALIBRATION_STATE_FILE;
 
 export interface CalibrationHooks {
   onProgress?: (p: CalibrationProgress) => void;
@@ -210,7 +211,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
     const total_s = (performance.now() - t0) / 1000;
     const result: CalibrationResult = {
       importance,
-      summary: join(runDir, 'summary.md'),
+      summary: join(runDir, SUMMARY_FILE),
       rows: collector.rows,
       tokens: collector.tokens,
       ep: runner.ep,

@@ -5,7 +5,7 @@
 //   tagged with plugin "scalars" / DATA_CLASS_SCALAR — TF2 `tf.summary.scalar` and newer writers.
 // Writers put `metadata` only on the first value of each tag, so the extractor remembers per tag.
 
-import { makePoint, type MetricPoint } from './metric-point';
+import { makePoint, type MetricPoint } from '../runs/metric-point';
 import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader, type WireField } from './protobuf-wire';
 
 // Field numbers (event.proto / summary.proto / tensor.proto / tensor_shape.proto).
@@ -253,7 +253,7 @@ export class ScalarExtractor {
       const x = this.scalarOf(v);
       if (x !== undefined) pairs.push([this.tagPrefix + v.tag, x]);
     }
-    return makePoint(ev.step, pairs, ev.wallTime > 0 ? ev.wallTime * 1000 : undefined);
+    return makePoint(ev.step, pairs);
   }
 
   private scalarOf(v: DecodedValue): number | undefined {

@@ -19,6 +19,7 @@ import type { TrainKind } from '../distill/settings';
 import type { PruneJobParams, SearchJobParams } from '../prune/job-params';
 import type { PruneReport } from '../prune/prune-job';
 import type { SearchReport } from '../prune/search-job';
+import { CHECKPOINTS_DIR, REPORT_FILE, RUN_FILE } from '../runs/layout';
 
 export type JobHandlers = Pick<RunJobOptions, 'onProgress' | 'onLog' | 'onMetric' | 'signal' | 'cwd'>;
 
@@ -40,11 +41,11 @@ export async function launchCalibration(workspace: string, settings: Calibration
 
 /** Runs `distill` / `train` into the run folder `settings.out` (resuming it with settings.resume). */
 export async function launchTraining(workspace: string, kind: TrainKind, s: TrainSettings, h: JobHandlers): Promise<{ run: Run; result: TrainResult }> {
-  if (!s.resume && existsSync(resolve(s.out, 'checkpoints'))) {
+  if (!s.resume && existsSync(resolve(s.out, CHECKPOINTS_DIR))) {
     throw new HybridCompressError('OPTION_INVALID', `${s.out} already holds a training run; add --resume to continue it, or choose another --out`, { option: 'out' });
   }
   const run =
-    s.resume && existsSync(resolve(s.out, 'run.json'))
+    s.resume && existsSync(resolve(s.out, RUN_FILE))
       ? await openRun(s.out)
       : await createRun(workspace, { kind, dir: s.out, inputs: { student: s.student, teacher: s.teacher, data: s.data, evalData: s.evalData }, settings: { ...s } });
   if (run.status !== 'running') await run.resume();
@@ -57,9 +58,6 @@ export interface PipelineLaunch<R> {
   run: Run | undefined;
   report: R;
 }
-
-/** The file in a prune/search run folder that holds the job's full report (the CLI's --json value). */
-export const PIPELINE_REPORT_FILE = 'report.json';
 
 /** Paths a prune/search job reads, for run.json's inputs. */
 function pipelineInputs(p: PruneJobParams | SearchJobParams): Record<string, unknown> {
@@ -82,7 +80,7 @@ async function launchPipeline<R>(workspace: string, kind: 'prune' | 'search', pa
   let report: R;
   try {
     report = await runJob<R>(kind, params, h);
-    await writeFileAtomic(run.path(PIPELINE_REPORT_FILE), stringifyJson(report) + '\n');
+    await writeFileAtomic(run.path(REPORT_FILE), stringifyJson(report) + '\n');
   } catch (e) {
     await run.fail(e);
     throw e;

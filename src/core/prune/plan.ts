@@ -10,12 +10,12 @@
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec, LayerKind } from '../arch/spec';
 import { configChanges, type PrunedDims } from './config';
-import type { ImportanceScores } from './importance';
+import type { ImportanceScores } from '../calibrate/importance-file';
 import { mambaChannelScores, mambaHeadScores, rankAttentionHeads, rankMambaHeads, topK, type MambaHeadRanking } from '../calibrate/index';
 import { checkTargets, type PruneTargets } from './targets';
 
 export const PLAN_FORMAT = 'hybrid-compress/plan@1';
-export const PLAN_FILE = 'pruning_plan.json';
+export { PLAN_FILE } from '../runs/layout';
 
 export type PlanLayer =
   | { source_index: number; kind: 'M'; mamba_heads: number[]; mamba_head_channels: number[] }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import type { HybridModelSpec } from '../arch/spec';
 import type { Checkpoint } from '../checkpoint/checkpoint';
 import type { PrunedDims } from './config';
-import type { ImportanceScores } from './importance';
+import type { ImportanceScores } from '../calibrate/importance-file';
 import { buildPlan, selectLayers, type PlanOptions } from './plan';
 import { applyPlan } from './apply';
 import { countPrunedParams } from './param-count';

@@ -17,6 +17,7 @@ import { readConfigText } from '../arch/config-codec';
 import type { RecipeData } from './data';
 import { exportConfigFromChanges, exportConfigFromConfigs, modelTypeOf, PLAN_FORMAT, type ExportConfigResult } from './export-config';
 import { shq } from './shell';
+import { PLAN_FILE } from '../runs/layout';
 
 export interface DataSource {
   weight: number;
@@ -296,7 +297,7 @@ export function planMegatronRecipe(o: MegatronRecipeOptions, data: RecipeData): 
 
   // export_config: from the plan beside the student, else from the two configs.
   let exportConfig: ExportConfigResult | undefined;
-  const planFile = o.planFile !== undefined ? resolve(o.planFile) : join(student.path, 'pruning_plan.json');
+  const planFile = o.planFile !== undefined ? resolve(o.planFile) : join(student.path, PLAN_FILE);
   if (o.planFile !== undefined && !existsSync(planFile)) throw optErr('plan', `${planFile} does not exist`);
   if (existsSync(planFile)) {
     const plan = readPlan(planFile);

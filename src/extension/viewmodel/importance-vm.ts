@@ -5,7 +5,7 @@
 import type { HybridModelSpec } from '../../core/arch/spec';
 import { describeError } from '../../core/errors';
 import { buildPlan, type PruningPlan } from '../../core/prune/plan';
-import type { ImportanceScores } from '../../core/prune/importance';
+import type { ImportanceScores } from '../../core/calibrate/importance-file';
 import type { PruneTargets } from '../../core/prune/targets';
 import type { HeatCell, ImportanceState, LayerKindVM, Targets } from '../../../webview/protocol';
 
