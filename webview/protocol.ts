@@ -39,7 +39,7 @@ export interface ModelVM {
 }
 
 /** The width/depth targets the Compress panel edits; names follow PruneTargets (src/core/prune/targets.ts). */
-export const AXIS_KEYS = ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers'] as const;
+export const AXIS_KEYS = ['hiddenSize', 'ffnHiddenSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers'] as const;
 export type AxisKey = (typeof AXIS_KEYS)[number];
 export type Targets = Partial<Record<AxisKey, number>>;
 

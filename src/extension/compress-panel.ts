@@ -10,7 +10,7 @@ import type { JobService } from './jobs';
 import type { ModelCache } from './models';
 import { latestCalibration } from './importance-source';
 import { makeTask } from './tasks';
-import { compressAxes, estimateTargets, formatParams } from './viewmodel/model-vm';
+import { compressAxes, estimateTargets, formatParams, toPruneTargets } from './viewmodel/model-vm';
 import { TASK_TYPE } from './viewmodel/task-params';
 import { WebviewBridge } from './webview-bridge';
 
@@ -203,12 +203,8 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
       Object.assign(def, { model: dir, importance: cal.run.dir, out, device: form.device });
       if (action === 'search') Object.assign(def, { targetParams: form.targetParams || '50%', data: form.dataFile, samples: form.samples, seqLen: form.seqLen });
       else {
-        if (targets.hiddenSize !== undefined) def['hiddenSize'] = targets.hiddenSize;
-        if (targets.intermediateSize !== undefined) def['ffnHiddenSize'] = targets.intermediateSize;
-        if (targets.mambaNumHeads !== undefined) def['mambaNumHeads'] = targets.mambaNumHeads;
-        if (targets.mambaHeadDim !== undefined) def['mambaHeadDim'] = targets.mambaHeadDim;
-        if (targets.numAttentionHeads !== undefined) def['numAttentionHeads'] = targets.numAttentionHeads;
-        if (targets.numLayers !== undefined) def['numLayers'] = targets.numLayers;
+        // The panel's axis names are the task properties (prune/axes.ts).
+        Object.assign(def, toPruneTargets(targets));
       }
     } else if (action === 'distill') {
       const candidates = await vscode.workspace.findFiles('**/config.json', '{**/node_modules/**,**/.git/**}', 500);

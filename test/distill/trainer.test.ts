@@ -20,7 +20,7 @@ import { writeSafetensors } from '../../src/core/safetensors/writer';
 
 const dir = mkdtempSync(join(tmpdir(), 'hc-train-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const workerPath = join(__dirname, '../../src/core/jobs/worker-main.ts');
+const workerPath = join(__dirname, '../../src/core/pipeline/worker-main.ts');
 
 const TEACHER = { pattern: 'M-*', hiddenSize: 32, mambaHeads: 4, mambaHeadDim: 8, nGroups: 2, stateSize: 8, intermediateSize: 48, attentionHeads: 2, kvHeads: 1, attentionHeadDim: 16, chunkSize: 16, tokenizer: true } as const;
 const STUDENT = { ...TEACHER, hiddenSize: 24, mambaHeads: 2, intermediateSize: 24 } as const;

@@ -15,7 +15,7 @@ const spec = buildSpec(fixtureConfig(opts));
 test('axes offer exactly the pruner’s legal values', () => {
   const axes = compressAxes(spec);
   const byKey = new Map(axes.map((a) => [a.key, a]));
-  assert.deepEqual([...byKey.keys()], ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers']);
+  assert.deepEqual([...byKey.keys()], ['hiddenSize', 'ffnHiddenSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers']);
   const heads = byKey.get('mambaNumHeads')!;
   assert.deepEqual([heads.min, heads.max, heads.step], [2, 8, 2]);
   const model = modelVMFromSpec('/m', spec, 0, 4);
@@ -61,7 +61,7 @@ test('estimate matches a hand count of what pruning Mamba heads and FFN neurons 
   const perMamba = (2 * dI + (H - h)) * D + dI * K + convBias + 3 * (H - h) + dI + D * dI;
   const perMlp = 2 * D * (F - f); // up_proj rows and down_proj columns (no bias)
   const expected = spec.params.total - mambaLayers * perMamba - mlpLayers * perMlp;
-  const e = estimateTargets(spec, { mambaNumHeads: h, intermediateSize: f }, 2);
+  const e = estimateTargets(spec, { mambaNumHeads: h, ffnHiddenSize: f }, 2);
   assert.equal(e.error, undefined);
   assert.equal(e.params, expected);
   assert.equal(e.bytes, expected * 2);

@@ -23,7 +23,7 @@ test('prune: importance "random" kept, targets gathered into the job’s targets
   assert.equal(r.params['out'], '/work/space/pruned');
   // The run folder is under .hybrid-compress/runs even with an explicit `out` (the pruned checkpoint).
   assert.equal(r.runDir, '/work/space/.hybrid-compress/runs/20260304T050607Z-prune');
-  assert.deepEqual(r.params['targets'], { intermediateSize: 64, mambaNumHeads: 4, dropLayers: [1, 3] });
+  assert.deepEqual(r.params['targets'], { ffnHiddenSize: 64, mambaNumHeads: 4, dropLayers: [1, 3] });
   assert.equal(r.params['rows'], 8);
   for (const k of ['mambaNumHeads', 'ffnHiddenSize', 'dropLayers', 'samples']) assert.equal(r.params[k], undefined, k);
   assert.equal(cliEquivalent(r), 'hybrid-compress prune /work/space/m --importance random --out /work/space/pruned --force --rows 8 --ffn-hidden-size 64 --mamba-num-heads 4 --drop-layers 1,3');

@@ -56,7 +56,7 @@ async function prune(t: T, dir: string, fx: FixtureOptions, targets: PruneTarget
 test('every tensor kind is sliced as the reference slicer says (F32, with all biases), and the pruned model runs', async (t) => {
   const dir = tempDir(t);
   const fx: FixtureOptions = { ...BASE, extraConfig: { use_bias: true, mlp_bias: true, attention_bias: true } };
-  const { src, plan, out, res } = await prune(t, dir, fx, { hiddenSize: 20, mambaNumHeads: 4, mambaHeadDim: 3, intermediateSize: 25, numAttentionHeads: 2, dropLayers: [2] });
+  const { src, plan, out, res } = await prune(t, dir, fx, { hiddenSize: 20, mambaNumHeads: 4, mambaHeadDim: 3, ffnHiddenSize: 25, numAttentionHeads: 2, dropLayers: [2] });
   const srcW = await readAll(src);
   const expected = referenceSlice(src.spec, srcW, plan);
   const got = await readAll(out);
@@ -81,7 +81,7 @@ test('every tensor kind is sliced as the reference slicer says (F32, with all bi
 test('B and C rows of in_proj and conv1d are byte-identical to the source; dtypes are kept per tensor (BF16, F16)', async (t) => {
   for (const dtype of ['BF16', 'F16'] as const) {
     const dir = tempDir(t, `dt-${dtype}`);
-    const { src, plan, out } = await prune(t, dir, { ...BASE, dtype }, { hiddenSize: 16, mambaNumHeads: 2, mambaHeadDim: 2, intermediateSize: 8 });
+    const { src, plan, out } = await prune(t, dir, { ...BASE, dtype }, { hiddenSize: 16, mambaNumHeads: 2, mambaHeadDim: 2, ffnHiddenSize: 8 });
     const m = src.spec.mamba!;
     const I = m.innerSize;
     const GN2 = 2 * m.nGroups * m.stateSize;
@@ -121,7 +121,7 @@ test('B and C rows of in_proj and conv1d are byte-identical to the source; dtype
 
 test('identity property: every target at its source size reproduces the logits (and, in ascending order, the bytes)', async (t) => {
   const dir = tempDir(t);
-  const full: PruneTargets = { hiddenSize: 24, mambaNumHeads: 8, mambaHeadDim: 4, intermediateSize: 40, numAttentionHeads: 4, numLayers: 6 };
+  const full: PruneTargets = { hiddenSize: 24, mambaNumHeads: 8, mambaHeadDim: 4, ffnHiddenSize: 40, numAttentionHeads: 4, numLayers: 6 };
   const { src, out } = await prune(t, join(dir, 'a'), BASE, full);
   const srcW = await readAll(src);
   const outW = await readAll(out);
@@ -142,7 +142,7 @@ test('pruned parts that contribute nothing leave the logits unchanged (MLP neuro
   const src0 = await opened(t, f.dir);
   const spec = src0.spec;
   const w = await readAll(src0);
-  const plan = buildPlan(spec, randomImportance(spec, 21), { intermediateSize: 10, numAttentionHeads: 2, dropLayers: [4] }, 'fp');
+  const plan = buildPlan(spec, randomImportance(spec, 21), { ffnHiddenSize: 10, numAttentionHeads: 2, dropLayers: [4] }, 'fp');
   // Silence exactly what the plan removes: dropped neurons' up_proj rows, dropped heads' o_proj columns,
   // the dropped layer's out_proj (its residual branch becomes zero).
   for (const e of plan.layers) {
@@ -228,7 +228,7 @@ test('layers_block_type configs, mamba2 models and the model. prefix are rewritt
 
 test('sharded sources give sharded outputs with a consistent index; side files are copied; plan written', async (t) => {
   const dir = tempDir(t);
-  const { res, out, src } = await prune(t, dir, { ...BASE, maxShardBytes: 20_000 }, { hiddenSize: 12, intermediateSize: 20 });
+  const { res, out, src } = await prune(t, dir, { ...BASE, maxShardBytes: 20_000 }, { hiddenSize: 12, ffnHiddenSize: 20 });
   assert.ok(src.sharded && src.weightFiles.length > 2);
   assert.ok(out.sharded);
   assert.equal(res.files.length, src.weightFiles.length);
@@ -275,7 +275,7 @@ test('output folder rules: --out must not exist unless --force, never inside or 
 test('MoE (E) layers are carried over unchanged (renumbered) while other axes are pruned', async (t) => {
   const dir = tempDir(t);
   const fx: FixtureOptions = { pattern: 'ME-M', hiddenSize: 16, vocabSize: 64, mambaHeads: 4, mambaHeadDim: 4, nGroups: 2, stateSize: 4, intermediateSize: 24, extraConfig: { n_routed_experts: 2, num_experts_per_tok: 1, moe_intermediate_size: 8, moe_shared_expert_intermediate_size: 8 } };
-  const { src, out } = await prune(t, dir, fx, { mambaNumHeads: 2, intermediateSize: 12, dropLayers: [0] });
+  const { src, out } = await prune(t, dir, fx, { mambaNumHeads: 2, ffnHiddenSize: 12, dropLayers: [0] });
   assert.equal(out.spec.pattern, 'E-M');
   const moe = [...src.tensors.keys()].filter((n) => n.startsWith('backbone.layers.1.mixer.'));
   assert.ok(moe.length > 4);

@@ -20,7 +20,7 @@ test('the shape-only 8B fixture pruned to hidden 3072 / FFN 12288 / 112 Mamba he
   const src = await openCheckpoint(f.dir);
   t.after(() => src.close());
   const fp = await checkpointFingerprint(src);
-  const plan = buildPlan(src.spec, randomImportance(src.spec, 1), { hiddenSize: 3072, intermediateSize: 12288, mambaNumHeads: 112 }, fp.id);
+  const plan = buildPlan(src.spec, randomImportance(src.spec, 1), { hiddenSize: 3072, ffnHiddenSize: 12288, mambaNumHeads: 112 }, fp.id);
   assert.equal(prunedParams(src.spec, planDims(src.spec, plan)), NEMOTRON_H_4B_PARAMS, 'parameter count known before writing');
   for (const l of plan.layers) if (l.kind === 'M') assert.equal(l.mamba_heads.length, 112);
   const res = await applyPlan(src, plan, { out: join(dir, '4b') });

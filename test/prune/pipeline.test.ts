@@ -101,7 +101,7 @@ test('runPrune: plan, write, verify (zero-shot loss before/after equals the refe
   const dir = tempDir(t);
   const f = await writeFixtureCheckpoint(join(dir, 'src'), FX);
   const c = ctx();
-  const params = validatePruneParams({ model: f.dir, importance: 'random', seed: 3, out: join(dir, 'out'), targets: { hiddenSize: 24, mambaNumHeads: 6, intermediateSize: 30 }, emitModelOptConfig: true, rows: 2, seqLen: 16, device: 'cpu' });
+  const params = validatePruneParams({ model: f.dir, importance: 'random', seed: 3, out: join(dir, 'out'), targets: { hiddenSize: 24, mambaNumHeads: 6, ffnHiddenSize: 30 }, emitModelOptConfig: true, rows: 2, seqLen: 16, device: 'cpu' });
   const r = await runPrune(params, c);
   assert.deepEqual([...c.phases].sort(), ['fingerprint', 'verify', 'write']);
   assert.equal(r.pruned.hidden_size, 24);
@@ -228,7 +228,7 @@ test('a real calibrate run feeds prune: every name and shape it writes is accept
   const { loadImportance } = await import('../../src/core/calibrate/importance-file');
   const scores = await loadImportance(run);
   for (const { name, shape } of importanceLayout(f.spec)) assert.deepEqual(scores.require(name, shape, 'test').length, shape.reduce((a, b) => a * b, 1), name);
-  const base: PruneJobParams = { model: f.dir, importance: run, targets: { hiddenSize: 20, mambaNumHeads: 4, mambaHeadDim: 3, intermediateSize: 24, numAttentionHeads: 2, numLayers: 5 }, out: join(dir, 'out'), data, rows: 2, seqLen: 24, device: 'cpu' };
+  const base: PruneJobParams = { model: f.dir, importance: run, targets: { hiddenSize: 20, mambaNumHeads: 4, mambaHeadDim: 3, ffnHiddenSize: 24, numAttentionHeads: 2, numLayers: 5 }, out: join(dir, 'out'), data, rows: 2, seqLen: 24, device: 'cpu' };
   const r = await runPrune(base, ctx());
   assert.equal(r.importance, join(run, 'importance.safetensors'));
   const v = r.verification!;

@@ -109,7 +109,7 @@ test('search --kd-steps 5 --top-k 2: KD fields on exactly the zero-shot top 2, r
   assert.ok(r.notes.some((n) => /pruned weights, not the ones after its 5-step KD/.test(n)), r.notes.join('\n'));
   const w = r.winner!;
   await runPrune(
-    { ...base, targetParams: undefined, out: join(dir, 'plain'), verify: false, targets: { hiddenSize: num(w['hidden_size']), intermediateSize: num(w['ffn_hidden_size']), mambaNumHeads: num(w['mamba_num_heads']), mambaHeadDim: num(w['mamba_head_dim']), numLayers: num(w['num_layers']) } },
+    { ...base, targetParams: undefined, out: join(dir, 'plain'), verify: false, targets: { hiddenSize: num(w['hidden_size']), ffnHiddenSize: num(w['ffn_hidden_size']), mambaNumHeads: num(w['mamba_num_heads']), mambaHeadDim: num(w['mamba_head_dim']), numLayers: num(w['num_layers']) } },
     ctx(),
   );
   const best = await openCheckpoint(join(dir, 'best'));

@@ -23,8 +23,8 @@ test('scaled rounds to the step and stays within [step, size]', () => {
 test('archParams is the teacher size unpruned and shrinks with every cut', () => {
   assert.equal(archParams(spec, {}), T);
   const a = archParams(spec, { mambaNumHeads: 8 });
-  const b = archParams(spec, { mambaNumHeads: 8, intermediateSize: 512 });
-  const c = archParams(spec, { mambaNumHeads: 8, intermediateSize: 512 }, [0, 1, 2, 3, 4, 5]);
+  const b = archParams(spec, { mambaNumHeads: 8, ffnHiddenSize: 512 });
+  const c = archParams(spec, { mambaNumHeads: 8, ffnHiddenSize: 512 }, [0, 1, 2, 3, 4, 5]);
   assert.ok(T > a && a > b && b > c);
 });
 

@@ -5,7 +5,7 @@
 import type { Command } from '../command';
 import { optEnum, optInt, optString, parseCommandArgs, requirePositional } from '../args';
 import { createProgressRenderer } from '../progress';
-import { launchCalibration } from '../../core/jobs/launch';
+import { launchCalibration } from '../../core/calibrate/launch';
 import { CALIBRATION_DEFAULTS, type CalibrationSettings, type DepthMetric } from '../../core/calibrate/settings';
 import { DATA_OPTIONS, readDataOptions } from '../job-options';
 

@@ -12,7 +12,8 @@ import { runJob } from '../../core/jobs/index';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
 import { describeCheckpoint, formatInspectReport } from '../../core/checkpoint/describe';
 import { CALIBRATION_DEFAULTS, type CalibrationSettings } from '../../core/calibrate/settings';
-import { launchCalibration, launchTraining } from '../../core/jobs/launch';
+import { launchCalibration } from '../../core/calibrate/launch';
+import { launchTraining } from '../../core/distill/launch';
 import type { PruneJobParams } from '../../core/prune/job-params';
 import type { PruneReport } from '../../core/prune/prune-job';
 import { trainSettings } from '../../core/distill/settings';
@@ -84,10 +85,10 @@ export const demoCommand: Command = {
       const targets = {
         hiddenSize: Math.max(32, Math.round((spec.hiddenSize * 0.75) / 32) * 32),
         mambaNumHeads: Math.max(m.nGroups, Math.round(m.numHeads / 2 / m.nGroups) * m.nGroups),
-        intermediateSize: spec.mlp ? Math.max(32, Math.round(spec.mlp.intermediateSize / 2 / 32) * 32) : undefined,
+        ffnHiddenSize: spec.mlp ? Math.max(32, Math.round(spec.mlp.intermediateSize / 2 / 32) * 32) : undefined,
       };
       const pruned = join(out, 'pruned');
-      const pr = await stage(r, `prune: hidden ${spec.hiddenSize}→${targets.hiddenSize}, Mamba heads ${m.numHeads}→${targets.mambaNumHeads} (within ${m.nGroups} groups), FFN ${spec.mlp?.intermediateSize}→${targets.intermediateSize}`, () =>
+      const pr = await stage(r, `prune: hidden ${spec.hiddenSize}→${targets.hiddenSize}, Mamba heads ${m.numHeads}→${targets.mambaNumHeads} (within ${m.nGroups} groups), FFN ${spec.mlp?.intermediateSize}→${targets.ffnHiddenSize}`, () =>
         runJob<PruneReport>('prune', { model: teacher, importance: cal, out: pruned, targets, force: true, verify: false, mambaHeadRanking: 'group', metric: 'activation', device: 'cpu' } satisfies PruneJobParams, { ...r.handlers, signal: ctx.signal }),
       );
       r.print(`pruned: ${pr.pruned.params.toLocaleString('en-US')} parameters (${((100 * pr.pruned.params) / spec.params.total).toFixed(1)}% of ${spec.params.total.toLocaleString('en-US')})`);

@@ -7,7 +7,7 @@ import type { Command, CommandContext } from '../command';
 import { optEnum, optInt, optNumber, optString, parseCommandArgs, type OptionSpec } from '../args';
 import { createProgressRenderer } from '../progress';
 import { HybridCompressError } from '../../core/errors';
-import { launchTraining } from '../../core/jobs/launch';
+import { launchTraining } from '../../core/distill/launch';
 import type { TrainSettings } from '../../core/distill/trainer';
 import { trainSettings, type TrainKind } from '../../core/distill/settings';
 import { LOSS_KINDS, type LossKind } from '../../core/distill/loss-graph';

@@ -4,20 +4,20 @@
 import type { Command } from '../command';
 import { optEnum, optString, parseCommandArgs, requirePositional } from '../args';
 import { createProgressRenderer } from '../progress';
-import { runJob } from '../../core/jobs/index';
-import type { EvalReport, EvalSettings } from '../../core/eval/lm-eval';
+import { launchEval } from '../../core/eval/launch';
+import type { EvalSettings } from '../../core/eval/lm-eval';
 import { DATA_OPTIONS, readDataOptions } from '../job-options';
 import { resolve } from 'node:path';
 
 const usage =
   'hybrid-compress eval <model_dir> --data <file> [--samples N] [--seq-len 512] [--batch 4] [--packing concat|none] [--shuffle --seed S] ' +
-  '[--device auto|cpu|webgpu|cuda] [--threads N] [--mode whole|streamed] [--dump-logits out.safetensors] [--dt-clamp config|transformers5] [--json]';
+  '[--device auto|cpu|webgpu|cuda] [--threads N] [--mode whole|streamed] [--dump-logits out.safetensors] [--dt-clamp config|transformers5] [--out <run_dir>] [--json]';
 
 export const evalCommand: Command = {
   name: 'eval',
   usage,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(ctx.argv, { ...DATA_OPTIONS, mode: { type: 'string' }, 'dump-logits': { type: 'string' }, 'dt-clamp': { type: 'string' } }, usage);
+    const { values, positionals } = parseCommandArgs(ctx.argv, { ...DATA_OPTIONS, mode: { type: 'string' }, 'dump-logits': { type: 'string' }, 'dt-clamp': { type: 'string' }, out: { type: 'string' } }, usage);
     const data = readDataOptions(values, { seqLen: 512, batch: 4 });
     const dump = optString(values, 'dump-logits');
     const settings: EvalSettings = {
@@ -32,7 +32,8 @@ export const evalCommand: Command = {
     };
     const json = values['json'] === true;
     const r = createProgressRenderer(ctx, { json });
-    const rep = await runJob<EvalReport>('eval', settings, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
+    const out = optString(values, 'out');
+    const { run, result: rep } = await launchEval(ctx.cwd, settings, { out: out !== undefined ? resolve(ctx.cwd, out) : undefined }, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
     if (json) ctx.stdout.write(JSON.stringify({ event: 'result', result: rep }) + '\n');
     else {
       ctx.stdout.write(
@@ -43,6 +44,7 @@ export const evalCommand: Command = {
           `perplexity  ${rep.perplexity.toFixed(2)}`,
           `throughput  ${rep.tokensPerS.toFixed(0)} tokens/s on ${rep.ep}`,
           ...(rep.logitsFile ? [`logits      ${rep.logitsFile}`] : []),
+          `run         ${run.dir}`,
         ].join('\n') + '\n',
       );
     }

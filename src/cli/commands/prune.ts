@@ -9,7 +9,8 @@ import { optEnum, optInt, optString, parseCommandArgs, requirePositional, type O
 import { createProgressRenderer } from '../progress';
 import { HybridCompressError } from '../../core/errors';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
-import { launchPrune, type JobHandlers, type PipelineLaunch } from '../../core/jobs/launch';
+import { launchPrune, type PipelineLaunch } from '../../core/prune/launch';
+import type { JobHandlers } from '../../core/jobs/launcher';
 import { ENGINE_DEVICES, type CommonPruneParams, type PruneJobParams } from '../../core/prune/job-params';
 import { checkOutputPath } from '../../core/prune/output-dir';
 import type { DimsReport, PruneReport } from '../../core/prune/prune-job';
@@ -159,7 +160,7 @@ export const pruneCommand: Command = {
     if (!dryRun && outArg === undefined) throw new HybridCompressError('OPTION_INVALID', `--out is required (or --dry-run to only show the plan)\nusage: ${usage}`, { option: 'out' });
     const targets: PruneTargets = {
       hiddenSize: optPositive(values, 'hidden-size'),
-      intermediateSize: optPositive(values, 'ffn-hidden-size'),
+      ffnHiddenSize: optPositive(values, 'ffn-hidden-size'),
       mambaNumHeads: optPositive(values, 'mamba-num-heads'),
       mambaHeadDim: optPositive(values, 'mamba-head-dim'),
       numAttentionHeads: optPositive(values, 'num-attention-heads'),

@@ -3,8 +3,8 @@ import { optInt, optNumber, optString, parseCommandArgs, requirePositional } fro
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HybridCompressError } from '../../core/errors';
-import { loadRecipeData } from '../../core/recipes/data';
-import { planMegatronRecipe, writeMegatronRecipe, type DataSource } from '../../core/recipes/megatron';
+import type { DataSource } from '../../core/recipes/megatron';
+import { launchMegatronRecipe } from '../../core/recipes/launch';
 
 const usage =
   'hybrid-compress recipe megatron --teacher <dir|hub_id> --student <dir> --data [<weight>:]<prefix> [--data ...] --out <dir> --steps N ' +
@@ -53,9 +53,9 @@ export const recipeCommand: Command = {
     const int = (name: string) => (values[name] !== undefined ? optInt(values, name, 0) : undefined);
     const abs = (p: string | undefined) => (p === undefined ? undefined : resolve(ctx.cwd, p));
     const teacherArg = need('teacher');
-    const data = loadRecipeData(abs(optString(values, 'recipe-data')));
     const out = abs(need('out'))!;
-    const recipe = planMegatronRecipe(
+    const { recipe, files: written } = await launchMegatronRecipe(
+      ctx.cwd,
       {
         // A teacher that is not a local path may be a Hugging Face Hub id: then it is kept as given.
         teacher: existsSync(resolve(ctx.cwd, teacherArg)) || !HUB_ID_RE.test(teacherArg) ? abs(teacherArg)! : teacherArg,
@@ -77,9 +77,8 @@ export const recipeCommand: Command = {
         planFile: abs(optString(values, 'plan')),
         prunePp: int('prune-pp'),
       },
-      data,
+      { force: values['force'] === true, recipeData: abs(optString(values, 'recipe-data')) },
     );
-    const written = writeMegatronRecipe(out, recipe, { force: values['force'] === true });
     if (values['json']) {
       ctx.stdout.write(JSON.stringify({ out, files: written, settings: recipe.settings, export_config: recipe.exportConfig ?? null, warnings: recipe.warnings }) + '\n');
     } else {

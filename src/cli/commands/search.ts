@@ -14,7 +14,7 @@ import { KD_NEEDS_DATA, SEARCH_FILE, SEARCH_KD_DEFAULTS, type SearchJobParams } 
 import { checkOutputPath } from '../../core/prune/output-dir';
 import type { SearchReport } from '../../core/prune/search-job';
 import { parseTargetParams } from '../../core/prune/targets';
-import { launchSearch } from '../../core/jobs/launch';
+import { launchSearch } from '../../core/prune/launch';
 import { COMMON_OPTIONS, commonParams, parseFraction, runPipelineJob } from './prune';
 
 const usage =

@@ -137,7 +137,7 @@ export function validatePruneParams(v: unknown): PruneJobParams {
   check.bool(v, 'verify');
   const t = v['targets'];
   if (!isObj(t)) throw bad('targets', 'must be an object');
-  for (const k of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers']) check.num(t, k);
+  for (const k of ['hiddenSize', 'ffnHiddenSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers']) check.num(t, k);
   if (t['dropLayers'] !== undefined && (!Array.isArray(t['dropLayers']) || !t['dropLayers'].every((x) => typeof x === 'number'))) throw bad('targets.dropLayers', 'must be a list of layer indices');
   if (!v['dryRun'] && v['out'] === undefined) throw bad('out', 'is required (or use a dry run)');
   return v as unknown as PruneJobParams;

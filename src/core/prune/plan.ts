@@ -113,7 +113,7 @@ export function buildPlan(spec: HybridModelSpec, scores: ImportanceScores, targe
       layers.push({ source_index: n, kind, mamba_heads: r.heads, mamba_head_channels: r.channels });
     } else if (kind === '-') {
       const F = spec.mlp!.intermediateSize;
-      const keep = targets.intermediateSize ?? F;
+      const keep = targets.ffnHiddenSize ?? F;
       let neurons = range(F);
       if (keep !== F || o.sortByImportance) {
         const name = o.metric === 'flap' ? `layers.${n}.mlp.flap` : `layers.${n}.mlp.neurons`;

@@ -130,7 +130,7 @@ export function enumerateCandidates(spec: HybridModelSpec, scores: ImportanceSco
             const params = countPrunedParams(spec, dims);
             if (Math.abs(params - b.targetParams) > b.tolerance * b.targetParams) continue;
             const targets: PruneTargets = { hiddenSize: hidden, numLayers: n };
-            if (f !== undefined) targets.intermediateSize = f;
+            if (f !== undefined) targets.ffnHiddenSize = f;
             if (h !== undefined) targets.mambaNumHeads = h;
             if (p !== undefined) targets.mambaHeadDim = p;
             out.push({ id: 0, targets, dims, params });

@@ -3,11 +3,12 @@
 
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
+import { PRUNE_AXES, WIDTH_AXES, type PruneAxisKey, type WidthAxisKey } from './axes';
 
 export interface PruneTargets {
   hiddenSize?: number;
-  /** MLP width (`intermediate_size`, ModelOpt's ffn_hidden_size), the same in every MLP layer. */
-  intermediateSize?: number;
+  /** MLP width (`intermediate_size` in config.json, ModelOpt's ffn_hidden_size), the same in every MLP layer. */
+  ffnHiddenSize?: number;
   mambaNumHeads?: number;
   mambaHeadDim?: number;
   numAttentionHeads?: number;
@@ -19,15 +20,8 @@ export interface PruneTargets {
 
 export type PruneAxis = 'heads' | 'channels';
 
-/** The option name of each target, as the CLI spells it. */
-export const TARGET_OPTIONS: Record<Exclude<keyof PruneTargets, 'dropLayers'>, string> = {
-  hiddenSize: 'hidden-size',
-  intermediateSize: 'ffn-hidden-size',
-  mambaNumHeads: 'mamba-num-heads',
-  mambaHeadDim: 'mamba-head-dim',
-  numAttentionHeads: 'num-attention-heads',
-  numLayers: 'num-layers',
-};
+/** The CLI flag of each target (the axes table, axes.ts). */
+export const TARGET_OPTIONS = Object.fromEntries(PRUNE_AXES.map((a) => [a.key, a.flag])) as Record<PruneAxisKey, string>;
 
 /** Legal values of an axis: multiples of `step` in [min, max]. */
 export interface AxisRange {
@@ -51,7 +45,7 @@ export function nearbyLegal(v: number, r: AxisRange): number[] {
 }
 
 /** Legal range of every width axis the model has (source size = max). */
-export function axisRanges(spec: HybridModelSpec): Partial<Record<Exclude<keyof PruneTargets, 'dropLayers' | 'numLayers'>, AxisRange & { rule: string }>> {
+export function axisRanges(spec: HybridModelSpec): Partial<Record<WidthAxisKey, AxisRange & { rule: string }>> {
   const out: ReturnType<typeof axisRanges> = {
     hiddenSize: { min: 1, max: spec.hiddenSize, step: 1, rule: `an integer between 1 and hidden_size=${spec.hiddenSize}` },
   };
@@ -63,7 +57,7 @@ export function axisRanges(spec: HybridModelSpec): Partial<Record<Exclude<keyof 
   }
   if (spec.mlp && kinds.has('-')) {
     const F = spec.mlp.intermediateSize;
-    out.intermediateSize = { min: 1, max: F, step: 1, rule: `an integer between 1 and intermediate_size=${F}` };
+    out.ffnHiddenSize = { min: 1, max: F, step: 1, rule: `an integer between 1 and intermediate_size=${F}` };
   }
   if (spec.attention && kinds.has('*')) {
     const { numHeads: Hq, numKvHeads: Hkv } = spec.attention;
@@ -71,14 +65,6 @@ export function axisRanges(spec: HybridModelSpec): Partial<Record<Exclude<keyof 
   }
   return out;
 }
-
-const AXIS_LABEL: Record<string, string> = {
-  hiddenSize: 'hidden channels',
-  intermediateSize: 'MLP (-) layers',
-  mambaNumHeads: 'Mamba (M) layers',
-  mambaHeadDim: 'Mamba (M) layers',
-  numAttentionHeads: 'attention (*) layers',
-};
 
 function optionError(option: string, message: string, rule: string): HybridCompressError {
   return new HybridCompressError('OPTION_INVALID', `--${option} ${message}`, { option, rule });
@@ -90,12 +76,11 @@ export function checkTargets(spec: HybridModelSpec, t: PruneTargets): void {
     throw optionError('hidden-size', `cannot change hidden_size of a model with MoE (E) layers: expert pruning is not supported (keep ${spec.hiddenSize})`, 'moe');
   }
   const ranges = axisRanges(spec);
-  for (const key of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads'] as const) {
+  for (const { key, flag: option, layers } of WIDTH_AXES) {
     const v = t[key];
     if (v === undefined) continue;
-    const option = TARGET_OPTIONS[key];
     const r = ranges[key];
-    if (!r) throw optionError(option, `${v}: this ${spec.family} model has no ${AXIS_LABEL[key]} (pattern ${spec.pattern})`, 'axis-absent');
+    if (!r) throw optionError(option, `${v}: this ${spec.family} model has no ${layers} (pattern ${spec.pattern})`, 'axis-absent');
     if (!isLegal(v, r)) {
       throw optionError(option, `${v} is not legal: must be ${r.rule}; nearby legal values: ${nearbyLegal(v, r).join(', ')}`, 'legal-values');
     }

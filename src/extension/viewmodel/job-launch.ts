@@ -4,7 +4,10 @@
 
 import { join } from 'node:path';
 import { runJob, type RunJobOptions } from '../../core/jobs/index';
-import { launchCalibration, launchMegatronRecipe, launchPrune, launchSearch, launchTraining, type PipelineLaunch } from '../../core/jobs/launch';
+import { launchCalibration } from '../../core/calibrate/launch';
+import { launchTraining } from '../../core/distill/launch';
+import { launchPrune, launchSearch, type PipelineLaunch } from '../../core/prune/launch';
+import { launchMegatronRecipe } from '../../core/recipes/launch';
 import type { PruneJobParams, SearchJobParams } from '../../core/prune/job-params';
 import type { MegatronRecipeOptions } from '../../core/recipes/megatron';
 import { formatParams } from './model-vm';

@@ -5,9 +5,10 @@
 import type { Checkpoint } from '../../core/checkpoint/checkpoint';
 import type { HybridModelSpec } from '../../core/arch/spec';
 import { axisRanges, checkTargets, type PruneTargets } from '../../core/prune/targets';
+import { axis, PRUNE_AXIS_KEYS, WIDTH_AXES } from '../../core/prune/axes';
 import { prunedParams, sourceDims, type PrunedDims } from '../../core/prune/config';
 import { describeError } from '../../core/errors';
-import type { AxisKey, AxisVM, EstimateVM, LayerKindVM, ModelVM, Targets } from '../../../webview/protocol';
+import type { AxisVM, EstimateVM, LayerKindVM, ModelVM, Targets } from '../../../webview/protocol';
 import { basename } from 'node:path';
 
 const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, BF16: 2, F16: 2, F8_E4M3: 1, F8_E5M2: 1, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -49,23 +50,6 @@ export function modelVM(ckpt: Checkpoint): ModelVM {
   return modelVMFromSpec(ckpt.dir, ckpt.spec, ckpt.bytesOnDisk, bytesPerParam(ckpt.dtypeCounts()));
 }
 
-const LABELS: Record<AxisKey, string> = {
-  hiddenSize: 'Hidden size (embedding channels)',
-  intermediateSize: 'FFN neurons per MLP layer',
-  mambaNumHeads: 'Mamba heads per layer',
-  mambaHeadDim: 'Mamba head channels',
-  numAttentionHeads: 'Attention heads per layer',
-  numLayers: 'Layers',
-};
-const OPTIONS: Record<AxisKey, string> = {
-  hiddenSize: 'hidden-size',
-  intermediateSize: 'ffn-hidden-size',
-  mambaNumHeads: 'mamba-num-heads',
-  mambaHeadDim: 'mamba-head-dim',
-  numAttentionHeads: 'num-attention-heads',
-  numLayers: 'num-layers',
-};
-
 const MAMBA2_COUPLING =
   "heads × head channels must stay a whole multiple of the hidden size: transformers' Mamba2Config stores the inner size as an integer expand × hidden_size";
 
@@ -73,19 +57,21 @@ const MAMBA2_COUPLING =
 export function compressAxes(spec: HybridModelSpec): AxisVM[] {
   const ranges = axisRanges(spec);
   const out: AxisVM[] = [];
-  for (const key of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads'] as const) {
+  for (const { key, label, flag } of WIDTH_AXES) {
     const r = ranges[key];
     if (!r) continue;
-    const coupled = spec.family === 'mamba2' && key !== 'intermediateSize' && key !== 'numAttentionHeads' ? MAMBA2_COUPLING : undefined;
-    out.push({ key, label: LABELS[key], option: OPTIONS[key], min: r.min, max: r.max, step: r.step, rule: r.rule, ...(coupled ? { coupled } : {}) });
+    const coupled = spec.family === 'mamba2' && key !== 'ffnHiddenSize' && key !== 'numAttentionHeads' ? MAMBA2_COUPLING : undefined;
+    out.push({ key, label, option: flag, min: r.min, max: r.max, step: r.step, rule: r.rule, ...(coupled ? { coupled } : {}) });
   }
-  out.push({ key: 'numLayers', label: LABELS.numLayers, option: OPTIONS.numLayers, min: 1, max: spec.numLayers, step: 1, rule: `an integer between 1 and ${spec.numLayers}` });
+  const depth = axis('numLayers');
+  out.push({ key: depth.key, label: depth.label, option: depth.flag, min: 1, max: spec.numLayers, step: 1, rule: `an integer between 1 and ${spec.numLayers}` });
   return out;
 }
 
-function toPruneTargets(t: Targets): PruneTargets {
+/** The panel's targets are PruneTargets already (same axis names, axes.ts); this drops absent ones. */
+export function toPruneTargets(t: Targets): PruneTargets {
   const out: PruneTargets = {};
-  for (const k of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers'] as const) if (t[k] !== undefined) out[k] = t[k];
+  for (const k of PRUNE_AXIS_KEYS) if (t[k] !== undefined) out[k] = t[k];
   return out;
 }
 
@@ -105,7 +91,7 @@ export function estimateTargets(spec: HybridModelSpec, targets: Targets, bpp: nu
   const dims: PrunedDims = {
     ...base,
     hiddenSize: targets.hiddenSize ?? base.hiddenSize,
-    ...(base.intermediateSize !== undefined ? { intermediateSize: targets.intermediateSize ?? base.intermediateSize } : {}),
+    ...(base.intermediateSize !== undefined ? { intermediateSize: targets.ffnHiddenSize ?? base.intermediateSize } : {}),
     ...(base.mambaNumHeads !== undefined ? { mambaNumHeads: targets.mambaNumHeads ?? base.mambaNumHeads } : {}),
     ...(base.mambaHeadDim !== undefined ? { mambaHeadDim: targets.mambaHeadDim ?? base.mambaHeadDim } : {}),
     ...(base.numAttentionHeads !== undefined ? { numAttentionHeads: targets.numAttentionHeads ?? base.numAttentionHeads } : {}),

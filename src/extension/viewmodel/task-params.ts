@@ -221,7 +221,7 @@ function resolvePaths(a: TaskAction, params: Record<string, unknown>, workspaceD
 /** Target property → the prune/search job's `targets` key (src/core/prune/job-params.ts). */
 const TARGET_KEYS: Record<string, string> = {
   hiddenSize: 'hiddenSize',
-  ffnHiddenSize: 'intermediateSize',
+  ffnHiddenSize: 'ffnHiddenSize',
   mambaNumHeads: 'mambaNumHeads',
   mambaHeadDim: 'mambaHeadDim',
   numAttentionHeads: 'numAttentionHeads',

@@ -1,13 +1,13 @@
 // Job kinds "eval" and "generate" (engine modules load on first use).
-import type { JobHandler } from '../registry';
-import { HybridCompressError } from '../../errors';
-import type { EvalReport, EvalSettings } from '../../eval/lm-eval';
-import type { GenerateResult, GenerateSettings } from '../../eval/generate';
+import type { JobHandler } from '../jobs/registry';
+import { HybridCompressError } from '../errors';
+import type { EvalReport, EvalSettings } from './lm-eval';
+import type { GenerateResult, GenerateSettings } from './generate';
 
 export const evalJob: JobHandler<EvalReport> = async (params, ctx) => {
   const s = params as EvalSettings;
   if (!s || typeof s.model !== 'string' || typeof s.data !== 'string') throw new HybridCompressError('OPTION_INVALID', 'eval job needs {model, data, seqLen, batch}');
-  const { evaluateLm } = await import('../../eval/lm-eval');
+  const { evaluateLm } = await import('./lm-eval');
   return evaluateLm(s, {
     signal: ctx.signal,
     log: (l) => ctx.log(l),
@@ -18,6 +18,6 @@ export const evalJob: JobHandler<EvalReport> = async (params, ctx) => {
 export const generateJob: JobHandler<GenerateResult> = async (params, ctx) => {
   const s = params as GenerateSettings;
   if (!s || typeof s.model !== 'string' || typeof s.prompt !== 'string') throw new HybridCompressError('OPTION_INVALID', 'generate job needs {model, prompt, maxNewTokens}');
-  const { generateGreedy } = await import('../../eval/generate');
+  const { generateGreedy } = await import('./generate');
   return generateGreedy(s, { signal: ctx.signal, onToken: (_t, n) => ctx.progress({ phase: 'generate', done: n, total: s.maxNewTokens, unit: 'tokens' }) });
 };

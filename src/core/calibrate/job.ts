@@ -1,8 +1,8 @@
 // Job kind "calibrate". The engine modules load on first use, so the worker starts (and reports the
 // kinds it has) even where onnxruntime-node cannot be resolved.
-import type { JobHandler } from '../registry';
-import { HybridCompressError } from '../../errors';
-import type { CalibrationResult, CalibrationSettings } from '../../calibrate/calibrate';
+import type { JobHandler } from '../jobs/registry';
+import { HybridCompressError } from '../errors';
+import type { CalibrationResult, CalibrationSettings } from './calibrate';
 
 export interface CalibrateJobParams {
   settings: CalibrationSettings;
@@ -15,7 +15,7 @@ export const calibrateJob: JobHandler<CalibrationResult> = async (params, ctx) =
   if (!p || typeof p.runDir !== 'string' || typeof p.key !== 'string' || !p.settings || typeof p.settings.model !== 'string') {
     throw new HybridCompressError('OPTION_INVALID', 'calibrate job needs {settings, runDir, key}');
   }
-  const { runCalibration } = await import('../../calibrate/calibrate');
+  const { runCalibration } = await import('./calibrate');
   return runCalibration(p.settings, p.runDir, p.key, {
     signal: ctx.signal,
     log: (l) => ctx.log(l),
