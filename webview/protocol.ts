@@ -6,6 +6,7 @@
 // anything from node, vscode or the DOM.
 
 import { parseMetricPoint, type MetricPoint } from '../src/core/runs/metric-point';
+import { PRUNE_AXIS_KEYS as AXIS_KEYS, type PruneAxisKey } from '../src/core/prune/axes';
 
 export type { MetricPoint };
 
@@ -39,8 +40,8 @@ export interface ModelVM {
 }
 
 /** The width/depth targets the Compress panel edits; names follow PruneTargets (src/core/prune/targets.ts). */
-export const AXIS_KEYS = ['hiddenSize', 'ffnHiddenSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers'] as const;
-export type AxisKey = (typeof AXIS_KEYS)[number];
+export { PRUNE_AXIS_KEYS as AXIS_KEYS } from '../src/core/prune/axes';
+export type AxisKey = PruneAxisKey;
 export type Targets = Partial<Record<AxisKey, number>>;
 
 export interface AxisVM {

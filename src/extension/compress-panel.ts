@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CompressAction, CompressForm, CompressState, Targets, WebviewMessage } from '../../webview/protocol';
+import { AXIS_KEYS, type AxisKey, type CompressAction, type CompressForm, type CompressState, type Targets, type WebviewMessage } from '../../webview/protocol';
 import type { JobService } from './jobs';
 import type { ModelCache } from './models';
 import { latestCalibration } from './importance-source';
@@ -43,7 +43,14 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
   ) {}
 
   targets(dir: string): Targets {
-    return this.context.workspaceState.get<Targets>(`targets:${dir}`) ?? {};
+    // Stored by this or an earlier version (which called the FFN axis intermediateSize): keep known axes only.
+    const stored = this.context.workspaceState.get<Record<string, unknown>>(`targets:${dir}`) ?? {};
+    const t: Targets = {};
+    for (const [k, v] of Object.entries(stored)) {
+      const key = k === 'intermediateSize' ? 'ffnHiddenSize' : k;
+      if ((AXIS_KEYS as readonly string[]).includes(key) && Number.isInteger(v) && (v as number) >= 1) t[key as AxisKey] = v as number;
+    }
+    return t;
   }
 
   form(dir: string): CompressForm {
@@ -201,7 +208,7 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
       if (est?.error && action === 'prune') throw new Error(est.error);
       const out = uniqueDir(join(folder.uri.fsPath, `${name}-pruned-${formatParams(est?.params ?? 0)}`));
       Object.assign(def, { model: dir, importance: cal.run.dir, out, device: form.device });
-      if (action === 'search') Object.assign(def, { targetParams: form.targetParams || '50%', data: form.dataFile, samples: form.samples, seqLen: form.seqLen });
+      if (action === 'search') Object.assign(def, { targetParams: form.targetParams || '50%', data: form.dataFile, rows: form.samples, seqLen: form.seqLen });
       else {
         // The panel's axis names are the task properties (prune/axes.ts).
         Object.assign(def, toPruneTargets(targets));

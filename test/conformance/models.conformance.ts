@@ -131,11 +131,11 @@ for (const [family, pruneArgs] of Object.entries(FAMILIES)) {
   });
 }
 
-test('every fixture preset loads in transformers: small ones run and give the project logits, 8b/4b match on the meta device', async (t) => {
+test('every fixture preset and the bundled teacher load in transformers and give the project logits; 8b/4b match on the meta device', async (t) => {
   const dir = tempDir(t);
-  for (const preset of ['tiny', 'mamba2', 'bench']) {
-    const model = join(dir, preset);
-    cli('fixture', model, '--preset', preset);
+  for (const preset of ['tiny', 'mamba2', 'bench', 'teacher']) {
+    const model = preset === 'teacher' ? join(__dirname, '..', '..', 'examples', 'teacher') : join(dir, preset);
+    if (preset !== 'teacher') cli('fixture', model, '--preset', preset);
     const { vocab_size: vocab } = cliJson<{ vocab_size: number }>('inspect', model);
     const ids = join(dir, `${preset}.jsonl`);
     writeIds(ids, 2, 32, vocab);

@@ -12,7 +12,7 @@ import { fixtureConfig, writeFixtureCheckpoint, type FixtureOptions } from '../.
 import { NEMOTRON_H_8B } from '../../src/core/testing/nemotron-h-8b';
 import { importanceLayout, randomImportance } from '../../src/core/calibrate/importance-file';
 import type { PipelineContext, PruneJobParams } from '../../src/core/prune/job-params';
-import { validatePruneParams, validateSearchParams } from '../../src/core/prune/job-params';
+import { validatePruneParams, validateSearchParams } from '../../src/core/prune/settings';
 import { lmLoss } from '../../src/core/prune/evaluate';
 import { countPrunedParams } from '../../src/core/prune/param-count';
 import { prunedParams, sourceDims } from '../../src/core/prune/config';
@@ -203,10 +203,10 @@ test('runSearch: candidates within tolerance scored and ranked, search.json writ
 test('job parameters are validated field by field', () => {
   assert.throws(() => validatePruneParams(null), /"params" must be an object/);
   assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: {} }), /"out" is required/);
-  assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: { hiddenSize: 'x' }, out: '/o' }), /"hiddenSize" must be a number/);
+  assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: { hiddenSize: 'x' }, out: '/o' }), /targets: "hiddenSize" must be an integer ≥ 1, got "x"/);
   assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: {}, out: '/o', metric: 'l2' }), /"metric" must be one of activation\|flap/);
   assert.throws(() => validateSearchParams({ model: '/m', importance: 'random' }), /"targetParams" must be a non-empty string/);
-  assert.throws(() => validateSearchParams({ model: '/m', importance: 'random', targetParams: '1e6', tolerance: 2 }), /"tolerance" must be a number ≥ 0 ≤ 1/);
+  assert.throws(() => validateSearchParams({ model: '/m', importance: 'random', targetParams: '1e6', tolerance: 2 }), /"tolerance" must be a fraction like 0\.05 or 5%, between 0 and 1, got 2/);
 });
 
 test('ModelOpt export_config names every axis of the model, in ModelOpt hparam order', () => {

@@ -2,38 +2,21 @@
 // data file, on the ONNX engine in the worker process.
 
 import type { Command } from '../command';
-import { optEnum, optString, parseCommandArgs, requirePositional } from '../args';
 import { createProgressRenderer } from '../progress';
 import { launchEval } from '../../core/eval/launch';
-import type { EvalSettings } from '../../core/eval/lm-eval';
-import { DATA_OPTIONS, readDataOptions } from '../job-options';
-import { resolve } from 'node:path';
-
-const usage =
-  'hybrid-compress eval <model_dir> --data <file> [--samples N] [--seq-len 512] [--batch 4] [--packing concat|none] [--shuffle --seed S] ' +
-  '[--device auto|cpu|webgpu|cuda] [--threads N] [--mode whole|streamed] [--dump-logits out.safetensors] [--dt-clamp config|transformers5] [--out <run_dir>] [--json]';
+import { EVAL_SCHEMA, evalSettingsFrom } from '../../core/eval/settings';
+import { parseArgv, usageOf } from '../../core/util/option-schema';
 
 export const evalCommand: Command = {
   name: 'eval',
-  usage,
+  usage: usageOf(EVAL_SCHEMA),
+  schema: EVAL_SCHEMA,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(ctx.argv, { ...DATA_OPTIONS, mode: { type: 'string' }, 'dump-logits': { type: 'string' }, 'dt-clamp': { type: 'string' }, out: { type: 'string' } }, usage);
-    const data = readDataOptions(values, { seqLen: 512, batch: 4 });
-    const dump = optString(values, 'dump-logits');
-    const settings: EvalSettings = {
-      ...data,
-      model: resolve(requirePositional(positionals, 0, 'model_dir', usage)),
-      data: resolve(data.data),
-      mode: optEnum(values, 'mode', ['whole', 'streamed'] as const, 'whole'),
-      dumpLogits: dump ? resolve(dump) : undefined,
-      // transformers5: dt ≥ time_step_min, as transformers ≥ 5's NemotronH prefill computes (its mixer replaces
-      // time_step_limit by (time_step_min, inf)); the default follows config.json's time_step_limit like the Hub code.
-      dtClampMode: optEnum(values, 'dt-clamp', ['config', 'transformers5'] as const, 'config'),
-    };
+    const values = parseArgv(EVAL_SCHEMA, ctx.argv, ctx.cwd);
+    const settings = evalSettingsFrom(values);
     const json = values['json'] === true;
     const r = createProgressRenderer(ctx, { json });
-    const out = optString(values, 'out');
-    const { run, result: rep } = await launchEval(ctx.cwd, settings, { out: out !== undefined ? resolve(ctx.cwd, out) : undefined }, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
+    const { run, result: rep } = await launchEval(ctx.cwd, settings, { out: values['out'] as string | undefined }, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
     if (json) ctx.stdout.write(JSON.stringify({ event: 'result', result: rep }) + '\n');
     else {
       ctx.stdout.write(

@@ -117,6 +117,15 @@ const FIELD_TYPES: Record<string, Record<string, FieldType>> = {
     attention_dropout: 'float',
     hidden_dropout: 'float',
     routed_scaling_factor: 'float',
+    // Legacy names NemotronHConfig.__post_init__ maps onto the fields above.
+    mamba_n_groups: 'int',
+    mamba_d_conv: 'int',
+    mamba_expand: 'int',
+    mamba_chunk_size: 'int',
+    mamba_dt_min: 'float',
+    mamba_dt_max: 'float',
+    mamba_dt_init_floor: 'float',
+    mamba_dt_limit: 'float[]',
   },
   mamba2: { ...COMMON, num_heads: 'int', head_dim: 'int', state_size: 'int' },
 };

@@ -1,7 +1,7 @@
 // Job kinds "prune" and "search": the pipelines of src/core/prune run here, in the worker, because their
 // zero-shot loss check uses the inference engine.
 import type { JobHandler } from '../jobs/registry';
-import { validatePruneParams, validateSearchParams } from './job-params';
+import { validatePruneParams, validateSearchParams } from './settings';
 import { runPrune } from './prune-job';
 import { runSearch } from './search-job';
 

@@ -35,6 +35,10 @@ export interface OptionField {
   multiple?: boolean;
   /** Value name in usage text, e.g. "N", "file". */
   placeholder?: string;
+  /** Path values taken literally rather than as a path (e.g. "random" for --importance). */
+  literal?: readonly string[];
+  /** A one-letter alias (switches only), e.g. "f" for -f. */
+  short?: string;
 }
 
 export interface ActionSchema {
@@ -99,7 +103,7 @@ export function convertValue(f: OptionField, raw: unknown, option: string, base?
       // Control characters in a value are never intended and break logs and generated scripts.
       if (/[\u0000-\u001f\u007f]/.test(raw)) return fail(option, `contains a control character (newline, tab, …): ${JSON.stringify(raw)}`);
       if (f.choices && !f.choices.includes(raw)) return fail(option, `must be one of ${f.choices.join('|')}, got ${JSON.stringify(raw)}`);
-      if (f.type === 'path' && base !== undefined && !isAbsolute(raw)) return resolve(base, raw);
+      if (f.type === 'path' && base !== undefined && !isAbsolute(raw) && !f.literal?.includes(raw)) return resolve(base, raw);
       return raw;
     }
   }
@@ -125,7 +129,12 @@ export function parseArgv(schema: ActionSchema, argv: readonly string[], cwd: st
   const seen = new Map<string, string>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const tok = argv[i]!;
+    let tok = argv[i]!;
+    const alias = /^-([A-Za-z])$/.exec(tok);
+    if (alias) {
+      const f = schema.fields.find((x) => x.short === alias[1]);
+      if (f) tok = `--${flagOf(f)}`;
+    }
     if (!tok.startsWith('--') || tok === '--') {
       if (tok.startsWith('-') && tok !== '-' && !/^-\d/.test(tok)) fail(tok, `is not an option of ${schema.command} (options are --name or --name=value)`);
       positionals.push(tok);
@@ -181,6 +190,19 @@ export function parseTaskDefinition(schema: ActionSchema, definition: Record<str
     out[key] = f.multiple && typeof value === 'string' ? value.split(',').map((v) => convertValue(f, v.trim(), `"${key}"`, workspace)) : convertValue(f, value, `"${key}"`, workspace);
   }
   return withDefaults(schema, out, (f) => `"${f.key}"`);
+}
+
+/**
+ * Checks values that crossed a process boundary (a worker job's parameters) against the schema: every
+ * field present must have its type and legal value. Keys the schema does not name are left to the caller.
+ */
+export function checkValues(schema: ActionSchema, values: Record<string, unknown>, what = 'job parameter'): void {
+  for (const f of schema.fields) {
+    const v = values[f.key];
+    if (v === undefined) continue;
+    if (f.type === 'fraction' && typeof v !== 'number') fail(`${what} "${f.key}"`, `must be a number between 0 and 1, got ${JSON.stringify(v)}`);
+    convertValue(f, v, `${what} "${f.key}"`);
+  }
 }
 
 function quote(s: string): string {
