@@ -1,4 +1,4 @@
-// Forward-pass throughput of the ONNX engine on CPU (issue 3, item 9): the 13.8M-parameter nemotron_h
+// Forward-pass throughput of the ONNX engine on CPU: the 13.8M-parameter nemotron_h
 // bench fixture, batch 4 × 512, float32. In the same run it measures ORT's 1024³ fp32 MatMul throughput
 // (the machine's practical GEMM limit) and reports the fraction of it the forward reaches. If Python with
 // torch + transformers is importable, it also runs transformers' NemotronHForCausalLM on the same

@@ -1,5 +1,5 @@
 // Bench: pruning a ~1.5 GB BF16 checkpoint with real (seeded random, non-sparse) weights versus `cp` of
-// the same files, in the same run. Target (issue 5): prune ≤ 1.5 × the copy time.
+// the same files, in the same run. Target: prune ≤ 1.5 × the copy time.
 //
 //   npx tsx bench/prune.ts [--runs N] [--dir WORK_DIR] [--source DIR] [--keep]
 //

@@ -1,5 +1,5 @@
 // Finds the importance scores to show for a model: its latest finished calibration run holding
-// importance.safetensors (issue 4 item 7).
+// importance.safetensors (format: src/core/calibrate/importance-file.ts).
 
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';

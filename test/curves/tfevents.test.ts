@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import { seriesOf } from '../../src/core/runs/metric-point';
 import assert from 'node:assert/strict';
 import { TfEventsParser } from '../../src/core/curves/tfevents';
-import { decodeEvent, halfToFloat, bfloat16ToFloat } from '../../src/core/curves/tf-event';
+import { decodeEvent } from '../../src/core/curves/tf-event';
+import { bf16ToF32 as bfloat16ToFloat, f16ToF32 as halfToFloat } from '../../src/core/safetensors/dtype';
 import { WarningTally } from '../../src/core/curves/warnings';
 import { concatBytes, DT_DOUBLE, DT_FLOAT, DT_HALF, DT_INT64, DT_STRING, encodeEvent, encodeUnpackedFloatEvent, eventFileBytes, fileVersionEvent, frameRecord, type TbEvent } from './helpers/tb-writer';
 

@@ -2,7 +2,7 @@
 // loss sequence, a NaN stops the run naming the step and tensor with the last checkpoint intact, and the
 // distilled student loads and evaluates.
 
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,7 +88,8 @@ function lossSeries(out: string): Map<number, number> {
   return m;
 }
 
-test('setup fixtures', async () => {
+// Shared fixtures of this file, written once before its tests (a hook, not a test that asserts nothing).
+before(async () => {
   writeCorpus(data);
   teacherDir = (await writeFixtureCheckpoint(join(dir, 'teacher'), { ...TEACHER, seed: 1 })).dir;
   studentDir = (await writeFixtureCheckpoint(join(dir, 'student'), { ...STUDENT, seed: 2 })).dir;

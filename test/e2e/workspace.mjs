@@ -1,6 +1,6 @@
 // Builds the e2e workspace: a fixture checkpoint (through the project's own CLI), a pre-tokenised
 // calibration file, and helpers that write run folders in the documented formats (run.json,
-// metrics.jsonl, importance.safetensors of issue 4 item 7) for the views to read.
+// metrics.jsonl, importance.safetensors as src/core/calibrate/importance-file.ts reads it) for the views to read.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, appendFileSync } from 'node:fs';

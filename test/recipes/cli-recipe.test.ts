@@ -55,7 +55,7 @@ test('recipe megatron: missing --steps, unknown kind and conflicting container f
   await assert.rejects(recipeCommand.run(run(['megatron', '--steps', '5', '--student', 's', '--out', 'o']).ctx), /--teacher is required/);
 });
 
-// The issue's acceptance check, on a student pruned by this tool's own `prune` command.
+// The acceptance check of the recipe generator, on a student pruned by this tool's own `prune` command.
 test('a student pruned by `hybrid-compress prune` gets a recipe that passes bash -n and carries its export_config', async (t) => {
   const entry = COMMANDS.find((c) => c.name === 'prune') as (Command | { load: () => Promise<Command> }) | undefined;
   assert.ok(entry, 'the prune command is registered');

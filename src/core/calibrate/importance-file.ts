@@ -64,7 +64,7 @@ export class ImportanceScores {
   }
 }
 
-/** The importance tensors a model has, with their shapes, in model order (issue 4 item 7). */
+/** The importance tensors a model has, with their shapes, in model order. */
 export function importanceLayout(spec: HybridModelSpec): { name: string; shape: number[] }[] {
   const out: { name: string; shape: number[] }[] = [{ name: 'embedding.channels', shape: [spec.hiddenSize] }];
   for (const l of spec.layers) {

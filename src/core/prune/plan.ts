@@ -1,5 +1,5 @@
 // The pruning plan: from importance scores and targets, the kept indices of every axis of every layer,
-// all referring to the source model. Written as pruning_plan.json (issue 5 item 1) and applied by apply.ts.
+// all referring to the source model. Written as pruning_plan.json (plan-check.ts parses it back) and applied by apply.ts.
 //
 // Mamba (paper §2.2): one head-channel set per layer shared by all heads (ranked by ‖s[:, d]‖ over heads);
 // heads ranked within their B/C group on the kept channels, the same count per group ('group'), or the

@@ -1,4 +1,4 @@
-// Importance view model: from a calibration run's importance.safetensors (issue 4 item 7) and the
+// Importance view model: from a calibration run's importance.safetensors (src/core/calibrate/importance-file.ts) and the
 // current targets, everything the Importance view draws — with the kept/cut decision taken by the
 // pruner's own plan builder, so the picture shows exactly the cut `prune` would make. No vscode import.
 
