@@ -80,8 +80,11 @@ function chooseMode(ckpt: Checkpoint, mode: CalibrationSettings['mode']): 'whole
   return ckpt.bytesOnDisk < 4 * 1024 ** 3 ? 'whole' : 'streamed';
 }
 
-/** Runs (or resumes) a calibration into `runDir`; `key` identifies model + data + settings. */
-export async function runCalibration(s: CalibrationSettings, runDir: string, key: string, hooks: CalibrationHooks = {}): Promise<CalibrationResult> {
+/**
+ * Runs (or resumes) a calibration into `runDir`; `key` identifies model + data + settings. `fingerprintId` is
+ * the checkpoint's fingerprint when the caller has it already (the parent computed it for the key).
+ */
+export async function runCalibration(s: CalibrationSettings, runDir: string, key: string, hooks: CalibrationHooks = {}, fingerprintId?: string): Promise<CalibrationResult> {
   const t0 = performance.now();
   await mkdir(runDir, { recursive: true });
   const ckpt = await openCheckpoint(s.model);
@@ -89,7 +92,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
   const datasets: { close(): Promise<void> }[] = [];
   try {
     const spec = ckpt.spec;
-    const fingerprint = await checkpointFingerprint(ckpt);
+    const fingerprint = { id: fingerprintId ?? (await checkpointFingerprint(ckpt)).id };
     const statePath = join(runDir, STATE_FILE);
     let state: SavedState | undefined;
     if (existsSync(statePath)) {

@@ -17,10 +17,10 @@ export interface CalibrationLaunch {
 
 /** Reuses a finished run of the same model + data + settings, resumes an interrupted one, or runs anew. */
 export async function launchCalibration(workspace: string, settings: CalibrationSettings, o: { out?: string; force?: boolean }, h: JobHandlers): Promise<CalibrationLaunch> {
-  const { key } = await calibrationKey(settings);
+  const { key, fingerprint } = await calibrationKey(settings);
   const choice = await chooseCalibrationRun(workspace, settings, key, o);
   if (choice.action === 'reuse') return { run: choice.run, action: 'reuse', result: choice.run.record.result as CalibrationResult };
-  const params: CalibrateJobParams = { settings, runDir: choice.run.dir, key };
+  const params: CalibrateJobParams = { settings, runDir: choice.run.dir, key, fingerprint };
   const { result } = await launchIn(choice.run, () => runJob<CalibrationResult>('calibrate', params, h), { figures: (r) => ({ result: r, patch: { ep: r.ep, timings: r.timings } }) });
   return { run: choice.run, action: choice.action, result };
 }
