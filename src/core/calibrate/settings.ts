@@ -2,7 +2,7 @@
 // extension host build settings; only the worker runs them).
 
 import type { Packing } from '../data/index';
-import { dataFields, JSON_FIELD } from '../data/options';
+import { dataFields, dataSettingsFrom, JSON_FIELD } from '../data/options';
 import { ENGINE_FIELDS, type Device } from '../runtime/devices';
 import type { ActionSchema, OptionValues } from '../util/option-schema';
 
@@ -59,13 +59,8 @@ export const CALIBRATE_SCHEMA: ActionSchema = {
 export function calibrationSettingsFrom(v: OptionValues): CalibrationSettings {
   const s: CalibrationSettings = {
     model: v['model'] as string,
-    data: v['data'] as string,
+    ...dataSettingsFrom(v),
     samples: v['samples'] as number,
-    seqLen: v['seqLen'] as number,
-    batch: v['batch'] as number,
-    packing: v['packing'] as Packing,
-    shuffle: v['shuffle'] === true,
-    seed: v['seed'] as number,
     depth: v['depth'] as DepthMetric,
     depthSamples: v['depthSamples'] as number,
     device: v['device'] as Device,

@@ -1,7 +1,7 @@
 // The data options every engine action shares (calibrate, eval, distill, train, prune/search rows).
 
 import type { OptionField } from '../util/option-schema';
-import { PACKINGS } from './dataset';
+import { PACKINGS, type Packing } from './dataset';
 
 export const DATA_HELP = 'data file: .txt (one document per line), .jsonl with "text" or "input_ids", or .parquet with a "text" column';
 
@@ -19,3 +19,16 @@ export function dataFields(d: { seqLen: number; batch: number; samples?: number;
 }
 
 export const JSON_FIELD: OptionField = { key: 'json', type: 'boolean', cliOnly: true, help: 'JSON lines on stdout (progress events and the result) for scripts' };
+
+/** The data settings of parsed values of dataFields (samples only when given or defaulted). */
+export function dataSettingsFrom(v: Record<string, unknown>): { data: string; samples?: number; seqLen: number; batch: number; packing: Packing; shuffle: boolean; seed: number } {
+  return {
+    data: v['data'] as string,
+    ...(v['samples'] !== undefined ? { samples: v['samples'] as number } : {}),
+    seqLen: v['seqLen'] as number,
+    batch: v['batch'] as number,
+    packing: v['packing'] as Packing,
+    shuffle: v['shuffle'] === true,
+    seed: v['seed'] as number,
+  };
+}

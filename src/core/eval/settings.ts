@@ -1,6 +1,6 @@
 // `eval`'s options (CLI flags and the "eval" task's properties) and settings. Loads no engine code.
 
-import { dataFields, JSON_FIELD } from '../data/options';
+import { dataFields, dataSettingsFrom, JSON_FIELD } from '../data/options';
 import { ENGINE_FIELDS } from '../runtime/devices';
 import type { ActionSchema, OptionValues } from '../util/option-schema';
 import type { EvalSettings } from './lm-eval';
@@ -31,17 +31,11 @@ export const EVAL_SCHEMA: ActionSchema = {
 export function evalSettingsFrom(v: OptionValues): EvalSettings {
   const s: EvalSettings = {
     model: v['model'] as string,
-    data: v['data'] as string,
-    seqLen: v['seqLen'] as number,
-    batch: v['batch'] as number,
-    packing: v['packing'] as EvalSettings['packing'],
-    shuffle: v['shuffle'] === true,
-    seed: v['seed'] as number,
+    ...dataSettingsFrom(v),
     device: v['device'] as EvalSettings['device'],
     mode: v['mode'] as EvalSettings['mode'],
     dtClampMode: v['dtClamp'] as EvalSettings['dtClampMode'],
   };
-  if (v['samples'] !== undefined) s.samples = v['samples'] as number;
   if (v['threads'] !== undefined) s.threads = v['threads'] as number;
   if (v['dumpLogits'] !== undefined) s.dumpLogits = v['dumpLogits'] as string;
   return s;
