@@ -4,6 +4,7 @@
 import { runJob } from '../jobs/client';
 import { launchIn, type JobHandlers } from '../jobs/launcher';
 import type { Run } from '../runs/index';
+import { checkOutput } from '../runs/output-guard';
 import { calibrationKey, chooseCalibrationRun } from './calibration-run';
 import type { CalibrationSettings } from './settings';
 import type { CalibrationResult } from './calibrate';
@@ -17,6 +18,7 @@ export interface CalibrationLaunch {
 
 /** Reuses a finished run of the same model + data + settings, resumes an interrupted one, or runs anew. */
 export async function launchCalibration(workspace: string, settings: CalibrationSettings, o: { out?: string; force?: boolean }, h: JobHandlers): Promise<CalibrationLaunch> {
+  if (o.out !== undefined) checkOutput(o.out, { option: 'out', force: false, kind: 'run', allowExistingRun: true, sources: [settings.model, settings.data] });
   const { key, fingerprint } = await calibrationKey(settings);
   const choice = await chooseCalibrationRun(workspace, settings, key, o);
   if (choice.action === 'reuse') return { run: choice.run, action: 'reuse', result: choice.run.record.result as CalibrationResult };

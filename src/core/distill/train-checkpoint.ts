@@ -14,8 +14,9 @@ import { writeCheckpointShards, writeSafetensors, type TensorSource } from '../s
 import { SafetensorsFile } from '../safetensors/reader';
 import { writeFileAtomic } from '../runs/atomic-write';
 import { encodeConfig } from '../arch/config-codec';
+import { outputMarker } from '../runs/output-guard';
 import type { DataCursor } from '../data/index';
-import { CHECKPOINTS_DIR, LATEST_POINTER, OPTIMIZER_FILE, TRAINER_STATE_FILE } from '../runs/layout';
+import { CHECKPOINTS_DIR, LATEST_POINTER, OPTIMIZER_FILE, TRAINER_STATE_FILE, OUTPUT_MARKER } from '../runs/layout';
 
 export interface TrainerState {
   format: 'hybrid-compress/trainer-state@1';
@@ -39,6 +40,7 @@ export interface NamedArray {
 export async function writeModelFolder(dir: string, source: Checkpoint, params: readonly NamedArray[], dtypeOf: (name: string) => string, maxShardBytes?: number): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'config.json'), encodeConfig(source.config, source.configText));
+  await writeFile(join(dir, OUTPUT_MARKER), outputMarker('trained'));
   for (const f of TOKENIZER_FILES) if (existsSync(join(source.dir, f))) await copyFile(join(source.dir, f), join(dir, f));
   const tensors: TensorSource[] = params.map((p) => ({ name: p.name, dtype: dtypeOf(p.name), shape: p.shape, data: () => encodeFromFloat(dtypeOf(p.name), p.value) }));
   await writeCheckpointShards(dir, tensors, { maxShardBytes });

@@ -20,6 +20,8 @@ export interface EvalSettings extends DataSettings {
   dumpLogits?: string;
   /** Lower bound of dt: 'config' = time_step_limit (the Hub code and mamba_ssm), 'transformers5' = time_step_min (transformers ≥ 5 NemotronH prefill). */
   dtClampMode?: DtClampMode;
+  /** Replace an existing --dump-logits file this tool wrote (checked by the launcher). */
+  force?: boolean;
 }
 
 export interface EvalProgress {

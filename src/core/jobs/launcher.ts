@@ -5,6 +5,7 @@
 import { createRun, openRun, writeFileAtomic, type CreateRunOptions, type Run, type RunPatch } from '../runs/index';
 import { REPORT_FILE } from '../runs/layout';
 import { stringifyJson } from '../util/json';
+import { checkOutput } from '../runs/output-guard';
 import type { RunJobOptions } from './client';
 
 export type JobHandlers = Pick<RunJobOptions, 'onProgress' | 'onLog' | 'onMetric' | 'signal' | 'cwd'>;
@@ -16,6 +17,8 @@ export interface Launched<R> {
 }
 
 export interface LaunchOptions<R> {
+  /** The action's inputs: a run folder named by the user must not be, hold or sit inside one (runs/output-guard.ts). */
+  sources?: readonly (string | undefined)[];
   /** Write the full result to report.json (the CLI's --json value) before completing. */
   report?: boolean;
   /** The key figures run.json records (and the Runs tree shows), plus other fields; default: the result itself. */
@@ -40,6 +43,7 @@ export async function launchIn<R>(run: Run, work: (run: Run) => Promise<R>, o: L
 
 /** Creates a run folder (`.hybrid-compress/runs/<id>` or `run.dir`) and launches `work` in it. */
 export async function launch<R>(workspace: string, run: CreateRunOptions, work: (run: Run) => Promise<R>, o: LaunchOptions<R> = {}): Promise<Launched<R>> {
+  if (run.dir !== undefined) checkOutput(run.dir, { option: 'out', force: false, kind: 'run', allowExistingRun: true, sources: o.sources ?? [] });
   return launchIn(await createRun(workspace, run), work, o);
 }
 

@@ -164,6 +164,7 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
       signal: ctx.signal,
       extraFiles: p.emitModelOptConfig ? { [MODELOPT_CONFIG_FILE]: formatModelOptConfig(modelopt) } : undefined,
       onProgress: (x) => ctx.progress({ phase: 'write', done: x.done, total: x.total, unit: 'tensors', message: x.tensor }),
+      log: (l) => ctx.log(l),
     });
     report.output = {
       dir: res.dir,
