@@ -6,6 +6,7 @@ import { dirname, basename, join } from 'node:path';
 import { HybridCompressError } from '../errors';
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import { ForwardRunner } from '../runtime/forward-runner';
+import { nonFiniteError } from '../checkpoint/finite';
 import type { DtClampMode } from '../model/forward-graph-context';
 import type { Device, ExecutionProvider } from '../runtime/session';
 import { buildHeader } from '../safetensors/writer';
@@ -126,6 +127,7 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     }
     await ds.close();
     const loss = nll / count;
+    if (!Number.isFinite(loss)) throw await nonFiniteError(ckpt, 'model', 'its logits (the loss is ' + loss + ')');
     return {
       model: ckpt.dir,
       data: s.data,
