@@ -104,7 +104,7 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
       }
       const logits = out.logits;
       const r = inGraph ? sumPredicted(out.nll!, b.batch, b.seq) : nextTokenNll(logits, b.ids, b.batch, b.seq, V);
-      if (!Number.isFinite(r.sum)) throw new HybridCompressError('NON_FINITE', `the model produced non-finite logits on rows ${b.rowIndex}..${b.rowIndex + b.batch - 1} of ${s.data}`);
+      if (!Number.isFinite(r.sum)) throw await nonFiniteError(ckpt, 'model', `its logits on rows ${b.rowIndex}..${b.rowIndex + b.batch - 1} of ${s.data}`);
       nll += r.sum;
       count += r.count;
       rows += b.batch;
@@ -127,7 +127,6 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     }
     await ds.close();
     const loss = nll / count;
-    if (!Number.isFinite(loss)) throw await nonFiniteError(ckpt, 'model', 'its logits (the loss is ' + loss + ')');
     return {
       model: ckpt.dir,
       data: s.data,
