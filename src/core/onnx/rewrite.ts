@@ -53,7 +53,13 @@ export function rewriteNodes(graph: Graph, rule: RewriteRule): Graph {
     });
     for (const n of emitted) {
       n.inputs = n.inputs.map((x) => rename.get(x) ?? x);
+      const i = n.outputs.findIndex((x) => rename.has(x));
+      if (i < 0) continue;
       n.outputs = n.outputs.map((x) => rename.get(x) ?? x);
+      // The node named after a value it no longer outputs would make later builders' names collide:
+      // it takes the replaced node's (now free, unique) name.
+      const k = node.outputs.indexOf(n.outputs[i]!);
+      n.name = k === 0 ? node.name : `${node.name}/${k}`;
     }
     nodes.push(...emitted);
   }

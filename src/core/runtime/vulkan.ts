@@ -112,14 +112,24 @@ function expand(list: string): string[] {
     .flatMap((p) => (p.endsWith('.json') ? [isAbsolute(p) ? p : resolve(p)] : manifestsIn(p)));
 }
 
+/** Where the system's files are looked up (tests point these elsewhere). */
+export interface VulkanSystem {
+  /** SYSCONFDIR of the loader (default /etc). */
+  sysconfDir?: string;
+  /** chromium's SwiftShader (default: findSwiftShader(); null = none). */
+  swiftShader?: ReturnType<typeof findSwiftShader> | null;
+  /** The loader's folder (default: findVulkanLoader(env); null = none). */
+  loader?: string | null;
+}
+
 /** The driver manifests the loader would use, and whether they were chosen by the user's environment. */
-export function vulkanDrivers(env: Env = process.env): { drivers: VulkanDriver[]; fromEnv: boolean } {
+export function vulkanDrivers(env: Env = process.env, sys: VulkanSystem = {}): { drivers: VulkanDriver[]; fromEnv: boolean } {
   const explicit = env['VK_DRIVER_FILES'] || env['VK_ICD_FILENAMES'];
   if (explicit) return { drivers: expand(explicit).map(describeDriver), fromEnv: true };
   const xdgConfig = (env['XDG_CONFIG_DIRS'] || '/etc/xdg').split(':');
   const xdgData = (env['XDG_DATA_DIRS'] || '/usr/local/share:/usr/share').split(':');
   const home = env['HOME'] ? [join(env['HOME'], '.local/share')] : [];
-  const dirs = [...xdgConfig, '/etc', ...xdgData, ...home].filter(Boolean).map((d) => join(d, 'vulkan', 'icd.d'));
+  const dirs = [...xdgConfig, sys.sysconfDir ?? '/etc', ...xdgData, ...home].filter(Boolean).map((d) => join(d, 'vulkan', 'icd.d'));
   const files = [...new Set([...dirs.flatMap(manifestsIn), ...expand(env['VK_ADD_DRIVER_FILES'] ?? '')])];
   return { drivers: files.map(describeDriver), fromEnv: false };
 }
@@ -131,17 +141,17 @@ export type WebGpuChoice = { ok: true; adapter: string; software: boolean; env: 
  * prefers them and otherwise takes SwiftShader (chromium's), then any software driver present.
  * `env` in the result are the variables to set before the first WebGPU session (the driver list).
  */
-export function chooseWebGpuDriver(mode: 'auto' | 'webgpu', env: Env = process.env): WebGpuChoice {
+export function chooseWebGpuDriver(mode: 'auto' | 'webgpu', env: Env = process.env, sys: VulkanSystem = {}): WebGpuChoice {
   if (process.platform !== 'linux') return { ok: true, adapter: `the system's default WebGPU adapter (${process.platform})`, software: false, env: {} };
-  const loader = findVulkanLoader(env);
-  const ss = findSwiftShader();
+  const loader = sys.loader === undefined ? findVulkanLoader(env) : sys.loader;
+  const ss = sys.swiftShader === undefined ? findSwiftShader() : sys.swiftShader ?? undefined;
   if (!loader) {
     const hint = ss?.hasLoader
       ? `chromium's loader is in ${ss.dir}, but it must be on LD_LIBRARY_PATH when the process starts (the CLI and the extension start their worker that way)`
       : 'install libvulkan1 and a GPU driver with Vulkan support';
     return { ok: false, reason: `no Vulkan loader (${LOADER}) found; ${hint}` };
   }
-  const { drivers, fromEnv } = vulkanDrivers(env);
+  const { drivers, fromEnv } = vulkanDrivers(env, sys);
   const hardware = drivers.filter((d) => !d.software);
   const list = (ds: VulkanDriver[]) => ds.map((d) => `${d.name} [${d.manifest}]`).join(', ');
   const use = (ds: VulkanDriver[], software: boolean): WebGpuChoice => {
