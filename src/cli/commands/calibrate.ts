@@ -11,7 +11,7 @@ import { DATA_OPTIONS, readDataOptions } from '../job-options';
 
 const usage =
   'hybrid-compress calibrate <model_dir> --data <file> [--samples 1024] [--seq-len 4096] [--batch B] [--packing concat|none] [--shuffle --seed S] ' +
-  '[--depth none|bi|kl] [--depth-samples 256] [--device auto|cpu|webgpu|cuda] [--threads N] [--mode auto|whole|streamed] [--out DIR] [--force] [--json]';
+  '[--depth none|bi|kl] [--depth-samples 256] [--device auto|cpu|webgpu|webgpu-f16|cuda] [--threads N] [--mode auto|whole|streamed] [--out DIR] [--force] [--json]';
 
 export const calibrateCommand: Command = {
   name: 'calibrate',

@@ -34,7 +34,7 @@ const TRAIN_OPTIONS: OptionSpec = {
 const COMMON_USAGE =
   '--data <file> --out <run_dir> [--steps 200] [--batch 4] [--seq-len 256] [--packing concat|none] [--lr 1e-4] [--min-lr 1e-5] [--warmup-steps 60] ' +
   '[--weight-decay 0.01] [--grad-accum K] [--clip 1.0] [--eval-data F] [--eval-every N] [--eval-samples 64] [--save-every N] [--seed S] [--no-shuffle] [--resume] ' +
-  '[--device auto|cpu|webgpu|cuda] [--threads N] [--json]';
+  '[--device auto|cpu|webgpu|webgpu-f16|cuda] [--threads N] [--json]';
 
 export function readTrainSettings(values: Record<string, unknown>, kind: TrainKind, student: string, teacher: string | undefined, loss: LossKind): TrainSettings {
   const data = readDataOptions(values, { seqLen: 256, batch: 4 });

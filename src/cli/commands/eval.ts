@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 
 const usage =
   'hybrid-compress eval <model_dir> --data <file> [--samples N] [--seq-len 512] [--batch 4] [--packing concat|none] [--shuffle --seed S] ' +
-  '[--device auto|cpu|webgpu|cuda] [--threads N] [--mode whole|streamed] [--dump-logits out.safetensors] [--json]';
+  '[--device auto|cpu|webgpu|webgpu-f16|cuda] [--threads N] [--mode whole|streamed] [--dump-logits out.safetensors] [--json]';
 
 export const evalCommand: Command = {
   name: 'eval',
