@@ -6,8 +6,9 @@
 //
 // WebGPU (ORT 1.30's WebGPU EP, Dawn):
 // - com.microsoft GroupQueryAttention — WRONG results: for prompts of 32 tokens or more every query
-//   position from the 5th on differs from the CPU kernel (by up to 1.5 on unit-scale random inputs, 0.18
-//   on a small Nemotron-H's logits; measured on SwiftShader, docs/gpu.md). Replaced by the grouped MatMul
+//   position from the 5th on differs from the CPU kernel (by up to 1.5 on unit-scale random inputs; 0.48
+//   on the logits of `fixture --preset tiny`, 4 × 128 tokens; measured on SwiftShader, docs/gpu.md).
+//   Replaced by the grouped MatMul
 //   form the forward builder uses without contrib ops (model/forward-graph-attention.ts). It assumes what
 //   this project's graphs always feed: full-length rows (seqlens_k = T − 1) and no past cache.
 // - com.microsoft FusedMatMul, LogSoftmax, Sum — no WebGPU kernels: ORT ran them on the CPU with a
@@ -15,9 +16,10 @@
 //   Transpose + MatMul (+ Mul), the max-shifted log-sum-exp, and a chain of Adds.
 // CUDA: GroupQueryAttention has no float32 CUDA kernel (the node would run on the CPU): replaced too.
 //
-// precision 'f16': every MatMul, Gemm and FusedMatMul multiplies in float16 (operands cast, the product
-// cast back to float32; ORT folds the casts of constant weights once at load); norms, softmax, the SSD
-// scan and the losses stay float32. WebGPU needs the adapter feature shader-f16 for it.
+// precision 'f16': every MatMul, Gemm and FusedMatMul (projections, attention, the SSD's chunk products)
+// multiplies in float16 (operands cast, the product cast back to float32; ORT folds the casts of constant
+// weights once at load); elementwise ops, norms, softmax, cumulative sums and the losses stay float32.
+// WebGPU needs the adapter feature shader-f16 for it.
 
 import { attrFloat, attrInt } from '../onnx/interpret/attrs';
 import { checkPlainGqa } from '../onnx/interpret/ops-attention';

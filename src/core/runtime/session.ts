@@ -11,13 +11,13 @@
 //   every layer. WebGPU's Vulkan driver is chosen once per process (vulkan.ts).
 
 import * as ort from 'onnxruntime-node';
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { HybridCompressError, describeError } from '../errors';
 import { GraphBuilder, serializeModel, type Graph } from '../onnx/index';
 import { graphForProvider, type Precision } from './provider-graph';
-import { chooseWebGpuDriver } from './vulkan';
+import { chooseWebGpuDriver, type WebGpuChoice } from './vulkan';
 import { cudaUnavailableReason } from './cuda';
 
 /** `webgpu-f16`: WebGPU with float16 products (provider-graph.ts), on adapters with shader-f16. */
@@ -71,9 +71,11 @@ function ortBinFolder(): string | undefined {
 /** Why a GPU provider cannot work here, checked before asking ORT (undefined = worth trying). */
 export function providerUnavailableReason(ep: 'cuda' | 'webgpu', mode: 'auto' | 'explicit' = 'explicit'): string | undefined {
   if (ep === 'cuda') {
-    if (process.platform !== 'linux') return `this project's CUDA path is set up for Linux x64 only (docs/gpu.md); found ${process.platform}`;
     const bin = ortBinFolder();
-    return bin ? cudaUnavailableReason(bin) : 'onnxruntime-node is not installed';
+    if (!bin) return 'onnxruntime-node is not installed';
+    if (process.platform === 'linux') return cudaUnavailableReason(bin);
+    if (process.platform !== 'win32') return `CUDA is not available on ${process.platform}`;
+    return existsSync(join(bin, 'onnxruntime_providers_cuda.dll')) ? undefined : `onnxruntime_providers_cuda.dll is not in ${bin} (see docs/gpu.md)`;
   }
   const c = webgpuState ?? chooseWebGpuDriver(mode === 'auto' ? 'auto' : 'webgpu');
   if (!c.ok) return c.reason;
@@ -82,7 +84,7 @@ export function providerUnavailableReason(ep: 'cuda' | 'webgpu', mode: 'auto' | 
 }
 
 /** The WebGPU driver choice, made once per process: the Vulkan loader reads it at the first instance. */
-let webgpuState: ReturnType<typeof chooseWebGpuDriver> | undefined;
+let webgpuState: Extract<WebGpuChoice, { ok: true }> | undefined;
 let f16Support: string | true | undefined;
 let autoChoice: { ep: ExecutionProvider; note?: string } | undefined;
 
@@ -92,21 +94,20 @@ export function resetDeviceChoice(): void {
 }
 
 /** Sets the Vulkan driver environment for WebGPU (once) and logs the adapter; returns its description. */
-function prepareWebGpu(mode: 'auto' | 'webgpu', log: (line: string) => void): string {
+function prepareWebGpu(mode: 'auto' | 'webgpu', device: Device, log: (line: string) => void): string {
   if (!webgpuState) {
     const c = chooseWebGpuDriver(mode);
-    if (!c.ok) throw new HybridCompressError('RUNTIME_ERROR', `--device webgpu: ${c.reason}; use --device cpu or auto`, { option: 'device' });
+    if (!c.ok) throw new HybridCompressError('RUNTIME_ERROR', `--device ${device}: ${c.reason}; use --device cpu or auto`, { option: 'device' });
     Object.assign(process.env, c.env);
     webgpuState = c;
     log(`webgpu adapter: Vulkan driver ${c.adapter}${c.software ? ' — a software adapter: correct, but slower than --device cpu' : ''}`);
   }
-  if (!webgpuState.ok) throw new HybridCompressError('RUNTIME_ERROR', `--device webgpu: ${webgpuState.reason}`, { option: 'device' });
   return webgpuState.adapter;
 }
 
 /** The adapter description of this process's WebGPU driver choice, once made. */
 export function webgpuAdapter(): { adapter: string; software: boolean } | undefined {
-  return webgpuState?.ok ? { adapter: webgpuState.adapter, software: webgpuState.software } : undefined;
+  return webgpuState && { adapter: webgpuState.adapter, software: webgpuState.software };
 }
 
 function baseOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
@@ -193,7 +194,7 @@ export async function createSession(model: Uint8Array | Graph, o: SessionOptions
     }
   }
   if (device === 'webgpu' || device === 'webgpu-f16') {
-    const adapter = prepareWebGpu('webgpu', log);
+    const adapter = prepareWebGpu('webgpu', device, log);
     if (precision === 'f16') await checkWebGpuF16(adapter);
     try {
       return { session: await createOn('webgpu'), ep: 'webgpu', device, adapter };
@@ -219,7 +220,7 @@ export async function createSession(model: Uint8Array | Graph, o: SessionOptions
       continue;
     }
     try {
-      const adapter = ep === 'webgpu' ? prepareWebGpu('auto', log) : undefined;
+      const adapter = ep === 'webgpu' ? prepareWebGpu('auto', 'auto', log) : undefined;
       const session = await createOn(ep);
       autoChoice = { ep };
       return { session, ep, device: ep, ...(adapter ? { adapter } : {}) };

@@ -162,8 +162,8 @@ export function chooseWebGpuDriver(mode: 'auto' | 'webgpu', env: Env = process.e
   if (hardware.length > 0) return use(hardware, false);
   if (mode === 'auto') {
     const software = [...drivers, ...(ss && !fromEnv ? [describeDriver(ss.manifest)] : [])];
-    const seen = software.length > 0 ? `only software Vulkan drivers (${list(software)})` : 'no Vulkan driver';
-    return { ok: false, reason: `no GPU Vulkan driver, ${seen}; auto never picks a software adapter (--device webgpu does)` };
+    if (software.length === 0) return { ok: false, reason: 'no Vulkan driver (install your GPU driver with its Vulkan support)' };
+    return { ok: false, reason: `no GPU Vulkan driver, only software ones (${list(software)}); auto never picks a software adapter (--device webgpu does)` };
   }
   if (fromEnv) return drivers.length > 0 ? use(drivers, true) : { ok: false, reason: `VK_DRIVER_FILES / VK_ICD_FILENAMES name no readable driver manifest` };
   if (ss) return use([describeDriver(ss.manifest)], true);
