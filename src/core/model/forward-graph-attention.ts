@@ -27,10 +27,10 @@ export function additiveCausalMask(g: GraphBuilder, seq: Value, o: { name?: stri
 }
 
 /**
- * Causal GQA from standard ops. The query heads that share a KV head are folded into the row dimension
- * ([B, Hkv, rep·T, d]), so K and V are used as they are, never repeated: scores = Q·Kᵀ per KV head is one
- * batched MatMul, plus the [rep·T, T] additive mask (`mask()`, emitted after the scores). `heads(x, tail)` reshapes a [.., W] projection to
- * [B, T, ...tail]; `scores(q, kT)` is the scaled Q·Kᵀ. Returns the context as [B, T, Hkv, rep, d].
+ * Causal GQA from standard ops, in the layout the file header describes; also what runtime/provider-graph.ts
+ * puts in place of GroupQueryAttention. `heads(x, tail)` reshapes a [.., W] projection to [B, T, ...tail];
+ * `scores(q, kT)` is the scaled Q·Kᵀ; `mask()` the [rep·T, T] additive mask (emitted after the scores).
+ * Returns the context as [B, T, Hkv, rep, d].
  */
 export function groupedCausalAttention(
   g: GraphBuilder,
@@ -49,7 +49,6 @@ export function groupedCausalAttention(
   const ctx = g.matmul(g.softmax(scores, -1), v4); // [B, Hkv, rep·T, d]
   return g.transpose(g.reshape(ctx, [0, 0, rep, -1, d]), [0, 3, 1, 2, 4]);
 }
-
 
 /** GroupQueryAttention's lengths for a pass without cache: seqlens_k = T−1 per row (int32 [B]), total = T. */
 function gqaLengths(cx: ForwardContext): [Value, Value] {

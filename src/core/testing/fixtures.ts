@@ -42,7 +42,7 @@ export interface FixtureOptions {
   /** Shape-only: data area left as a hole (all zeros). */
   sparse?: boolean;
   /**
-   * Big dense fixtures in seconds: each distinct layer tensor (role, shape) is drawn once and repeated
+   * Big dense fixtures fast (4B-shaped: about a minute): each distinct layer tensor (role, shape) is drawn once and repeated
    * in every layer that has it, tensors are generated as they are written (nothing kept: `weights` is
    * empty), and values depend on the write order. Numerically sane like the others, not a trained model.
    */
