@@ -6,7 +6,7 @@ import { PACKINGS, type Packing } from '../core/data/index';
 import type { Device } from '../core/runtime/session';
 
 /** Kept here (not imported from runtime/) so the CLI process never loads onnxruntime-node. */
-export const DEVICE_CHOICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+export const DEVICE_CHOICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'webgpu-f16', 'cuda'];
 
 export const DATA_OPTIONS: OptionSpec = {
   data: { type: 'string' },

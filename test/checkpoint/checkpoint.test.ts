@@ -54,6 +54,22 @@ test('a fixture checkpoint opens; every tensor reads back the values written', a
   }
 });
 
+test('repeatLayers fixtures (fixture --dense): every layer of a kind holds the same random values; nothing is kept in memory', async () => {
+  const dir = fresh('dense');
+  const f = await writeFixtureCheckpoint(dir, { ...TINY, pattern: 'M-M-', repeatLayers: true, seed: 3 });
+  assert.equal(f.weights.size, 0);
+  const ckpt = await openCheckpoint(dir);
+  try {
+    const inProj = (n: number) => ckpt.readFloat32(`backbone.layers.${n}.mixer.in_proj.weight`);
+    const [a, b] = [await inProj(0), await inProj(2)];
+    assert.deepEqual(a, b, 'Mamba layers 0 and 2 share their in_proj');
+    assert.ok(a.some((v) => v !== 0) && new Set(a).size > a.length / 2, 'random, not a hole');
+    assert.notDeepEqual(await ckpt.readFloat32('backbone.embeddings.weight'), await ckpt.readFloat32('lm_head.weight'));
+  } finally {
+    await ckpt.close();
+  }
+});
+
 test('fixtures are deterministic per seed and honour prefix, embedding name and dtype', async () => {
   const a = fresh();
   const b = fresh();

@@ -37,7 +37,7 @@ test('bad definitions are one-line errors naming the property and what is valid'
     [{ action: 'calibrate', model: 'm' }, /"data" is required/],
     [{ action: 'distill', teacher: 't', data: 'd' }, /"student" is required/],
     [{ action: 'eval', model: 'm', data: 'd', samples: 0 }, /"samples" must be an integer ≥ 1, got 0/],
-    [{ action: 'eval', model: 'm', data: 'd', device: 'tpu' }, /"device" must be one of auto\|cpu\|webgpu\|cuda/],
+    [{ action: 'eval', model: 'm', data: 'd', device: 'tpu' }, /"device" must be one of auto\|cpu\|webgpu\|webgpu-f16\|cuda/],
     [{ action: 'eval', model: 'm', data: 'd', sampels: 3 }, /"sampels" is not a property of "eval" tasks \(valid: model, data, samples/],
     [{ action: 'distill', teacher: 't', student: 's', data: 'd', lr: -1 }, /"lr" must be a number ≥ 0, got -1/],
     [{ action: 'distill', teacher: 't', student: 's', data: 'd', tp: 2 }, /"tp" is not a property of "distill" tasks/],

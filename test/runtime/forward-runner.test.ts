@@ -202,7 +202,7 @@ test('bad input gives typed errors naming what is valid', async () => {
   await assert.rejects(ForwardRunner.create(fx.dir, { taps: ['layers.99.input'], device: 'cpu' }), (e: unknown) => e instanceof HybridCompressError && e.code === 'OPTION_INVALID' && /valid taps/.test(e.message));
   await assert.rejects(ForwardRunner.create(fx.dir, { taps: ['layers.1.mamba.x'], device: 'cpu' }), /does not exist/); // layer 1 is an MLP
   await assert.rejects(ForwardRunner.create(fx.dir, { mode: 'streamed', taps: ['bogus'], device: 'cpu' }), /valid taps/);
-  await assert.rejects(ForwardRunner.create(fx.dir, { device: 'tpu' as never }), (e: unknown) => e instanceof HybridCompressError && /auto, cpu, webgpu, cuda/.test(e.message));
+  await assert.rejects(ForwardRunner.create(fx.dir, { device: 'tpu' as never }), (e: unknown) => e instanceof HybridCompressError && /auto, cpu, webgpu, webgpu-f16, cuda/.test(e.message));
   await assert.rejects(ForwardRunner.create(fx.dir, { chunkSize: 0, device: 'cpu' }), (e: unknown) => e instanceof HybridCompressError && e.context.option === 'chunkSize');
   const r = await ForwardRunner.create(fx.dir, { threads: 1, device: 'cpu' });
   try {

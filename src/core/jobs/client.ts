@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { HybridCompressError, describeError, type ErrorCode, type ErrorContext } from '../errors';
+import { workerVulkanEnv } from '../util/vulkan';
 import { PROTOCOL_VERSION, parseWorkerMessage, type LogLevel, type MetricPoint, type ParentMessage, type ProgressInfo } from './protocol';
 
 export interface JobLogEntry {
@@ -115,7 +116,8 @@ export function runJob<R = unknown>(kind: string, params: unknown, options: RunJ
         execArgv,
         cwd: options.cwd,
         // ELECTRON_RUN_AS_NODE: inside VS Code, process.execPath is Electron; this makes it act as node.
-        env: { ...process.env, ...options.env, ELECTRON_RUN_AS_NODE: '1' },
+        // workerVulkanEnv: a Vulkan loader for --device webgpu must be on the library path at start.
+        env: { ...process.env, ...workerVulkanEnv({ ...process.env, ...options.env }), ...options.env, ELECTRON_RUN_AS_NODE: '1' },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'advanced',
       });

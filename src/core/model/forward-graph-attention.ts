@@ -10,18 +10,44 @@
 //   one batched MatMul, plus a [rep·T, T] additive causal mask.
 
 import type { LayerSpec } from '../arch/spec';
-import type { Value } from '../onnx/index';
+import type { GraphBuilder, Value } from '../onnx/index';
 import type { ForwardContext } from './forward-graph-context';
 
 /** [rep·T, T] additive causal mask (0 on and below the diagonal, −inf above), tiled for rep query heads. */
 function causalMask(cx: ForwardContext, rep: number): Value {
-  const g = cx.g;
-  const base = cx.memo('attn:mask', () => {
-    const r = g.range(g.scalar(0, 'int64'), cx.seq, g.scalar(1, 'int64'), { shape: ['seq'] });
-    const future = g.greater(g.unsqueeze(r, [0]), g.unsqueeze(r, [1])); // [i, j] = j > i
-    return g.where(future, -Infinity, 0, { name: 'attn/causal_mask' });
-  });
-  return rep === 1 ? base : cx.memo(`attn:mask:${rep}`, () => g.concat(new Array(rep).fill(base), 0));
+  const base = cx.memo('attn:mask', () => additiveCausalMask(cx.g, cx.seq, { name: 'attn/causal_mask' }));
+  return rep === 1 ? base : cx.memo(`attn:mask:${rep}`, () => cx.g.concat(new Array(rep).fill(base), 0));
+}
+
+/** [T, T] additive causal mask from the int64 scalar T: [i, j] = −inf where j > i, else 0. */
+export function additiveCausalMask(g: GraphBuilder, seq: Value, o: { name?: string } = {}): Value {
+  const r = g.range(g.scalar(0, 'int64'), seq, g.scalar(1, 'int64'), { shape: ['seq'] });
+  const future = g.greater(g.unsqueeze(r, [0]), g.unsqueeze(r, [1])); // [i, j] = j > i
+  return g.where(future, -Infinity, 0, o);
+}
+
+/**
+ * Causal GQA from standard ops, in the layout the file header describes; also what runtime/provider-graph.ts
+ * puts in place of GroupQueryAttention. `heads(x, tail)` reshapes a [.., W] projection to [B, T, ...tail];
+ * `scores(q, kT)` is the scaled Q·Kᵀ; `mask()` the [rep·T, T] additive mask (emitted after the scores).
+ * Returns the context as [B, T, Hkv, rep, d].
+ */
+export function groupedCausalAttention(
+  g: GraphBuilder,
+  q: Value,
+  k: Value,
+  v: Value,
+  o: { numHeads: number; kvNumHeads: number; headDim: number; mask: () => Value; heads: (x: Value, tail: number[]) => Value; scores: (q: Value, kT: Value) => Value },
+): Value {
+  const { kvNumHeads: Hkv, headDim: d } = o;
+  const rep = o.numHeads / Hkv;
+  // Query head i = kv·rep + r (heads of one KV head are contiguous).
+  const q4 = g.reshape(g.transpose(o.heads(q, [Hkv, rep, d]), [0, 2, 3, 1, 4]), [0, 0, -1, d]);
+  const kT = g.transpose(o.heads(k, [Hkv, d]), [0, 2, 3, 1]);
+  const v4 = g.transpose(o.heads(v, [Hkv, d]), [0, 2, 1, 3]);
+  const scores = g.add(o.scores(q4, kT), o.mask()); // [B, Hkv, rep·T, T]
+  const ctx = g.matmul(g.softmax(scores, -1), v4); // [B, Hkv, rep·T, d]
+  return g.transpose(g.reshape(ctx, [0, 0, rep, -1, d]), [0, 3, 1, 2, 4]);
 }
 
 /** GroupQueryAttention's lengths for a pass without cache: seqlens_k = T−1 per row (int32 [B]), total = T. */
@@ -45,21 +71,23 @@ export function emitAttention(cx: ForwardContext, layer: LayerSpec, u: Value): V
   const q = cx.linear(u, cx.roleName(layer, 'q_proj'), cx.optionalSuffix(layer, '.q_proj.bias'));
   const k = cx.linear(u, cx.roleName(layer, 'k_proj'), cx.optionalSuffix(layer, '.k_proj.bias'));
   const v = cx.linear(u, cx.roleName(layer, 'v_proj'), cx.optionalSuffix(layer, '.v_proj.bias'));
+  let o: Value;
   // ORT's kernel needs head_size % 8 == 0; other sizes use the MatMul form.
   if (cx.fused && d % 8 === 0) {
     const [seqlensK, total] = gqaLengths(cx);
     const o3 = g.groupQueryAttention(cx.to3d(q, [Hq * d]), cx.to3d(k, [Hkv * d]), cx.to3d(v, [Hkv * d]), seqlensK, total, { numHeads: Hq, kvNumHeads: Hkv, scale: 1 / Math.sqrt(d) });
-    const o = g.reshape(o3, [-1, Hq * d]);
-    cx.tap(`layers.${layer.index}.attention.o_proj_input`, o);
-    return cx.linear(o, cx.roleName(layer, 'o_proj'), cx.optionalSuffix(layer, '.o_proj.bias'));
+    o = g.reshape(o3, [-1, Hq * d]);
+  } else {
+    const ctx = groupedCausalAttention(g, q, k, v, {
+      numHeads: Hq,
+      kvNumHeads: Hkv,
+      headDim: d,
+      mask: () => causalMask(cx, rep),
+      heads: (x, tail) => g.reshape(x, cx.dynShape(tail), { shape: ['batch', 'seq', ...tail] }),
+      scores: (q4, kT) => cx.mm(q4, kT, { alpha: 1 / Math.sqrt(d) }),
+    });
+    o = g.reshape(ctx, [-1, Hq * d]);
   }
-  // Query head i = kv·rep + r (heads of one KV head are contiguous).
-  const q4 = g.reshape(g.transpose(g.reshape(q, cx.dynShape([Hkv, rep, d]), { shape: ['batch', 'seq', Hkv, rep, d] }), [0, 2, 3, 1, 4]), [0, 0, -1, d]);
-  const kT = g.transpose(g.reshape(k, cx.dynShape([Hkv, d]), { shape: ['batch', 'seq', Hkv, d] }), [0, 2, 3, 1]);
-  const v4 = g.transpose(g.reshape(v, cx.dynShape([Hkv, d]), { shape: ['batch', 'seq', Hkv, d] }), [0, 2, 1, 3]);
-  const scores = g.add(cx.mm(q4, kT, { alpha: 1 / Math.sqrt(d) }), causalMask(cx, rep)); // [B, Hkv, rep·T, T]
-  const ctx = g.matmul(g.softmax(scores, -1), v4); // [B, Hkv, rep·T, d]
-  const o = g.reshape(g.transpose(g.reshape(ctx, [0, 0, rep, -1, d]), [0, 3, 1, 2, 4]), [-1, Hq * d]);
   cx.tap(`layers.${layer.index}.attention.o_proj_input`, o);
   return cx.linear(o, cx.roleName(layer, 'o_proj'), cx.optionalSuffix(layer, '.o_proj.bias'));
 }

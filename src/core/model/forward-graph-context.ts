@@ -115,14 +115,7 @@ export class ForwardContext {
   /** alpha · op(a) @ op(b) with transposes of the last two axes. */
   mm(a: Value, b: Value, o: { transA?: boolean; transB?: boolean; alpha?: number; name?: string } = {}): Value {
     if (this.fused && (o.transA || o.transB || (o.alpha !== undefined && o.alpha !== 1))) return this.g.fusedMatMul(a, b, o);
-    const t = (v: Value) => {
-      const r = v.shape.length;
-      const perm = [...Array(r).keys()];
-      [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
-      return this.g.transpose(v, perm);
-    };
-    const y = this.g.matmul(o.transA ? t(a) : a, o.transB ? t(b) : b, o.alpha !== undefined && o.alpha !== 1 ? {} : { name: o.name });
-    return o.alpha !== undefined && o.alpha !== 1 ? this.g.mul(y, o.alpha, { name: o.name }) : y;
+    return this.g.matmulT(a, b, o);
   }
 
   /**

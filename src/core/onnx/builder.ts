@@ -257,6 +257,22 @@ export class GraphBuilder {
     return this.emit('MatMul', [a, b], {}, a.dtype, matmulShape(a.shape, b.shape, false, false), opts);
   }
 
+  /**
+   * alpha · op(a) @ op(b) from standard ops only (FusedMatMul's meaning): a Transpose of the last two axes
+   * where asked, MatMul, then Mul by alpha when alpha ≠ 1. The name goes to the last node.
+   */
+  matmulT(a: Value, b: Value, o: { transA?: boolean; transB?: boolean; alpha?: number } & NodeOptions = {}): Value {
+    const swap = (v: Value) => {
+      const r = v.shape.length;
+      const perm = v.shape.map((_, i) => i);
+      [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+      return this.transpose(v, perm);
+    };
+    const scaled = o.alpha !== undefined && o.alpha !== 1;
+    const y = this.matmul(o.transA ? swap(a) : a, o.transB ? swap(b) : b, scaled ? {} : { name: o.name });
+    return scaled ? this.mul(y, o.alpha!, { name: o.name }) : y;
+  }
+
   /** com.microsoft FusedMatMul: alpha · op(a) @ op(b), op = optional transpose of the last two axes. */
   fusedMatMul(a: Value, b: Value, o: { transA?: boolean; transB?: boolean; alpha?: number } & NodeOptions = {}): Value {
     const attrs: Record<string, Attr> = {

@@ -4,6 +4,7 @@
 // The forward is the ONNX engine (src/core/runtime), imported lazily so that merely importing this module
 // (the CLI and the extension host do, for option checks) never loads onnxruntime-node.
 
+import type { Device } from '../runtime/devices';
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
 import { openCheckpoint } from '../checkpoint/checkpoint';
@@ -74,7 +75,7 @@ export interface EvalResult {
 export type Evaluator = (checkpointDir: string) => Promise<EvalResult>;
 
 export interface EngineOptions {
-  device?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  device?: Device;
   threads?: number;
   log?: (line: string) => void;
 }

@@ -4,16 +4,17 @@
 import { availableParallelism } from 'node:os';
 import type { OptionField } from '../util/option-schema';
 
-export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
+/** `webgpu-f16`: WebGPU with float16 products (provider-graph.ts), on adapters with shader-f16. */
+export const DEVICES = ['auto', 'cpu', 'webgpu', 'webgpu-f16', 'cuda'] as const;
 export type Device = (typeof DEVICES)[number];
-export type ExecutionProvider = Exclude<Device, 'auto'>;
+export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
 
 export const DEVICE_FIELD: OptionField = {
   key: 'device',
   type: 'string',
   choices: DEVICES,
   default: 'auto',
-  help: 'where the engine runs: auto picks a GPU (CUDA, then a real WebGPU adapter) and falls back to the CPU',
+  help: 'where the engine runs: auto picks a GPU (CUDA, then a real WebGPU adapter, never a software one) and falls back to the CPU; webgpu-f16 computes products in float16',
 };
 
 /** More threads than cores only adds contention (ORT's MLAS pool spins). */

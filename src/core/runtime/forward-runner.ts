@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
-import { serializeModel, type Graph } from '../onnx/index';
+import type { Graph } from '../onnx/index';
 import { buildEmbeddingGraph, buildForwardGraph, buildHeadGraph, buildLayerGraph, checkRunnable, HIDDEN, HIDDEN_OUT, INPUT_IDS, LABELS, LOGITS, NLL, type ForwardGraphOptions } from '../model/forward-graph';
 import { checkpointWeights, type WeightSource } from '../model/forward-weights';
 import { createSession, type Device, type ExecutionProvider } from './session';
@@ -73,6 +73,8 @@ export class ForwardRunner {
     readonly mode: 'whole' | 'streamed',
     /** The execution provider the sessions run on. */
     readonly ep: ExecutionProvider,
+    /** The concrete device of the first session (later sessions use it: e.g. webgpu-f16, not just webgpu). */
+    private readonly device: Device,
     readonly weightsFolder: WeightsFolder,
     private readonly stages: Stage[],
     private readonly opts: ForwardRunnerOptions,
@@ -93,9 +95,9 @@ export class ForwardRunner {
       const weights = checkpointWeights(ckpt.tensors, { locations: folder.locations, asInput: opts.asInput });
       const stages = ForwardRunner.plan(spec, weights, mode, opts);
       // The first session settles the device; later ones use the provider it got.
-      const first = await createSession(serializeModel(stages[0]!.build()), { ...sessionOpts(opts, folder), device: opts.device });
+      const first = await createSession(stages[0]!.build(), { ...sessionOpts(opts, folder), device: opts.device });
       stages[0]!.session = first.session;
-      runner = new ForwardRunner(spec, mode, first.ep, folder, stages, opts, owned);
+      runner = new ForwardRunner(spec, mode, first.ep, first.device, folder, stages, opts, owned);
       if (mode === 'streamed' && opts.resident !== false) for (const s of stages.slice(1)) s.session = await runner.open(s);
       return runner;
     } catch (e) {
@@ -127,7 +129,7 @@ export class ForwardRunner {
   private async open(stage: Stage): Promise<ort.InferenceSession> {
     if (this.released) throw new HybridCompressError('OPTION_INVALID', 'this ForwardRunner was released; create a new one');
     try {
-      return (await createSession(serializeModel(stage.build()), { ...sessionOpts(this.opts, this.weightsFolder), device: this.ep })).session;
+      return (await createSession(stage.build(), { ...sessionOpts(this.opts, this.weightsFolder), device: this.device })).session;
     } catch (e) {
       if (e instanceof HybridCompressError) throw new HybridCompressError(e.code, `${stage.name}: ${e.message}`, e.context);
       throw e;

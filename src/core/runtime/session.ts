@@ -3,15 +3,22 @@
 // - External data is resolved against `modelDir` through the session config key
 //   model_external_initializers_file_folder_path (so it does not depend on the process cwd) and stays
 //   memory-mapped by ORT.
+// - Given a Graph (not bytes), the session gets the graph rewritten for its provider
+//   (provider-graph.ts: WebGPU and CUDA lack or miscompute some contrib ops; f16 products).
 // - ORT has no automatic fallback between execution providers (a failing ['cuda','cpu'] list is a hard
-//   error), so `auto` tries CUDA, then WebGPU, then CPU itself and says in one line why it fell back.
-//   The decision is cached per process, so layer-streamed runs do not retry for every layer.
+//   error), so `auto` tries CUDA, then WebGPU on a hardware Vulkan driver, then CPU itself and says in one
+//   line why it fell back. The decision is cached per process, so layer-streamed runs do not retry for
+//   every layer. WebGPU's Vulkan driver is chosen once per process (vulkan.ts).
 
 import * as ort from 'onnxruntime-node';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { HybridCompressError, describeError } from '../errors';
+import { GraphBuilder, serializeModel, type Graph } from '../onnx/index';
+import { graphForProvider, type Precision } from './provider-graph';
+import { chooseWebGpuDriver, type WebGpuChoice } from '../util/vulkan';
+import { cudaUnavailableReason } from './cuda';
 
 import { DEVICES, type Device, type ExecutionProvider } from './devices';
 
@@ -21,6 +28,8 @@ export interface SessionOptions {
   /** Folder external-data locations are relative to (resolved to its real path). */
   modelDir?: string;
   device?: Device;
+  /** Products in float16 (default: f16 for webgpu-f16, else f32). Needs a Graph, not bytes. */
+  precision?: Precision;
   /** Intra-op threads; 0 or undefined = ORT's default (one per physical core). */
   threads?: number;
   /**
@@ -32,7 +41,7 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
   /** Write an ORT chrome-trace profile with this file prefix. */
   profilePrefix?: string;
-  /** Receives one-line notices (device fallback). Default: process.stderr. */
+  /** Receives one-line notices (device fallback, the WebGPU adapter). Default: process.stderr. */
   log?: (line: string) => void;
 }
 
@@ -40,6 +49,10 @@ export interface CreatedSession {
   session: ort.InferenceSession;
   /** The execution provider the session actually runs on. */
   ep: ExecutionProvider;
+  /** The concrete device that reproduces this choice for later sessions (never 'auto'). */
+  device: Exclude<Device, 'auto'>;
+  /** WebGPU: the Vulkan driver(s) the adapter came from (vulkan.ts). */
+  adapter?: string;
 }
 
 // The project runs as CommonJS (tsx and the esbuild bundle), so __filename exists; cwd is a fallback.
@@ -54,34 +67,46 @@ function ortBinFolder(): string | undefined {
   }
 }
 
-/** Why a GPU provider cannot work here, checked cheaply before asking ORT (undefined = worth trying). */
-export function providerUnavailableReason(ep: 'cuda' | 'webgpu'): string | undefined {
+/** Why a GPU provider cannot work here, checked before asking ORT (undefined = worth trying). */
+export function providerUnavailableReason(ep: 'cuda' | 'webgpu', mode: 'auto' | 'explicit' = 'explicit'): string | undefined {
   if (ep === 'cuda') {
-    if (process.platform !== 'linux' && process.platform !== 'win32') return `CUDA is not available on ${process.platform}`;
     const bin = ortBinFolder();
-    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-    if (!bin || !existsSync(join(bin, lib))) return `the CUDA provider binaries are not installed (see docs/gpu.md: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node)`;
-    return undefined;
+    if (!bin) return 'onnxruntime-node is not installed';
+    if (process.platform === 'linux') return cudaUnavailableReason(bin);
+    if (process.platform !== 'win32') return `CUDA is not available on ${process.platform}`;
+    return existsSync(join(bin, 'onnxruntime_providers_cuda.dll')) ? undefined : `onnxruntime_providers_cuda.dll is not in ${bin} (see docs/gpu.md)`;
   }
-  if (process.platform === 'linux' && !findVulkanLoader()) return 'no Vulkan loader (libvulkan.so.1) found; install libvulkan1 and a GPU driver with Vulkan support';
+  const c = webgpuState ?? chooseWebGpuDriver(mode === 'auto' ? 'auto' : 'webgpu');
+  if (!c.ok) return c.reason;
+  if (mode === 'auto' && c.software) return `the Vulkan driver set up in this process is a software one (${c.adapter}); auto never picks it`;
   return undefined;
 }
 
-function findVulkanLoader(): boolean {
-  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/usr/local/lib', ...(process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter(Boolean)];
-  if (dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))) return true;
-  try {
-    return readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1');
-  } catch {
-    return false;
-  }
-}
-
+/** The WebGPU driver choice, made once per process: the Vulkan loader reads it at the first instance. */
+let webgpuState: Extract<WebGpuChoice, { ok: true }> | undefined;
+let f16Support: string | true | undefined;
 let autoChoice: { ep: ExecutionProvider; note?: string } | undefined;
 
-/** Forget the cached `auto` decision (tests). */
+/** Forget the cached `auto` decision (tests). The WebGPU driver choice stays: the process keeps it. */
 export function resetDeviceChoice(): void {
   autoChoice = undefined;
+}
+
+/** Sets the Vulkan driver environment for WebGPU (once) and logs the adapter; returns its description. */
+function prepareWebGpu(mode: 'auto' | 'webgpu', device: Device, log: (line: string) => void): string {
+  if (!webgpuState) {
+    const c = chooseWebGpuDriver(mode);
+    if (!c.ok) throw new HybridCompressError('RUNTIME_ERROR', `--device ${device}: ${c.reason}; use --device cpu or auto`, { option: 'device' });
+    Object.assign(process.env, c.env);
+    webgpuState = c;
+    log(`webgpu adapter: Vulkan driver ${c.adapter}${c.software ? ' — a software adapter: correct, but slower than --device cpu' : ''}`);
+  }
+  return webgpuState.adapter;
+}
+
+/** The adapter description of this process's WebGPU driver choice, once made. */
+export function webgpuAdapter(): { adapter: string; software: boolean } | undefined {
+  return webgpuState && { adapter: webgpuState.adapter, software: webgpuState.software };
 }
 
 function baseOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
@@ -105,41 +130,82 @@ function providerConfig(ep: ExecutionProvider): ort.InferenceSession.ExecutionPr
   return ep === 'cuda' ? { name: 'cuda', deviceId: 0 } : ep;
 }
 
-async function createOn(bytes: Uint8Array, ep: ExecutionProvider, o: SessionOptions): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, { ...baseOptions(o), executionProviders: [providerConfig(ep)] });
-}
-
 function runtimeError(what: string, e: unknown): HybridCompressError {
   return new HybridCompressError('RUNTIME_ERROR', `${what}: ${describeError(e)}`, { option: 'device' });
 }
 
-export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): Promise<CreatedSession> {
+/** Whether float16 products run on this process's WebGPU adapter (probed once with a tiny graph). */
+async function checkWebGpuF16(adapter: string): Promise<void> {
+  if (f16Support === undefined) {
+    const g = new GraphBuilder('f16_probe');
+    const x = g.input('x', 'float32', [2, 2]);
+    g.output(g.cast(g.matmul(g.cast(x, 'float16'), g.cast(x, 'float16')), 'float32', { name: 'y' }));
+    try {
+      const s = await ort.InferenceSession.create(serializeModel(g.build()), { executionProviders: ['webgpu'], logSeverityLevel: 4 });
+      try {
+        await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [2, 2]) });
+      } finally {
+        await s.release();
+      }
+      f16Support = true;
+    } catch (e) {
+      f16Support = describeError(e);
+    }
+  }
+  if (f16Support !== true) {
+    throw new HybridCompressError('RUNTIME_ERROR', `--device webgpu-f16: the WebGPU adapter (${adapter}) cannot run float16 shaders (the shader-f16 feature); use --device webgpu. ORT said: ${f16Support}`, { option: 'device' });
+  }
+}
+
+export async function createSession(model: Uint8Array | Graph, o: SessionOptions = {}): Promise<CreatedSession> {
   const device = o.device ?? 'auto';
   if (!(DEVICES as readonly string[]).includes(device)) throw new HybridCompressError('OPTION_INVALID', `--device ${String(device)} is not valid; use one of ${DEVICES.join(', ')}`, { option: 'device' });
   if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 0)) {
     throw new HybridCompressError('OPTION_INVALID', `--threads ${o.threads} is not valid; use 0 (ORT default) or a positive integer`, { option: 'threads' });
   }
-  if (device === 'cpu') {
+  const precision: Precision = o.precision ?? (device === 'webgpu-f16' ? 'f16' : 'f32');
+  if (precision === 'f16' && model instanceof Uint8Array) throw new HybridCompressError('OPTION_INVALID', 'float16 products need the model as a Graph (the rewrite happens before serialisation)', { option: 'device' });
+  const log = o.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const bytes = new Map<ExecutionProvider, Uint8Array>();
+  const bytesFor = (ep: ExecutionProvider) => {
+    if (model instanceof Uint8Array) return model;
+    let b = bytes.get(ep);
+    if (!b) bytes.set(ep, (b = serializeModel(graphForProvider(model, ep, precision))));
+    return b;
+  };
+  const createOn = (ep: ExecutionProvider) => ort.InferenceSession.create(bytesFor(ep), { ...baseOptions(o), executionProviders: [providerConfig(ep)] });
+  const cpu = async (): Promise<ort.InferenceSession> => {
     try {
-      return { session: await createOn(bytes, 'cpu', o), ep: 'cpu' };
+      return await createOn('cpu');
     } catch (e) {
       throw runtimeError('ONNX Runtime could not create a CPU session', e);
     }
-  }
-  if (device === 'cuda' || device === 'webgpu') {
-    const why = providerUnavailableReason(device);
-    if (why) throw new HybridCompressError('RUNTIME_ERROR', `--device ${device}: ${why}; use --device cpu or --device auto`, { option: 'device' });
+  };
+
+  if (device === 'cpu') return { session: await cpu(), ep: 'cpu', device: 'cpu' };
+  if (device === 'cuda') {
+    const why = providerUnavailableReason('cuda');
+    if (why) throw new HybridCompressError('RUNTIME_ERROR', `--device cuda: ${why}; use --device cpu or auto`, { option: 'device' });
     try {
-      return { session: await createOn(bytes, device, o), ep: device };
+      return { session: await createOn('cuda'), ep: 'cuda', device: 'cuda' };
     } catch (e) {
-      throw runtimeError(`--device ${device}: ONNX Runtime could not use ${device === 'cuda' ? 'CUDA' : 'WebGPU'} (use --device cpu or auto)`, e);
+      throw runtimeError('--device cuda: ONNX Runtime could not use CUDA (use --device cpu or auto)', e);
+    }
+  }
+  if (device === 'webgpu' || device === 'webgpu-f16') {
+    const adapter = prepareWebGpu('webgpu', device, log);
+    if (precision === 'f16') await checkWebGpuF16(adapter);
+    try {
+      return { session: await createOn('webgpu'), ep: 'webgpu', device, adapter };
+    } catch (e) {
+      throw runtimeError(`--device ${device}: ONNX Runtime could not use WebGPU on ${adapter} (use --device cpu or auto)`, e);
     }
   }
   // auto
-  const log = o.log ?? ((line: string) => process.stderr.write(line + '\n'));
   if (autoChoice) {
     try {
-      return { session: await createOn(bytes, autoChoice.ep, o), ep: autoChoice.ep };
+      const ep = autoChoice.ep;
+      return { session: await createOn(ep), ep, device: ep, ...(ep === 'webgpu' ? { adapter: webgpuAdapter()?.adapter } : {}) };
     } catch (e) {
       if (autoChoice.ep === 'cpu') throw runtimeError('ONNX Runtime could not create a CPU session', e);
       // A later graph the GPU provider rejects: fall through to a fresh probe.
@@ -147,27 +213,23 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): 
   }
   const reasons: string[] = [];
   for (const ep of ['cuda', 'webgpu'] as const) {
-    const why = providerUnavailableReason(ep);
+    const why = providerUnavailableReason(ep, 'auto');
     if (why) {
       reasons.push(`${ep}: ${why}`);
       continue;
     }
     try {
-      const session = await createOn(bytes, ep, o);
+      const adapter = ep === 'webgpu' ? prepareWebGpu('auto', 'auto', log) : undefined;
+      const session = await createOn(ep);
       autoChoice = { ep };
-      return { session, ep };
+      return { session, ep, device: ep, ...(adapter ? { adapter } : {}) };
     } catch (e) {
       reasons.push(`${ep}: ${describeError(e)}`);
     }
   }
-  let session: ort.InferenceSession;
-  try {
-    session = await createOn(bytes, 'cpu', o);
-  } catch (e) {
-    throw runtimeError('ONNX Runtime could not create a CPU session', e);
-  }
+  const session = await cpu();
   const note = `device auto: running on CPU (${reasons.join('; ')})`;
   if (autoChoice?.note !== note) log(note);
   autoChoice = { ep: 'cpu', note };
-  return { session, ep: 'cpu' };
+  return { session, ep: 'cpu', device: 'cpu' };
 }

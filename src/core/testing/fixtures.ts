@@ -43,6 +43,12 @@ export interface FixtureOptions {
   seed?: number;
   /** Shape-only: data area left as a hole (all zeros). */
   sparse?: boolean;
+  /**
+   * Big dense fixtures fast (4B-shaped: about a minute): each distinct layer tensor (role, shape) is drawn once and repeated
+   * in every layer that has it, tensors are generated as they are written (nothing kept: `weights` is
+   * empty), and values depend on the write order. Numerically sane like the others, not a trained model.
+   */
+  repeatLayers?: boolean;
   maxShardBytes?: number;
   /** Extra config keys (override the generated ones). */
   extraConfig?: Record<string, unknown>;
@@ -183,15 +189,25 @@ export async function writeFixtureCheckpoint(dir: string, o: FixtureOptions = {}
   const dtype = o.dtype ?? 'F32';
   const rng = new Rng(o.seed ?? 1234);
   const weights = new Map<string, Float32Array>();
+  const repeated = new Map<string, Uint8Array>();
   const sources: TensorSource[] = allTensorSpecs(spec).map((t) => {
     const name = diskName(t.name, o);
     // SSM scalars stay F32 like many exports; matrices and norms take the requested dtype.
     const tdtype = t.role === 'A_log' || t.role === 'D' || t.role === 'dt_bias' ? 'F32' : dtype;
+    const layered = t.name.includes('.layers.') || t.name.startsWith('layers.');
+    const key = `${t.role}|${t.shape.join('x')}|${tdtype}`;
     return {
       name,
       dtype: tdtype,
       shape: t.shape,
       data: () => {
+        if (o.repeatLayers) {
+          const hit = layered ? repeated.get(key) : undefined;
+          if (hit) return hit;
+          const bytes = encodeFromFloat(tdtype, fixtureValues(t, spec, rng));
+          if (layered) repeated.set(key, bytes);
+          return bytes;
+        }
         const v = fixtureValues(t, spec, rng);
         weights.set(name, v);
         return encodeFromFloat(tdtype, v);
@@ -201,7 +217,7 @@ export async function writeFixtureCheckpoint(dir: string, o: FixtureOptions = {}
   writeFileSync(join(dir, 'config.json'), encodeConfig(config));
   writeFileSync(join(dir, OUTPUT_MARKER), outputMarker('fixture'));
   // Values are drawn in model order (so the RNG stream does not depend on the write order).
-  if (!o.sparse) {
+  if (!o.sparse && !o.repeatLayers) {
     const ordered = new Map<string, Uint8Array>();
     for (const s of sources) ordered.set(s.name, await (s.data as () => Uint8Array)());
     for (const s of sources) s.data = ordered.get(s.name)!;

@@ -111,14 +111,7 @@ export class VjpContext {
   mm(a: Value, b: Value, transA: boolean, transB: boolean, alpha = 1): Value {
     if (!transA && !transB && alpha === 1) return this.b.matmul(a, b);
     if (this.options.fusedMatMul && a.dtype === 'float32') return this.b.fusedMatMul(a, b, { transA, transB, alpha });
-    const swap = (v: Value) => {
-      const r = v.shape.length;
-      const perm = v.shape.map((_, i) => i);
-      [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
-      return this.b.transpose(v, perm);
-    };
-    const y = this.b.matmul(transA ? swap(a) : a, transB ? swap(b) : b);
-    return alpha === 1 ? y : this.b.mul(y, alpha);
+    return this.b.matmulT(a, b, { transA, transB, alpha });
   }
 }
 

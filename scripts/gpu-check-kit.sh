@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Packs what scripts/gpu-check.sh needs on a GPU machine that has no Node.js and no network into one
+# file, .cache/gpu-check-kit.tar.xz (about 40 MB): this machine's node binary, the built dist/, the
+# linux-x64 part of onnxruntime-node (+ onnxruntime-common), and Debian's libvulkan1 package (the Vulkan
+# loader; fetched with apt-get download). There: HC_KIT=<the file> bash scripts/gpu-check.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+KIT="$(mktemp -d)"
+trap 'rm -rf "$KIT"' EXIT
+npm run build >/dev/null
+mkdir -p "$KIT/bin" "$KIT/dist" "$KIT/debs" "$KIT/node_modules/onnxruntime-node/bin/napi-v6/linux" .cache
+cp "$(command -v node)" "$KIT/bin/node"
+cp dist/cli.js dist/worker.js "$KIT/dist/"
+ort=node_modules/onnxruntime-node
+cp -r "$ort/package.json" "$ort/dist" "$KIT/$ort/"
+cp -r "$ort/bin/napi-v6/linux/x64" "$KIT/$ort/bin/napi-v6/linux/"
+cp -r node_modules/onnxruntime-common "$KIT/node_modules/"
+(cd "$KIT/debs" && apt-get download libvulkan1 >/dev/null)
+tar -C "$KIT" -cf - . | xz -T0 -6 >.cache/gpu-check-kit.tar.xz
+echo "wrote .cache/gpu-check-kit.tar.xz ($(du -h .cache/gpu-check-kit.tar.xz | cut -f1)): node $(node --version), onnxruntime-node $(node -p "require('./$ort/package.json').version"), $(ls "$KIT/debs")"
