@@ -5,6 +5,8 @@ import { HybridCompressError } from '../../core/errors';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../../core/testing/fixtures';
 import { NEMOTRON_H_4B, NEMOTRON_H_8B } from '../../core/testing/nemotron-h-8b';
 import { BENCH_FIXTURE } from '../../core/testing/presets';
+import { ProgressMeter } from '../../core/jobs/progress-meter';
+import { createProgressRenderer } from '../progress';
 
 const usage = 'hybrid-compress fixture <out_dir> [--preset tiny|mamba2|bench|8b|4b] [--seed S] [--sparse] [--dtype F32|BF16|F16] [--force]';
 
@@ -32,12 +34,26 @@ export const fixtureCommand: Command = {
     if (existsSync(out) && !values['force']) throw new HybridCompressError('OPTION_INVALID', `${out} already exists (use --force to overwrite)`, { option: 'out_dir' });
     const dtype = optString(values, 'dtype');
     if (dtype && !['F32', 'BF16', 'F16'].includes(dtype)) throw new HybridCompressError('OPTION_INVALID', `--dtype must be F32, BF16 or F16, got "${dtype}"`, { option: 'dtype' });
-    const f = await writeFixtureCheckpoint(out, {
-      ...preset,
-      seed: optInt(values, 'seed', 1234, { min: 0 }),
-      ...(values['sparse'] ? { sparse: true } : {}),
-      ...(dtype ? { dtype: dtype as FixtureOptions['dtype'] } : {}),
-    });
+    // The 4b/8b presets write 9–16 GB: a progress bar (MB written, ETA) on the terminal, plain lines otherwise.
+    const r = createProgressRenderer(ctx);
+    let meter: ProgressMeter | undefined;
+    let lastMb = 0;
+    const onBytes = (done: number, total: number) => {
+      if (total < 100e6) return;
+      meter ??= new ProgressMeter('write weights', Math.ceil(total / 1e6), 'MB');
+      const mb = done === total ? meter.total : Math.floor(done / 1e6);
+      if (mb > lastMb || done === total) r.progress(meter.update((lastMb = mb)));
+    };
+    const f = await writeFixtureCheckpoint(
+      out,
+      {
+        ...preset,
+        seed: optInt(values, 'seed', 1234, { min: 0 }),
+        ...(values['sparse'] ? { sparse: true } : {}),
+        ...(dtype ? { dtype: dtype as FixtureOptions['dtype'] } : {}),
+      },
+      { onBytes },
+    ).finally(() => r.finish());
     ctx.stdout.write(`wrote ${presetName} fixture (${f.spec.family}, ${f.spec.params.total.toLocaleString('en-US')} parameters) to ${out}\n`);
     return 0;
   },
