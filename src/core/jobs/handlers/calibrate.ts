@@ -8,6 +8,8 @@ export interface CalibrateJobParams {
   settings: CalibrationSettings;
   runDir: string;
   key: string;
+  /** The model fingerprint the parent computed for the key (the worker does not compute it again). */
+  fingerprint?: string;
 }
 
 export const calibrateJob: JobHandler<CalibrationResult> = async (params, ctx) => {
@@ -18,7 +20,8 @@ export const calibrateJob: JobHandler<CalibrationResult> = async (params, ctx) =
   const { runCalibration } = await import('../../calibrate/calibrate');
   return runCalibration(p.settings, p.runDir, p.key, {
     signal: ctx.signal,
+    fingerprint: p.fingerprint,
     log: (l) => ctx.log(l),
-    onProgress: (pr) => ctx.progress({ phase: pr.phase, done: pr.done, total: pr.total, unit: pr.unit }),
+    onProgress: (pr) => ctx.progress({ phase: pr.phase, done: pr.done, total: pr.total, unit: pr.unit, tokensPerS: pr.tokensPerS, etaS: pr.etaS }),
   });
 };
