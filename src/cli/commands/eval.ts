@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 
 const usage =
   'hybrid-compress eval <model_dir> --data <file> [--samples N] [--seq-len 512] [--batch 4] [--packing concat|none] [--shuffle --seed S] ' +
-  '[--device auto|cpu|webgpu|cuda] [--threads N] [--mode whole|streamed] [--dump-logits out.safetensors] [--json]';
+  '[--device auto|cpu|webgpu|cuda] [--threads N] [--mode auto|whole|streamed] [--dump-logits out.safetensors] [--json]';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -24,7 +24,7 @@ export const evalCommand: Command = {
       ...data,
       model: resolve(requirePositional(positionals, 0, 'model_dir', usage)),
       data: resolve(data.data),
-      mode: optEnum(values, 'mode', ['whole', 'streamed'] as const, 'whole'),
+      mode: optEnum(values, 'mode', ['auto', 'whole', 'streamed'] as const, 'auto'),
       dumpLogits: dump ? resolve(dump) : undefined,
     };
     const json = values['json'] === true;
@@ -38,7 +38,7 @@ export const evalCommand: Command = {
           `data        ${rep.data}: ${rep.rows} rows × ${settings.seqLen} tokens (${rep.dataReport})`,
           `LM loss     ${rep.loss.toFixed(4)} nats/token over ${rep.predictedTokens.toLocaleString('en-US')} predicted tokens`,
           `perplexity  ${rep.perplexity.toFixed(2)}`,
-          `throughput  ${rep.tokensPerS.toFixed(0)} tokens/s on ${rep.ep}`,
+          `throughput  ${rep.tokensPerS.toFixed(0)} tokens/s on ${rep.ep}, ${rep.execution.mode === 'streamed' ? 'layer-streamed' : 'whole model'}`,
           ...(rep.logitsFile ? [`logits      ${rep.logitsFile}`] : []),
         ].join('\n') + '\n',
       );
