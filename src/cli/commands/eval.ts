@@ -8,6 +8,8 @@ import { runJob } from '../../core/jobs/index';
 import type { EvalReport, EvalSettings } from '../../core/eval/lm-eval';
 import { DATA_OPTIONS, readDataOptions } from '../job-options';
 import { resolve } from 'node:path';
+import { openCheckpoint } from '../../core/checkpoint/checkpoint';
+import { memoryHint } from '../../core/runtime/execution-plan';
 
 const usage =
   'hybrid-compress eval <model_dir> --data <file> [--samples N] [--seq-len 512] [--batch 4] [--packing concat|none] [--shuffle --seed S] ' +
@@ -28,8 +30,12 @@ export const evalCommand: Command = {
       dumpLogits: dump ? resolve(dump) : undefined,
     };
     const json = values['json'] === true;
+    // Headers only: says what would fit should the worker run out of memory.
+    const ckpt = await openCheckpoint(settings.model);
+    const hint = memoryHint(ckpt.spec, { batch: settings.batch, seqLen: settings.seqLen, mode: settings.mode });
+    await ckpt.close();
     const r = createProgressRenderer(ctx, { json });
-    const rep = await runJob<EvalReport>('eval', settings, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
+    const rep = await runJob<EvalReport>('eval', settings, { ...r.handlers, signal: ctx.signal, memoryHint: hint }).finally(() => r.finish());
     if (json) ctx.stdout.write(JSON.stringify({ event: 'result', result: rep }) + '\n');
     else {
       ctx.stdout.write(

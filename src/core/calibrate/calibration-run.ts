@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import { checkpointFingerprint, type FingerprintProgress } from '../checkpoint/fingerprint';
 import { openModelDataset } from '../eval/model-data';
+import type { HybridModelSpec } from '../arch/spec';
 import { HybridCompressError } from '../errors';
 import { createRun, listRuns, openRun, readRun, type Run } from '../runs/index';
 import type { CalibrationSettings } from './calibrate';
@@ -19,7 +20,7 @@ import { IMPORTANCE_FILE } from './importance-format';
  * tokenizer (text without tokenizer.json, ids outside the vocabulary, a wrong field), and --out is not
  * taken by another kind of run.
  */
-export async function checkCalibrationInputs(s: CalibrationSettings, o: { out?: string } = {}): Promise<void> {
+export async function checkCalibrationInputs(s: CalibrationSettings, o: { out?: string } = {}): Promise<{ spec: HybridModelSpec }> {
   if (!existsSync(s.data)) throw new HybridCompressError('DATA_INVALID', `${s.data}: no such file`, { file: s.data, option: 'data' });
   const ckpt = await openCheckpoint(s.model);
   try {
@@ -37,6 +38,7 @@ export async function checkCalibrationInputs(s: CalibrationSettings, o: { out?: 
     const r = await readRun(o.out).catch(() => undefined);
     if (r && r.kind !== 'calibrate') throw new HybridCompressError('OPTION_INVALID', `${o.out} already holds a ${r.kind} run; choose another --out folder`, { option: 'out', file: o.out });
   }
+  return { spec: ckpt.spec };
 }
 
 /** Identity of (model weights, data file, every setting that changes the scores). */

@@ -13,6 +13,7 @@ import { loadRecipeData } from '../recipes/data';
 import { planMegatronRecipe, writeMegatronRecipe, type MegatronRecipe, type MegatronRecipeOptions } from '../recipes/megatron';
 import { calibrationKey, checkCalibrationInputs, chooseCalibrationRun } from '../calibrate/calibration-run';
 import { ProgressMeter } from './progress-meter';
+import { memoryHint } from '../runtime/execution-plan';
 import type { CalibrationSettings } from '../calibrate/settings';
 import type { CalibrationResult } from '../calibrate/calibrate';
 import type { TrainResult, TrainSettings } from '../distill/trainer';
@@ -32,12 +33,13 @@ export interface CalibrationLaunch {
 /** Reuses a finished run of the same model + data + settings, resumes an interrupted one, or runs anew. */
 export async function launchCalibration(workspace: string, settings: CalibrationSettings, o: { out?: string; force?: boolean }, h: JobHandlers): Promise<CalibrationLaunch> {
   // Cheap checks of every input first, then the fingerprint (with progress), which the worker reuses.
-  await checkCalibrationInputs(settings, o);
+  const { spec } = await checkCalibrationInputs(settings, o);
   const meter = new ProgressMeter('fingerprint', 0, 'tensors');
   const { key, fingerprint } = await calibrationKey(settings, { onProgress: (p) => h.onProgress?.(meter.update(p.done, { total: p.total })) });
   const choice = await chooseCalibrationRun(workspace, settings, key, o);
   if (choice.action === 'reuse') return { run: choice.run, action: 'reuse', result: choice.run.record.result as CalibrationResult };
-  const result = await choice.run.track(runJob<CalibrationResult>('calibrate', { settings, runDir: choice.run.dir, key, fingerprint }, h));
+  const memory = memoryHint(spec, { batch: settings.batch, seqLen: settings.seqLen, mode: settings.mode });
+  const result = await choice.run.track(runJob<CalibrationResult>('calibrate', { settings, runDir: choice.run.dir, key, fingerprint }, { ...h, memoryHint: memory }));
   await choice.run.update({ ep: result.ep, timings: result.timings });
   return { run: choice.run, action: choice.action, result };
 }

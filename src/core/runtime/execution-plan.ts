@@ -90,3 +90,12 @@ export function chooseExecution(spec: HybridModelSpec, requested: ExecutionMode 
 export function stateBudgetBytes(available = memoryInfo().available): number {
   return Math.max(64e6, Math.min(4e9, 0.2 * available));
 }
+
+/** What would fit, for an out-of-memory report: both paths' needs at these batch sizes. */
+export function memoryHint(spec: HybridModelSpec, o: { batch: number; seqLen: number; mode?: ExecutionMode }): string {
+  const micro = o.batch * o.seqLen;
+  const streamed = streamedBytes(spec, { tokens: micro, microTokens: micro });
+  const whole = wholeModelBytes(spec);
+  const tail = `the whole model needs about ${formatBytes(whole)}, layer-streamed execution about ${formatBytes(streamed)} with --batch ${o.batch} × --seq-len ${o.seqLen}`;
+  return o.mode === 'whole' || (o.mode !== 'streamed' && whole > streamed) ? `${tail}: run with --mode streamed, or free memory` : `${tail}: lower --batch or --seq-len, or free memory`;
+}
