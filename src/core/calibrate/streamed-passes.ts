@@ -13,7 +13,8 @@
 import { HybridCompressError } from '../errors';
 import type { RowBatch } from '../data/index';
 import type { StreamedModel } from '../runtime/streamed-model';
-import { concatIds, groupBatches, type RowGroup } from '../runtime/row-groups';
+import { concatIds, groupBatches, runsOf, type BatchRun, type RowGroup } from '../runtime/row-groups';
+import { RUN_TOKENS } from '../runtime/execution-plan';
 import { OnlineKl } from './online-kl';
 
 export interface StreamedStep {
@@ -44,7 +45,7 @@ function rowsPerGroup(maxTokens: number, batch: number, seq: number): number {
 export interface StreamedScoresOptions extends Common {
   /** Tokens of hidden state per group. */
   maxTokens: number;
-  /** Receives layer n's outputs for one batch (rows × seq tokens). */
+  /** Receives layer n's outputs for consecutive batches of the group (rows × seq tokens, in data order). */
   addLayer: (n: number, outputs: ReadonlyMap<string, Float32Array>, rows: number, seq: number) => void;
   /** After every layer of a group: record the group (collector.endBatch per batch, save state). */
   onGroup: (group: RowGroup<RowBatch>) => Promise<void>;
@@ -69,15 +70,12 @@ export async function streamedScores(o: StreamedScoresOptions): Promise<void> {
     for await (const step of model.pass({ more: g.more })) {
       if (step.kind !== 'layer') continue;
       checkCancelled(o.signal, o.cancelMessage);
-      let off = 0;
-      for (const b of g.batches) {
-        const n = b.batch * b.seq * D;
-        const r = await step.run(h.subarray(off, off + n), b.batch, b.seq);
+      for (const run of runsOf(g.batches, RUN_TOKENS)) {
+        const r = await step.run(h.subarray(run.token0 * D, (run.token0 + run.tokens) * D), run.rows, run.seq);
         const a0 = performance.now();
-        o.addLayer(step.index, r.outputs, b.batch, b.seq);
+        o.addLayer(step.index, r.outputs, run.rows, run.seq);
         agg += performance.now() - a0;
-        h.set(r.hidden, off);
-        off += n;
+        h.set(r.hidden, run.token0 * D);
       }
       o.onStep?.({ done: ++done, total: Math.max(total, done) });
     }
@@ -138,18 +136,15 @@ export async function streamedDepthKl(o: StreamedKlOptions): Promise<void> {
             slotOf.set(step.index, live);
             slot(live).set(slot(0)); // this fork skips the layer
           }
-          for (let s = 0; s < live; s++) await runBatches(g, slot(s), D, (v, b) => step.run(v, b.batch, b.seq).then((r) => r.hidden));
+          for (let s = 0; s < live; s++) await runBatches(g, slot(s), D, (v, run) => step.run(v, run.rows, run.seq).then((r) => r.hidden));
         } else {
           const width = step.rows;
           zp = new Float32Array(N * width);
-          await runBatches(g, slot(0), D, (v, b) => step.run(v, b.batch, b.seq).then((r) => r.logits!), zp, width);
+          await runBatches(g, slot(0), D, (v, run) => step.run(v, run.rows, run.seq).then((r) => r.logits!), zp, width);
           for (const [j, s] of slotOf) {
-            let t0 = 0;
-            await runBatches(g, slot(s), D, async (v, b) => {
-              const zq = (await step.run(v, b.batch, b.seq)).logits!;
-              const n = b.batch * b.seq;
-              kls[j]!.add(zp!.subarray(t0 * width, (t0 + n) * width), zq, t0, n, width);
-              t0 += n;
+            await runBatches(g, slot(s), D, async (v, run) => {
+              const zq = (await step.run(v, run.rows, run.seq)).logits!;
+              kls[j]!.add(zp!.subarray(run.token0 * width, (run.token0 + run.tokens) * width), zq, run.token0, run.tokens, width);
               return undefined;
             });
           }
@@ -162,22 +157,20 @@ export async function streamedDepthKl(o: StreamedKlOptions): Promise<void> {
 }
 
 /**
- * Runs `fn` on each batch's rows of `state` ([tokens, D] for the group's batches in order) and writes
- * what it returns back: into `state` itself (hidden states), or into `out` with `width` values per token.
+ * Runs `fn` on the group's runs of batches (runsOf) over `state` ([tokens, D] for the group's batches in
+ * order) and writes what it returns back: into `state` itself (hidden states), or into `out` with
+ * `width` values per token.
  */
 async function runBatches(
   g: RowGroup<RowBatch>,
   state: Float32Array,
   D: number,
-  fn: (view: Float32Array, b: RowBatch) => Promise<Float32Array | undefined>,
+  fn: (view: Float32Array, run: BatchRun) => Promise<Float32Array | undefined>,
   out?: Float32Array,
   width?: number,
 ): Promise<void> {
-  let t = 0;
-  for (const b of g.batches) {
-    const n = b.batch * b.seq;
-    const r = await fn(state.subarray(t * D, (t + n) * D), b);
-    if (r) (out ?? state).set(r, t * (out ? width! : D));
-    t += n;
+  for (const run of runsOf(g.batches, RUN_TOKENS)) {
+    const r = await fn(state.subarray(run.token0 * D, (run.token0 + run.tokens) * D), run);
+    if (r) (out ?? state).set(r, run.token0 * (out ? width! : D));
   }
 }

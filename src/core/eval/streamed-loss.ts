@@ -6,7 +6,8 @@
 
 import type { StreamedModel } from '../runtime/streamed-model';
 import { localLabels } from '../runtime/streamed-model';
-import { concatIds } from '../runtime/row-groups';
+import { concatIds, runsOf } from '../runtime/row-groups';
+import { RUN_TOKENS } from '../runtime/execution-plan';
 import { HybridCompressError } from '../errors';
 
 export interface NllBatch {
@@ -35,14 +36,14 @@ export async function streamedGroupNll(model: StreamedModel, batches: readonly N
   const picked = new Float64Array(N).fill(NaN);
   for await (const step of model.pass({ head: true, more: o.more })) {
     if (o.signal?.aborted) throw new HybridCompressError('CANCELLED', 'evaluation cancelled');
-    let t = 0;
-    for (const [bi, b] of batches.entries()) {
-      const n = b.batch * b.seq;
+    for (const run of runsOf(batches, RUN_TOKENS)) {
+      const t = run.token0;
+      const n = run.tokens;
       const view = h.subarray(t * D, (t + n) * D);
-      if (step.kind === 'layer') h.set((await step.run(view, b.batch, b.seq)).hidden, t * D);
+      if (step.kind === 'layer') h.set((await step.run(view, run.rows, run.seq)).hidden, t * D);
       else {
         const mine = labels.subarray(t, t + n);
-        const r = await step.run(view, b.batch, b.seq, localLabels(mine, step.v0, step.rows));
+        const r = await step.run(view, run.rows, run.seq, localLabels(mine, step.v0, step.rows));
         for (let i = 0; i < n; i++) {
           const x = r.lse![i]!;
           const m = Math.max(lse[t + i]!, x);
@@ -50,9 +51,16 @@ export async function streamedGroupNll(model: StreamedModel, batches: readonly N
           const label = Number(mine[i]!);
           if (label >= step.v0 && label < step.v0 + step.rows) picked[t + i] = r.labelLogit![i]!;
         }
-        if (o.onLogits && r.logits) await o.onLogits(bi, step.v0, step.rows, r.logits);
+        if (o.onLogits && r.logits) {
+          // The run's logits, batch by batch ([batch, seq, width] each, in order).
+          let off = 0;
+          for (let bi = run.first; bi < run.first + run.count; bi++) {
+            const len = batches[bi]!.batch * batches[bi]!.seq * step.rows;
+            await o.onLogits(bi, step.v0, step.rows, r.logits.subarray(off, off + len));
+            off += len;
+          }
+        }
       }
-      t += n;
     }
     o.onStep?.();
   }

@@ -22,6 +22,13 @@ export const WHOLE_MAX_FRACTION = 0.5;
 /** Process baseline (Node, ORT, graphs) added to both estimates. */
 const BASELINE_BYTES = 300e6;
 
+/**
+ * Tokens one layer-streamed ORT run may hold when the batches are smaller (runtime/row-groups.ts runsOf):
+ * the weights are packed per run, so runs of at least this many tokens keep that cost small next to the
+ * GEMMs; ORT's activations for it stay in the hundreds of MB even for an 8B layer.
+ */
+export const RUN_TOKENS = 1024;
+
 /** Default vocabulary rows per head chunk in streamed mode (the lm_head is read in slices of this many rows). */
 export const DEFAULT_HEAD_ROWS = 16384;
 
@@ -93,7 +100,7 @@ export function stateBudgetBytes(available = memoryInfo().available): number {
 
 /** What would fit, for an out-of-memory report: both paths' needs at these batch sizes. */
 export function memoryHint(spec: HybridModelSpec, o: { batch: number; seqLen: number; mode?: ExecutionMode }): string {
-  const micro = o.batch * o.seqLen;
+  const micro = Math.max(o.batch * o.seqLen, RUN_TOKENS);
   const streamed = streamedBytes(spec, { tokens: micro, microTokens: micro });
   const whole = wholeModelBytes(spec);
   const tail = `the whole model needs about ${formatBytes(whole)}, layer-streamed execution about ${formatBytes(streamed)} with --batch ${o.batch} × --seq-len ${o.seqLen}`;

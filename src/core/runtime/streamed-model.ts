@@ -73,6 +73,9 @@ export interface HeadStep {
 
 export type PassStep = LayerStep | HeadStep;
 
+/** Bytes of embedding rows read per batch of reads. */
+const EMBED_READ_BYTES = 16 << 20;
+
 interface LayerSession {
   session: ort.InferenceSession;
   /** The layer the graph was built from: its tensor and output names are the session's. */
@@ -90,6 +93,7 @@ export class StreamedModel {
   private headSession: ort.InferenceSession | undefined;
   private readonly reader: WeightReader;
   private released = false;
+  private runMs = 0;
 
   private constructor(
     readonly checkpoint: Checkpoint,
@@ -98,7 +102,31 @@ export class StreamedModel {
     /** The execution provider the sessions run on (settled by the first session). */
     public ep: ExecutionProvider,
   ) {
-    this.reader = new WeightReader(checkpoint);
+    this.reader = new WeightReader(checkpoint, { arenaBytes: this.arenaBytes() });
+  }
+
+  /**
+   * WebAssembly arena for the weights (weight-arena.ts): the largest step's raw bytes and float32 copy
+   * (both exist while it is upcast) plus the next step's raw bytes being read, plus embedding reads.
+   */
+  private arenaBytes(): number {
+    const groups = [...this.spec.layers.map((l) => this.layerParts(l)), ...Array.from({ length: this.headChunks }, (_, c) => this.headParts(c))];
+    let need = 0;
+    let raw = 0;
+    for (const parts of groups) {
+      let n = 0;
+      let r = 0;
+      for (const p of parts) {
+        const t = this.checkpoint.tensor(p.tensor);
+        const bytes = (p.byteEnd ?? t.byteLength) - (p.byteStart ?? 0);
+        const f32 = (bytes / (DTYPE_BYTES[t.dtype] ?? 4)) * 4;
+        n += t.dtype === 'BF16' ? bytes + f32 : f32;
+        r += t.dtype === 'BF16' || t.dtype === 'F32' ? bytes : 0;
+      }
+      need = Math.max(need, n);
+      raw = Math.max(raw, r);
+    }
+    return need + raw + 2 * EMBED_READ_BYTES + groups.length * 1024;
   }
 
   static async create(checkpoint: Checkpoint, o: StreamedModelOptions = {}): Promise<StreamedModel> {
@@ -182,9 +210,9 @@ export class StreamedModel {
       if (t < 0n || t >= BigInt(V)) throw new HybridCompressError('OPTION_INVALID', `token id ${t} at position ${i} is outside the vocabulary [0, ${V})`, { option: 'ids' });
       wanted.add(Number(t));
     }
-    // Neighbouring rows are read together (up to 16 MiB a read); far apart ones separately.
+    // Neighbouring rows are read together (up to EMBED_READ_BYTES a read); far apart ones separately.
     const sorted = [...wanted].sort((a, b) => a - b);
-    const maxRows = Math.max(1, Math.floor((16 << 20) / rowBytes));
+    const maxRows = Math.max(1, Math.floor(EMBED_READ_BYTES / rowBytes));
     const ranges: [number, number][] = [];
     for (const r of sorted) {
       const last = ranges[ranges.length - 1];
@@ -193,9 +221,14 @@ export class StreamedModel {
     }
     const rowAt = new Map<number, Float32Array>();
     const parts: WeightPart[] = ranges.map(([a, b], i) => ({ key: String(i), tensor: E.name, byteStart: a * rowBytes, byteEnd: b * rowBytes }));
-    // A few reads at a time: enough to keep the disk busy, bounded memory.
-    for (let i = 0; i < parts.length; i += 64) {
-      const group = parts.slice(i, i + 64);
+    // A few reads at a time (at most EMBED_READ_BYTES): enough to keep the disk busy, bounded memory.
+    for (let i = 0; i < parts.length; ) {
+      const group: WeightPart[] = [];
+      let bytes = 0;
+      while (i < parts.length && (group.length === 0 || bytes + parts[i]!.byteEnd! - parts[i]!.byteStart! <= EMBED_READ_BYTES)) {
+        bytes += parts[i]!.byteEnd! - parts[i]!.byteStart!;
+        group.push(parts[i++]!);
+      }
       const got = await this.reader.take(`embedding:${i}`, group);
       for (const p of group) {
         const [a, b] = ranges[Number(p.key)]!;
@@ -301,11 +334,20 @@ export class StreamedModel {
     };
   }
 
+  /** Time and bytes so far: ORT runs, waiting for weight reads, upcasting weights (ms). */
+  get stats(): { runMs: number; waitMs: number; decodeMs: number; bytesRead: number } {
+    const r = this.reader.stats;
+    return { runMs: this.runMs, waitMs: r.waitMs, decodeMs: r.decodeMs, bytesRead: r.bytes };
+  }
+
   private async runSession(what: string, session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+    const t0 = performance.now();
     try {
       return await session.run(feeds);
     } catch (e) {
       throw new HybridCompressError('RUNTIME_ERROR', `${what}: ONNX Runtime failed: ${(e as Error).message.split('\n')[0]}`);
+    } finally {
+      this.runMs += performance.now() - t0;
     }
   }
 

@@ -3,13 +3,16 @@
 // background: file reads run on libuv's thread pool while ONNX Runtime computes on the main thread, so
 // the disk and the CPU overlap. BF16/F16 are upcast here (exactly: BF16 → F32 is a 16-bit shift), so the
 // files stay as they are and only one group's float32 copy exists at a time. Buffers are recycled
-// between groups of the same shapes (all Mamba layers alike, all MLP layers alike).
+// between groups of the same shapes (all Mamba layers alike, all MLP layers alike). With a WeightArena
+// (weight-arena.ts), bytes are read into WebAssembly memory and BF16 is upcast there by a SIMD kernel;
+// whatever does not fit the arena takes the plain path.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { HybridCompressError } from '../errors';
 import type { Checkpoint } from '../checkpoint/checkpoint';
 import { DTYPE_BYTES, decodeToFloat32, f16ToF32 } from '../safetensors/dtype';
+import { WeightArena } from './weight-arena';
 
 /** One array to read: tensor `tensor`'s bytes [byteStart, byteEnd) (whole tensor by default). */
 export interface WeightPart {
@@ -77,14 +80,37 @@ function bf16ToF32Bits(src: Uint16Array, dst: Uint32Array): void {
   for (let i = 0; i < src.length; i++) dst[i] = src[i]! << 16;
 }
 
+/** Where the reader's time went (milliseconds, on the main thread) and how much it read. */
+export interface WeightReaderStats {
+  /** take() waiting for reads that the read-ahead had not finished. */
+  waitMs: number;
+  /** Upcasting to float32. */
+  decodeMs: number;
+  bytes: number;
+}
+
 export class WeightReader {
+  readonly stats: WeightReaderStats = { waitMs: 0, decodeMs: 0, bytes: 0 };
   private readonly handles = new Map<string, Promise<FileHandle>>();
   private readonly inflight = new Map<string, Promise<RawPart[]>>();
   /** Free buffers by byte length. */
   private readonly free = new Map<number, ArrayBuffer[]>();
   private closed = false;
 
-  constructor(private readonly ckpt: Checkpoint) {}
+  private readonly arena: WeightArena | undefined;
+
+  /** `arenaBytes`: size of the WebAssembly arena (none: plain buffers and the TypeScript decoder). */
+  constructor(
+    private readonly ckpt: Checkpoint,
+    o: { arenaBytes?: number } = {},
+  ) {
+    this.arena = o.arenaBytes ? WeightArena.create(o.arenaBytes) : undefined;
+  }
+
+  /** Whether weights go through the WebAssembly arena. */
+  get usesArena(): boolean {
+    return this.arena !== undefined;
+  }
 
   private handle(file: string): Promise<FileHandle> {
     let h = this.handles.get(file);
@@ -96,9 +122,19 @@ export class WeightReader {
     return this.free.get(bytes)?.pop() ?? new ArrayBuffer(bytes);
   }
 
+  /** `bytes` in the arena when it has room, else a plain (pooled) buffer. */
+  private allocBytes(bytes: number): Uint8Array {
+    const at = this.arena?.alloc(bytes);
+    return at !== undefined ? new Uint8Array(this.arena!.buffer, at, bytes) : new Uint8Array(this.alloc(bytes));
+  }
+
   /** Hands arrays from take() back for reuse by later groups of the same shapes. */
   recycle(arrays: Iterable<Float32Array | Uint8Array>): void {
     for (const a of arrays) {
+      if (this.arena?.owns(a)) {
+        this.arena.release(a.byteOffset);
+        continue;
+      }
       if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength || !(a.buffer instanceof ArrayBuffer)) continue;
       const list = this.free.get(a.byteLength) ?? [];
       // Two of a size cover "in use" + "read ahead"; more would only hold memory.
@@ -119,11 +155,9 @@ export class WeightReader {
     const len = end - start;
     const fh = await this.handle(t.file);
     let out: Float32Array | undefined;
-    let bytes: Uint8Array;
-    if (t.dtype === 'F32' && LITTLE_ENDIAN) {
-      out = new Float32Array(this.alloc(len));
-      bytes = new Uint8Array(out.buffer);
-    } else bytes = new Uint8Array(this.alloc(len));
+    // F32 is read straight into place; BF16 into the arena (upcast there); F16/F64 into a scratch buffer.
+    const bytes = t.dtype === 'F32' || t.dtype === 'BF16' ? this.allocBytes(len) : new Uint8Array(this.alloc(len));
+    if (t.dtype === 'F32' && LITTLE_ENDIAN) out = new Float32Array(bytes.buffer, bytes.byteOffset, len / 4);
     let off = 0;
     while (off < len) {
       const { bytesRead } = await fh.read(bytes, off, len - off, t.fileOffset + start + off);
@@ -145,20 +179,27 @@ export class WeightReader {
   async take(key: string, parts: readonly WeightPart[]): Promise<Map<string, Float32Array>> {
     if (this.closed) throw new HybridCompressError('OPTION_INVALID', 'the weight reader was closed');
     this.prefetch(key, parts);
+    const w0 = performance.now();
     const raw = await this.inflight.get(key)!;
+    const d0 = performance.now();
+    this.stats.waitMs += d0 - w0;
     this.inflight.delete(key);
     const out = new Map<string, Float32Array>();
     for (const r of raw) {
+      this.stats.bytes += r.bytes.byteLength;
       if (r.out) {
         out.set(r.part.key, r.out);
         continue;
       }
       const n = r.bytes.byteLength / DTYPE_BYTES[r.dtype]!;
-      const f = new Float32Array(this.alloc(n * 4));
-      decodeFloat32Into(r.dtype, r.bytes, f);
+      const f8 = this.allocBytes(n * 4);
+      const f = new Float32Array(f8.buffer, f8.byteOffset, n);
+      if (r.dtype === 'BF16' && LITTLE_ENDIAN && this.arena?.owns(r.bytes) && this.arena.owns(f)) this.arena.bf16ToF32(r.bytes.byteOffset, f.byteOffset, n);
+      else decodeFloat32Into(r.dtype, r.bytes, f);
       this.recycle([r.bytes]);
       out.set(r.part.key, f);
     }
+    this.stats.decodeMs += performance.now() - d0;
     return out;
   }
 
