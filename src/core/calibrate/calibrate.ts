@@ -166,6 +166,12 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
           rowsLeft: totalRows - collector.rows,
           maxTokens: Math.max(1, Math.floor(stateBytes / (4 * spec.hiddenSize))),
           addLayer,
+          // FLAP needs ‖W[:, j]‖² of out_proj / down_proj: taken from the weights the pass holds anyway.
+          onLayerWeights: (step) => {
+            const t = collector.flapWeightOf(step.index);
+            const w = t && step.weight(t.role);
+            if (w) collector.addFlapWeight(step.index, w);
+          },
           timings,
           signal: hooks.signal,
           cancelMessage,

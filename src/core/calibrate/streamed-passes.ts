@@ -12,7 +12,7 @@
 
 import { HybridCompressError } from '../errors';
 import type { RowBatch } from '../data/index';
-import type { StreamedModel } from '../runtime/streamed-model';
+import type { LayerStep, StreamedModel } from '../runtime/streamed-model';
 import { concatIds, groupBatches, runsOf, type BatchRun, type RowGroup } from '../runtime/row-groups';
 import { RUN_TOKENS } from '../runtime/execution-plan';
 import { OnlineKl } from './online-kl';
@@ -47,6 +47,8 @@ export interface StreamedScoresOptions extends Common {
   maxTokens: number;
   /** Receives layer n's outputs for consecutive batches of the group (rows × seq tokens, in data order). */
   addLayer: (n: number, outputs: ReadonlyMap<string, Float32Array>, rows: number, seq: number) => void;
+  /** Layer n's weights are in memory (once per group), for statistics of the weights themselves (FLAP's column norms). */
+  onLayerWeights?: (step: LayerStep) => void;
   /** After every layer of a group: record the group (collector.endBatch per batch, save state). */
   onGroup: (group: RowGroup<RowBatch>) => Promise<void>;
   /** Wall time of the engine and of addLayer, added up (seconds). */
@@ -70,6 +72,9 @@ export async function streamedScores(o: StreamedScoresOptions): Promise<void> {
     for await (const step of model.pass({ more: g.more })) {
       if (step.kind !== 'layer') continue;
       checkCancelled(o.signal, o.cancelMessage);
+      const a1 = performance.now();
+      o.onLayerWeights?.(step);
+      agg += performance.now() - a1;
       for (const run of runsOf(g.batches, RUN_TOKENS)) {
         const r = await step.run(h.subarray(run.token0 * D, (run.token0 + run.tokens) * D), run.rows, run.seq);
         const a0 = performance.now();

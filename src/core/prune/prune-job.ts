@@ -162,12 +162,13 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
     // The check's rows (data file vs tokenizer) are read before the write, so a bad --data fails in seconds.
     const verify = p.verify !== false;
     const rows = verify ? await loadEvalRows(ckpt.dir, spec, { data: p.data, rows: p.rows ?? 4, seqLen: p.seqLen ?? 64, seed: p.seed }) : undefined;
+    const writeMeter = new ProgressMeter('write', 0, 'MB');
     const res = await applyPlan(ckpt, plan, {
       out: p.out!,
       force: p.force,
       signal: ctx.signal,
       extraFiles: p.emitModelOptConfig ? { [MODELOPT_CONFIG_FILE]: formatModelOptConfig(modelopt) } : undefined,
-      onProgress: (x) => ctx.progress({ phase: 'write', done: x.done, total: x.total, unit: 'tensors', message: x.tensor }),
+      onProgress: (x) => ctx.progress({ ...writeMeter.update(Math.round(x.bytesWritten / 1e6), { total: Math.round(x.bytesTotal / 1e6) }), message: x.tensor }),
     });
     report.output = {
       dir: res.dir,

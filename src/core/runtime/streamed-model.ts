@@ -20,7 +20,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { HybridCompressError } from '../errors';
-import type { HybridModelSpec, LayerSpec } from '../arch/spec';
+import type { HybridModelSpec, LayerSpec, TensorRole } from '../arch/spec';
 import type { Checkpoint } from '../checkpoint/checkpoint';
 import { serializeModel } from '../onnx/index';
 import { buildLayerGraph, checkRunnable, HIDDEN, HIDDEN_OUT, LOGITS, type DtClampMode } from '../model/forward-graph';
@@ -59,6 +59,8 @@ export interface LayerStep {
   index: number;
   /** Runs this layer on hidden [rows, seq, D] (a view is fine); returns the next hidden state and the layer's outputs. */
   run(hidden: Float32Array, rows: number, seq: number): Promise<{ hidden: Float32Array; outputs: Map<string, Float32Array> }>;
+  /** The layer's float32 weight of a role, valid until the next step (e.g. for statistics that need the weights). */
+  weight(role: TensorRole): Float32Array | undefined;
 }
 
 export interface HeadStep {
@@ -298,6 +300,7 @@ export class StreamedModel {
     return {
       kind: 'layer',
       index: layer.index,
+      weight: (role) => w.get(role),
       run: async (hidden, rows, seq) => {
         const out = await this.runSession(`layer ${layer.index}`, s.session, { ...feeds, [HIDDEN]: new ort.Tensor('float32', hidden, [rows, seq, D]) });
         const outputs = new Map<string, Float32Array>();
