@@ -338,9 +338,9 @@ export class StreamedModel {
   }
 
   /** Time and bytes so far: ORT runs, waiting for weight reads, upcasting weights (ms). */
-  get stats(): { runMs: number; waitMs: number; decodeMs: number; bytesRead: number } {
+  get stats(): { runMs: number; waitMs: number; decodeMs: number; bytesRead: number; outsideArena: number } {
     const r = this.reader.stats;
-    return { runMs: this.runMs, waitMs: r.waitMs, decodeMs: r.decodeMs, bytesRead: r.bytes };
+    return { runMs: this.runMs, waitMs: r.waitMs, decodeMs: r.decodeMs, bytesRead: r.bytes, outsideArena: r.outsideArena };
   }
 
   private async runSession(what: string, session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {

@@ -86,11 +86,13 @@ export interface WeightReaderStats {
   waitMs: number;
   /** Upcasting to float32. */
   decodeMs: number;
+  /** Bytes that did not fit the arena and took the plain path (0 when the arena is sized right). */
+  outsideArena: number;
   bytes: number;
 }
 
 export class WeightReader {
-  readonly stats: WeightReaderStats = { waitMs: 0, decodeMs: 0, bytes: 0 };
+  readonly stats: WeightReaderStats = { waitMs: 0, decodeMs: 0, bytes: 0, outsideArena: 0 };
   private readonly handles = new Map<string, Promise<FileHandle>>();
   private readonly inflight = new Map<string, Promise<RawPart[]>>();
   /** Free buffers by byte length. */
@@ -125,7 +127,9 @@ export class WeightReader {
   /** `bytes` in the arena when it has room, else a plain (pooled) buffer. */
   private allocBytes(bytes: number): Uint8Array {
     const at = this.arena?.alloc(bytes);
-    return at !== undefined ? new Uint8Array(this.arena!.buffer, at, bytes) : new Uint8Array(this.alloc(bytes));
+    if (at !== undefined) return new Uint8Array(this.arena!.buffer, at, bytes);
+    if (this.arena) this.stats.outsideArena += bytes;
+    return new Uint8Array(this.alloc(bytes));
   }
 
   /** Hands arrays from take() back for reuse by later groups of the same shapes. */
