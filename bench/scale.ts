@@ -79,10 +79,10 @@ interface StepResult {
 }
 
 /** Runs the CLI with `args`, sampling the memory of it and its descendants every 100 ms. */
-function runCli(name: string, args: string[], threads: number): Promise<StepResult> {
+function runCli(name: string, args: string[], threads: number, cwd: string): Promise<StepResult> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [CLI, ...args, ...(threads > 0 && args[0] !== 'fixture' && args[0] !== 'prune' ? ['--threads', String(threads)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args, ...(threads > 0 && args[0] !== 'fixture' && args[0] !== 'prune' ? ['--threads', String(threads)] : [])], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -137,10 +137,15 @@ async function fingerprintSpeed(dir: string): Promise<{ cold: number; warm: numb
   }
 }
 
-function lastJson(stdout: string): Record<string, unknown> {
-  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{') && l.includes('"result"'));
-  if (!line) throw new Error(`no JSON result in: ${stdout.slice(-500)}`);
-  return JSON.parse(line) as Record<string, unknown>;
+/** The command's result from its --json output: {"event":"result","result":…} or {"type":"result","value":…}. */
+function jsonResult<T>(stdout: string): T {
+  for (const line of stdout.trim().split('\n').reverse()) {
+    if (!line.startsWith('{')) continue;
+    const o = JSON.parse(line) as { event?: string; type?: string; result?: unknown; value?: unknown };
+    if (o.event === 'result') return o.result as T;
+    if (o.type === 'result') return o.value as T;
+  }
+  throw new Error(`no JSON result in: ${stdout.slice(-500)}`);
 }
 
 async function main(): Promise<void> {
@@ -158,7 +163,7 @@ async function main(): Promise<void> {
   try {
     if (!source) {
       rmSync(model, { recursive: true, force: true });
-      steps.push(await runCli('fixture 8b', ['fixture', model, '--preset', '8b'], 0));
+      steps.push(await runCli('fixture 8b', ['fixture', model, '--preset', '8b'], 0, work));
     }
     const ck = await openCheckpoint(model);
     const spec = ck.spec;
@@ -182,18 +187,18 @@ async function main(): Promise<void> {
 
     const cal = join(work, 'calibrate');
     rmSync(cal, { recursive: true, force: true });
-    const calStep = await runCli('calibrate', ['calibrate', model, '--data', data, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '1', '--depth', 'bi', '--out', cal, '--json'], threads);
+    const calStep = await runCli('calibrate', ['calibrate', model, '--data', data, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '1', '--depth', 'bi', '--out', cal, '--json'], threads, work);
     steps.push(calStep);
-    const calResult = lastJson(calStep.stdout)['result'] as { tokens: number; tokensPerS: number; timings: { forward_s: number; aggregation_s: number; total_s: number }; execution: { mode: string } };
+    const calResult = jsonResult<{ tokens: number; tokensPerS: number; timings: { forward_s: number; aggregation_s: number; total_s: number }; execution: { mode: string } }>(calStep.stdout);
 
     rmSync(pruned, { recursive: true, force: true });
-    const pruneStep = await runCli('prune 8B→4B', ['prune', model, '--importance', cal, '--out', pruned, '--hidden-size', '3072', '--ffn-hidden-size', '12288', '--mamba-num-heads', '112', '--data', data, '--rows', String(ROWS), '--seq-len', String(SEQ), '--json'], threads);
+    const pruneStep = await runCli('prune 8B→4B', ['prune', model, '--importance', cal, '--out', pruned, '--hidden-size', '3072', '--ffn-hidden-size', '12288', '--mamba-num-heads', '112', '--data', data, '--rows', String(ROWS), '--seq-len', String(SEQ), '--json'], threads, work);
     steps.push(pruneStep);
-    const pruneReport = lastJson(pruneStep.stdout)['result'] as { pruned: { params: number }; verification?: { loss_before?: number; loss_after?: number; engine?: string; skipped?: string } };
+    const pruneReport = jsonResult<{ pruned: { params: number }; verification?: { loss_before?: number; loss_after?: number; engine?: string; skipped?: string } }>(pruneStep.stdout);
 
-    const evalStep = await runCli('eval 4B', ['eval', pruned, '--data', data, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '1', '--json'], threads);
+    const evalStep = await runCli('eval 4B', ['eval', pruned, '--data', data, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '1', '--json'], threads, work);
     steps.push(evalStep);
-    const evalReport = lastJson(evalStep.stdout)['result'] as { loss: number; tokensPerS: number; execution: { mode: string } };
+    const evalReport = jsonResult<{ loss: number; tokensPerS: number; execution: { mode: string } }>(evalStep.stdout);
 
     // ---- report ----
     const flops = forwardFlops(spec, ROWS, SEQ, DEFAULT_CHUNK_SIZE);
@@ -218,7 +223,7 @@ async function main(): Promise<void> {
     if (steps.some((s) => !s.name.startsWith('fixture') && (s.seconds > TARGET_S || s.workerPeak > TARGET_RSS || s.parentPeak > TARGET_RSS)) || engineS / bound > TARGET_RATIO) process.exitCode = 1;
   } finally {
     if (!keep) {
-      for (const p of [pruned, join(work, 'calibrate'), join(work, 'rows.jsonl'), ...(source ? [] : [model])]) rmSync(p, { recursive: true, force: true });
+      for (const p of [pruned, join(work, 'calibrate'), join(work, 'rows.jsonl'), join(work, '.hybrid-compress'), ...(source ? [] : [model])]) rmSync(p, { recursive: true, force: true });
       if (existsSync(work) && readdirSync(work).length === 0) rmSync(work, { recursive: true });
     }
     console.log(keep ? `kept ${work}` : `removed the bench's checkpoints and files under ${work}`);

@@ -15,6 +15,7 @@ import { decodeToFloat32, encodeFromFloat } from '../../src/core/safetensors/dty
 import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { writeFixtureCheckpoint } from '../../src/core/testing/fixtures';
 import { Rng } from '../../src/core/util/random';
+import { flapColumnNorms } from '../../src/core/calibrate/flap';
 
 const dir = mkdtempSync(join(tmpdir(), 'hc-weights-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -41,6 +42,18 @@ test('arena: the SIMD kernel puts each BF16 value in the high half of its float3
   arena.release(b);
   assert.equal(arena.alloc(1 << 20), 0, 'freed neighbours merge back into one block');
   assert.equal(WeightArena.create(5 * 2 ** 30), undefined, 'above 4 GiB: none (callers fall back)');
+});
+
+test('arena: column sums of squares equal flapColumnNorms bit for bit (even and odd widths)', () => {
+  const rng = new Rng(5);
+  for (const [rows, cols] of [[7, 10], [13, 9], [1, 1], [64, 33]] as const) {
+    const arena = WeightArena.create(1 << 20)!;
+    const at = arena.alloc(rows * cols * 4)!;
+    const w = new Float32Array(arena.buffer, at, rows * cols);
+    for (let i = 0; i < w.length; i++) w[i] = rng.normal() * 3;
+    assert.deepEqual(arena.columnSquares(w, rows, cols), flapColumnNorms(w, rows, cols), `${rows}×${cols}`);
+    assert.equal(arena.columnSquares(Float32Array.from(w), rows, cols), undefined, 'only for arrays in the arena');
+  }
 });
 
 test('decodeFloat32Into equals the safetensors decoder for every float dtype, aligned or not', () => {

@@ -26,6 +26,7 @@ import { MeanAccumulator, klPerToken, type MeanAccumulatorState } from './depth'
 import { IMPORTANCE_FILE, IMPORTANCE_FORMAT } from './importance-format';
 import { writeCalibrationSummary } from './summary';
 import { streamedDepthKl, streamedScores } from './streamed-passes';
+import { flapColumnNorms } from './flap';
 
 export { CALIBRATION_DEFAULTS, type CalibrationSettings, type DepthMetric } from './settings';
 
@@ -168,9 +169,10 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
           addLayer,
           // FLAP needs ‖W[:, j]‖² of out_proj / down_proj: taken from the weights the pass holds anyway.
           onLayerWeights: (step) => {
-            const t = collector.flapWeightOf(step.index);
-            const w = t && step.weight(t.role);
-            if (w) collector.addFlapWeight(step.index, w);
+            if (!collector.needsFlapNorms(step.index)) return;
+            const t = collector.flapWeightOf(step.index)!;
+            const w = step.weight(t.role)!;
+            collector.setFlapNorms(step.index, step.columnSquares(t.role) ?? flapColumnNorms(w, t.shape[0]!, t.shape[1]!));
           },
           timings,
           signal: hooks.signal,

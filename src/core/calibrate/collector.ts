@@ -177,11 +177,20 @@ export class ImportanceCollector {
     return layer.kind === 'M' ? requireLayerTensor(layer, 'out_proj') : layer.kind === '-' ? requireLayerTensor(layer, 'down_proj') : undefined;
   }
 
-  /** Hands over layer n's FLAP projection weight while it is in memory anyway, so scores() need not read it. */
-  addFlapWeight(n: number, w: ArrayLike<number>): void {
+  /** Whether layer n has a FLAP projection whose column norms were not given yet. */
+  needsFlapNorms(n: number): boolean {
+    return this.flapWeightOf(n) !== undefined && !this.columnNorms.has(n);
+  }
+
+  /**
+   * Hands over ‖W[:, j]‖² of layer n's FLAP projection (flapColumnNorms of the weight, computed while it
+   * is in memory anyway), so scores() need not read the weight.
+   */
+  setFlapNorms(n: number, norm2: Float64Array): void {
     const t = this.flapWeightOf(n);
-    if (!t || this.columnNorms.has(n)) return;
-    this.columnNorms.set(n, flapColumnNorms(w, t.shape[0]!, t.shape[1]!));
+    if (!t) return;
+    if (norm2.length !== t.shape[1]) throw new HybridCompressError('SHAPE_MISMATCH', `${t.name}: ${norm2.length} column norms for ${t.shape[1]} columns`, { tensor: t.name });
+    this.columnNorms.set(n, norm2);
   }
 
   /** Marks a batch as fully added (every layer). */

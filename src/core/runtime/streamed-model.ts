@@ -61,6 +61,11 @@ export interface LayerStep {
   run(hidden: Float32Array, rows: number, seq: number): Promise<{ hidden: Float32Array; outputs: Map<string, Float32Array> }>;
   /** The layer's float32 weight of a role, valid until the next step (e.g. for statistics that need the weights). */
   weight(role: TensorRole): Float32Array | undefined;
+  /**
+   * ‖W[:, j]‖² in float64 of a 2-D weight [out, in] of this layer, summed over rows in order (the same
+   * numbers as a plain loop) by a SIMD kernel; undefined when the weights are not in the arena.
+   */
+  columnSquares(role: TensorRole): Float64Array | undefined;
 }
 
 export interface HeadStep {
@@ -301,6 +306,11 @@ export class StreamedModel {
       kind: 'layer',
       index: layer.index,
       weight: (role) => w.get(role),
+      columnSquares: (role) => {
+        const t = layer.tensors.find((x) => x.role === role);
+        const v = w.get(role);
+        return t && v && t.shape.length === 2 ? this.reader.columnSquares(v, t.shape[0]!, t.shape[1]!) : undefined;
+      },
       run: async (hidden, rows, seq) => {
         const out = await this.runSession(`layer ${layer.index}`, s.session, { ...feeds, [HIDDEN]: new ort.Tensor('float32', hidden, [rows, seq, D]) });
         const outputs = new Map<string, Float32Array>();

@@ -5,6 +5,9 @@
 // view — no copies in between. Measured on the 2-vCPU build VM: 0.3 ns per value against 1.1 ns for the
 // best plain TypeScript loop (typed-array bounds checks on every access).
 //
+// A second kernel sums the squares of each column of a float32 matrix in float64 (FLAP's ‖W[:, j]‖²,
+// calibrate/flap.ts) on the weights where they already are.
+//
 // The memory is sized once and never grown: growing would detach the views ORT and pending reads hold.
 // Allocation is first-fit over a free list; when a request does not fit, the caller falls back to plain
 // ArrayBuffers and the TypeScript decoder (weight-reader.ts).
@@ -28,6 +31,10 @@ const V128_STORE = 0x0b;
 const I32X4_EXTEND_LOW_I16X8_U = 0xa9;
 const I32X4_EXTEND_HIGH_I16X8_U = 0xaa;
 const I32X4_SHL = 0xab;
+const V128_LOAD64_ZERO = 0x5d;
+const F64X2_PROMOTE_LOW_F32X4 = 0x5f;
+const F64X2_ADD = 0xf0;
+const F64X2_MUL = 0xf2;
 
 /**
  * bf16(src, dst, groups): for each group of 8 values, 16 bytes at src → 32 bytes at dst.
@@ -53,17 +60,54 @@ function bf16Body(): number[] {
   return [...leb(code.length), ...code];
 }
 
+/**
+ * colsq(w, out, rows, pairs, skip): out[j] += w[o, j]² (float64) for each row o in turn and each column j
+ * of `pairs` pairs, then w += skip bytes (a row's odd last column, left to the caller). Row by row, so
+ * each column's sum is taken in the same order as a plain loop over rows: the same float64 result.
+ * Params: 0 w, 1 out, 2 rows, 3 pairs, 4 skip; locals: 5 p, 6 j (i32), 7 x (v128).
+ */
+function colsqBody(): number[] {
+  const get = (i: number) => [0x20, i];
+  const set = (i: number) => [0x21, i];
+  const tee = (i: number) => [0x22, i];
+  const c = (v: number) => [0x41, ...leb(v)];
+  const code = [
+    0x02, 0x02, 0x7f, 0x01, 0x7b, // locals: 2 × i32, 1 × v128
+    0x02, 0x40, 0x03, 0x40, // block, loop (rows)
+    ...get(2), 0x45, 0x0d, 1,
+    ...get(1), ...set(5),
+    ...get(3), ...set(6),
+    0x02, 0x40, 0x03, 0x40, // block, loop (column pairs)
+    ...get(6), 0x45, 0x0d, 1,
+    ...get(5),
+    ...get(5), ...simd(V128_LOAD), 0x03, 0x00,
+    ...get(0), ...simd(V128_LOAD64_ZERO), 0x02, 0x00, ...simd(F64X2_PROMOTE_LOW_F32X4), ...tee(7), ...get(7), ...simd(F64X2_MUL),
+    ...simd(F64X2_ADD),
+    ...simd(V128_STORE), 0x03, 0x00,
+    ...get(0), ...c(8), 0x6a, ...set(0),
+    ...get(5), ...c(16), 0x6a, ...set(5),
+    ...get(6), ...c(1), 0x6b, ...set(6),
+    0x0c, 0,
+    0x0b, 0x0b,
+    ...get(0), ...get(4), 0x6a, ...set(0),
+    ...get(2), ...c(1), 0x6b, ...set(2),
+    0x0c, 0,
+    0x0b, 0x0b, 0x0b,
+  ];
+  return [...leb(code.length), ...code];
+}
+
 let module: WebAssembly.Module | undefined | null;
 
 function kernelModule(): WebAssembly.Module | undefined {
   if (module === undefined) {
     const bytes = new Uint8Array([
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
+      ...section(1, [2, 0x60, 3, 0x7f, 0x7f, 0x7f, 0, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
       ...section(2, [1, ...name('e'), ...name('m'), 0x02, 0x00, 0x01]),
-      ...section(3, [1, 0]),
-      ...section(7, [1, ...name('bf16'), 0x00, 0]),
-      ...section(10, [1, ...bf16Body()]),
+      ...section(3, [2, 0, 1]),
+      ...section(7, [2, ...name('bf16'), 0x00, 0, ...name('colsq'), 0x00, 1]),
+      ...section(10, [2, ...bf16Body(), ...colsqBody()]),
     ]);
     try {
       module = new WebAssembly.Module(bytes);
@@ -82,13 +126,15 @@ export const MAX_ARENA_BYTES = 65535 * PAGE;
 export class WeightArena {
   readonly memory: WebAssembly.Memory;
   private readonly kernel: (src: number, dst: number, groups: number) => void;
+  private readonly colsq: (w: number, out: number, rows: number, pairs: number, skip: number) => void;
   /** Free blocks [start, end), sorted by start. */
   private free: [number, number][];
   private readonly used = new Map<number, number>();
 
-  private constructor(memory: WebAssembly.Memory, kernel: (src: number, dst: number, groups: number) => void, bytes: number) {
+  private constructor(memory: WebAssembly.Memory, inst: WebAssembly.Instance, bytes: number) {
     this.memory = memory;
-    this.kernel = kernel;
+    this.kernel = inst.exports['bf16'] as (src: number, dst: number, groups: number) => void;
+    this.colsq = inst.exports['colsq'] as (w: number, out: number, rows: number, pairs: number, skip: number) => void;
     this.free = [[0, bytes]];
   }
 
@@ -104,7 +150,7 @@ export class WeightArena {
       return undefined; // address space refused
     }
     const inst = new WebAssembly.Instance(m, { e: { m: memory } });
-    return new WeightArena(memory, inst.exports['bf16'] as (src: number, dst: number, groups: number) => void, pages * PAGE);
+    return new WeightArena(memory, inst, pages * PAGE);
   }
 
   get buffer(): ArrayBuffer {
@@ -150,6 +196,26 @@ export class WeightArena {
     const u16 = new Uint16Array(this.memory.buffer, src + groups * 16, n - groups * 8);
     const u32 = new Uint32Array(this.memory.buffer, dst + groups * 32, n - groups * 8);
     for (let i = 0; i < u16.length; i++) u32[i] = u16[i]! << 16;
+  }
+
+  /**
+   * ‖W[:, j]‖² in float64 for a row-major float32 matrix [rows, cols] that lives in the arena (16-byte
+   * aligned), summed row by row like a plain loop; undefined when there is no room for the sums.
+   */
+  columnSquares(w: Float32Array, rows: number, cols: number): Float64Array | undefined {
+    if (!this.owns(w) || w.byteOffset % 16 !== 0 || w.length !== rows * cols) return undefined;
+    const at = this.alloc(cols * 8);
+    if (at === undefined) return undefined;
+    try {
+      const acc = new Float64Array(this.memory.buffer, at, cols);
+      acc.fill(0);
+      const pairs = cols >> 1;
+      this.colsq(w.byteOffset, at, rows, pairs, (cols & 1) * 4);
+      if (cols & 1) for (let o = 0; o < rows; o++) acc[cols - 1]! += w[o * cols + cols - 1]! ** 2;
+      return acc.slice();
+    } finally {
+      this.release(at);
+    }
   }
 
   /** Bytes in use (tests, diagnostics). */

@@ -132,6 +132,11 @@ export class WeightReader {
     return new Uint8Array(this.alloc(bytes));
   }
 
+  /** ‖W[:, j]‖² (float64) of a row-major [rows, cols] array from take(), by the arena's SIMD kernel; undefined when it is not in the arena. */
+  columnSquares(w: Float32Array, rows: number, cols: number): Float64Array | undefined {
+    return this.arena?.columnSquares(w, rows, cols);
+  }
+
   /** Hands arrays from take() back for reuse by later groups of the same shapes. */
   recycle(arrays: Iterable<Float32Array | Uint8Array>): void {
     for (const a of arrays) {
