@@ -35,9 +35,10 @@ export class OnlineKl {
       const base = i * width;
       let cp = -Infinity;
       let cq = -Infinity;
+      // Math.max propagates NaN, so a NaN logit is caught below.
       for (let v = 0; v < width; v++) {
-        if (zp[base + v]! > cp) cp = zp[base + v]!;
-        if (zq[base + v]! > cq) cq = zq[base + v]!;
+        cp = Math.max(cp, zp[base + v]!);
+        cq = Math.max(cq, zq[base + v]!);
       }
       if (!Number.isFinite(cp) || !Number.isFinite(cq)) throw new HybridCompressError('NON_FINITE', `logits contain non-finite values (max ${Number.isFinite(cp) ? cq : cp}); the model produced NaN/Inf`, { tensor: 'logits' });
       const mp = Math.max(this.mp[t]!, cp);
