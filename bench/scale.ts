@@ -21,7 +21,7 @@ import { openCheckpoint } from '../src/core/checkpoint/checkpoint';
 import { checkpointFingerprint } from '../src/core/checkpoint/fingerprint';
 import { forwardFlops } from '../src/core/model/forward-flops';
 import { DEFAULT_CHUNK_SIZE } from '../src/core/model/forward-graph';
-import { formatBytes, memoryInfo } from '../src/core/runtime/memory';
+import { formatBytes, memoryInfo } from '../src/core/util/memory';
 import { Rng } from '../src/core/util/random';
 import { MatmulProbe } from './matmul-probe';
 

@@ -5,14 +5,15 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CompressAction, CompressForm, CompressState, Targets, WebviewMessage } from '../../webview/protocol';
+import { AXIS_KEYS, type AxisKey, type CompressAction, type CompressForm, type CompressState, type Targets, type WebviewMessage } from '../../webview/protocol';
 import type { JobService } from './jobs';
 import type { ModelCache } from './models';
 import { latestCalibration } from './importance-source';
 import { makeTask } from './tasks';
-import { compressAxes, estimateTargets, formatParams } from './viewmodel/model-vm';
+import { compressAxes, estimateTargets, formatParams, toPruneTargets } from './viewmodel/model-vm';
 import { TASK_TYPE } from './viewmodel/task-params';
 import { WebviewBridge } from './webview-bridge';
+import { checkDataFile } from './viewmodel/data-file';
 
 export const COMPRESS_VIEW_TYPE = 'hybridCompress.compress';
 
@@ -27,6 +28,8 @@ interface PanelEntry {
 export interface CompressHooks {
   /** The user moved a target or opened a model: the Importance view follows. */
   onFocusModel(dir: string, targets: Targets): void;
+  /** Whether `dir` is one of the workspace's checkpoint folders (a restored panel's saved folder is re-checked here). */
+  isCheckpoint(dir: string): Promise<boolean>;
   /** "Distill on cluster…": asks for the recipe's inputs; the distill-external task definition, or undefined if the user backed out. */
   askClusterRecipe(teacher: string, form: CompressForm): Promise<vscode.TaskDefinition | undefined>;
 }
@@ -43,7 +46,14 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
   ) {}
 
   targets(dir: string): Targets {
-    return this.context.workspaceState.get<Targets>(`targets:${dir}`) ?? {};
+    // Stored by this or an earlier version (which called the FFN axis intermediateSize): keep known axes only.
+    const stored = this.context.workspaceState.get<Record<string, unknown>>(`targets:${dir}`) ?? {};
+    const t: Targets = {};
+    for (const [k, v] of Object.entries(stored)) {
+      const key = k === 'intermediateSize' ? 'ffnHiddenSize' : k;
+      if ((AXIS_KEYS as readonly string[]).includes(key) && Number.isInteger(v) && (v as number) >= 1) t[key as AxisKey] = v as number;
+    }
+    return t;
   }
 
   form(dir: string): CompressForm {
@@ -54,6 +64,7 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     const existing = this.#panels.get(dir);
     if (existing) {
       existing.panel.reveal();
+      this.hooks.onFocusModel(dir, this.targets(dir));
       return;
     }
     const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
@@ -74,8 +85,9 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
 
   /** Restores a panel after a reload; the webview saved `{dir}` with setState. */
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { dir?: string } | undefined): Promise<void> {
+    // The saved state comes from the web page: only a checkpoint folder of this workspace is reopened.
     const dir = state?.dir;
-    if (typeof dir !== 'string' || !existsSync(join(dir, 'config.json'))) {
+    if (typeof dir !== 'string' || !existsSync(join(dir, 'config.json')) || !(await this.hooks.isCheckpoint(dir))) {
       panel.dispose();
       return;
     }
@@ -87,6 +99,10 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     const bridge = new WebviewBridge(panel.webview, this.context.extensionUri, 'compress', panel.title, (m) => this.#onMessage(dir, m), this.log);
     const entry = { dir, panel, bridge };
     this.#panels.set(dir, entry);
+    // The Importance view follows the Compress panel in front.
+    panel.onDidChangeViewState((ev) => {
+      if (ev.webviewPanel.active) this.hooks.onFocusModel(dir, this.targets(dir));
+    });
     panel.onDidDispose(() => {
       bridge.dispose();
       if (this.#panels.get(dir) === entry) this.#panels.delete(dir);
@@ -102,7 +118,7 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
   async #sendState(e: PanelEntry): Promise<void> {
     const r = await this.models.get(e.dir);
     if (!r.ok) {
-      void vscode.window.showErrorMessage(`Hybrid Compress: ${r.error}`);
+      e.bridge.post({ type: 'compress/unreadable', dir: e.dir, error: r.error });
       return;
     }
     const { vm, spec } = r.model;
@@ -132,6 +148,10 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     if (!e) return;
     switch (m.type) {
       case 'ready':
+        await this.#sendState(e);
+        return;
+      case 'compress/retry':
+        this.models.invalidate();
         await this.#sendState(e);
         return;
       case 'compress/targets': {
@@ -176,6 +196,8 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     if (!folder) throw new Error('open a workspace folder first: runs are written to <workspace>/.hybrid-compress/runs');
     const needsData = action === 'calibrate' || action === 'distill' || action === 'search';
     if (needsData && !form.dataFile) throw new Error(`${action} needs a data file: choose one with "Data…"`);
+    // The panel's form is the web page's: the data path is re-checked here, in the host.
+    if (form.dataFile) form = { ...form, dataFile: checkDataFile(form.dataFile, (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath)) };
     if (action === 'distill-external') {
       const recipe = await this.hooks.askClusterRecipe(dir, form);
       if (recipe) await vscode.tasks.executeTask(makeTask(recipe, folder, this.jobs, `distill on cluster ${recipe['student'] ? String(recipe['student']).split(/[\\/]/).filter(Boolean).pop() : ''}`.trim()));
@@ -192,14 +214,10 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
       if (est?.error && action === 'prune') throw new Error(est.error);
       const out = uniqueDir(join(folder.uri.fsPath, `${name}-pruned-${formatParams(est?.params ?? 0)}`));
       Object.assign(def, { model: dir, importance: cal.run.dir, out, device: form.device });
-      if (action === 'search') Object.assign(def, { targetParams: form.targetParams || '50%', data: form.dataFile, samples: form.samples, seqLen: form.seqLen });
+      if (action === 'search') Object.assign(def, { targetParams: form.targetParams || '50%', data: form.dataFile, rows: form.samples, seqLen: form.seqLen });
       else {
-        if (targets.hiddenSize !== undefined) def['hiddenSize'] = targets.hiddenSize;
-        if (targets.intermediateSize !== undefined) def['ffnHiddenSize'] = targets.intermediateSize;
-        if (targets.mambaNumHeads !== undefined) def['mambaNumHeads'] = targets.mambaNumHeads;
-        if (targets.mambaHeadDim !== undefined) def['mambaHeadDim'] = targets.mambaHeadDim;
-        if (targets.numAttentionHeads !== undefined) def['numAttentionHeads'] = targets.numAttentionHeads;
-        if (targets.numLayers !== undefined) def['numLayers'] = targets.numLayers;
+        // The panel's axis names are the task properties (prune/axes.ts).
+        Object.assign(def, toPruneTargets(targets));
       }
     } else if (action === 'distill') {
       const candidates = await vscode.workspace.findFiles('**/config.json', '{**/node_modules/**,**/.git/**}', 500);

@@ -12,6 +12,7 @@ import type { CheckpointDiscovery } from './discovery';
 import type { ModelCache } from './models';
 import { formatBytes, formatParams } from './viewmodel/model-vm';
 import { curvesPathOf, runSummary } from './viewmodel/run-summary';
+import { METRICS_FILE, RUN_FILE } from '../core/runs/layout';
 
 export type CheckpointNode = { kind: 'model'; dir: string } | { kind: 'layer'; dir: string; index: number; layerKind: LayerKind; params: number } | { kind: 'error'; dir: string; message: string };
 
@@ -118,7 +119,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
         continue;
       }
       for (const n of names.sort()) {
-        const t = await stat(join(root, n, 'run.json')).then((st) => st.mtimeMs, () => 0);
+        const t = await stat(join(root, n, RUN_FILE)).then((st) => st.mtimeMs, () => 0);
         parts.push(`${n}:${t}`);
       }
     }
@@ -163,7 +164,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     // Training runs open their curves even before the first metric line exists (the panel waits for it);
     // a cluster recipe follows the folder Megatron will write to.
-    const curves = curvesPathOf(node.run, existsSync(join(node.run.dir, 'metrics.jsonl')));
+    const curves = curvesPathOf(node.run, existsSync(join(node.run.dir, METRICS_FILE)));
     item.contextValue = `hybridCompress.run${curves ? '.curves' : ''}${node.run.kind === 'distill-external' ? '.cluster' : ''}`;
     item.command = curves
       ? { command: 'hybridCompress.openCurves', title: 'Open Training Curves', arguments: [vscode.Uri.file(curves)] }

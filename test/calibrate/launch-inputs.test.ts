@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeFixtureCheckpoint } from '../../src/core/testing/fixtures';
 import { checkCalibrationInputs, chooseCalibrationRun } from '../../src/core/calibrate/calibration-run';
 import { CALIBRATION_DEFAULTS, type CalibrationSettings } from '../../src/core/calibrate/settings';
-import { IMPORTANCE_FILE } from '../../src/core/calibrate/importance-format';
+import { IMPORTANCE_FILE } from '../../src/core/calibrate/importance-file';
 import { createRun } from '../../src/core/runs/index';
 import { HybridCompressError } from '../../src/core/errors';
 

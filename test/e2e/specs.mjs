@@ -177,8 +177,9 @@ export function scenarios(ctx) {
           r.dispatchEvent(new Event('input', { bubbles: true }));
         });
         await waitFor(async () => Number(await f.getAttribute('#estimate', 'data-params')) < before, 'the parameter estimate to drop');
-        const step = await f.getAttribute('#axis-mambaNumHeads', 'step');
-        if (Number(step) !== config.n_groups) throw new Error(`Mamba heads slider step ${step}, expected n_groups=${config.n_groups}`);
+        // The slider runs over exactly the legal values: multiples of n_groups from n_groups up.
+        const values = (await f.getAttribute('#axis-mambaNumHeads', 'data-values')).split(',').map(Number);
+        if (values[0] !== config.n_groups || values.some((v) => v % config.n_groups !== 0)) throw new Error(`Mamba heads slider offers ${values.join(', ')}, expected multiples of n_groups=${config.n_groups}`);
         await page.screenshot({ path: join(shots, 'compress-panel.png') });
         // Negative check: no item on a folder that is not a checkpoint.
         await page.keyboard.press('Escape');
@@ -186,6 +187,19 @@ export function scenarios(ctx) {
         await page.keyboard.press('Escape');
         if (dataLabels.includes('Compress Model…')) throw new Error('"Compress Model…" also offered on data/, which is not a checkpoint');
         return `estimate ${before} → ${await f.getAttribute('#estimate', 'data-params')} params`;
+      },
+    },
+    {
+      name: 'A checkpoint that cannot be read opens as an error state with the reason, never an endless "Loading…"',
+      async run() {
+        await page.keyboard.press('Escape');
+        await explorerMenu(page, 'broken', 'Compress Model…');
+        const f = await webviewFrame(page, 'compress', 30_000, (h1) => h1 === 'broken');
+        const text = await f.waitForSelector('#unreadable', { timeout: 20_000 }).then((e) => e.textContent());
+        if (!/model\.safetensors/.test(text) || !/header/i.test(text)) throw new Error(`unreadable state says "${text}", expected the file and what is wrong with its header`);
+        if (await f.$('#retry') === null) throw new Error('no Retry button');
+        await closeTab(page, 'Compress: broken');
+        return text.slice(0, 120);
       },
     },
     {

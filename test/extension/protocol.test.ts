@@ -43,7 +43,7 @@ test('host→webview curve messages keep non-finite values and reject non-number
   assert.equal(m.type, 'curves/append');
   if (m.type === 'curves/append') assert.equal(m.points[0]!['loss'], Infinity);
   assert.throws(() => parseHostMessage({ type: 'curves/append', key: 'k', from: -1, status: 'running', points: [] }), /"from" must be a non-negative integer/);
-  assert.throws(() => parseHostMessage({ type: 'curves/append', key: 'k', from: 0, status: 'running', points: [{ step: 1, loss: '2' }] }), /series "loss" must be a number/);
+  assert.throws(() => parseHostMessage({ type: 'curves/append', key: 'k', from: 0, status: 'running', points: [{ step: 1, loss: '2' }] }), /metric "loss" must be a number/);
   assert.throws(() => parseHostMessage({ type: 'curves/append', key: 'k', from: 0, status: 'weird', points: [] }), /"status" must be one of/);
   assert.throws(() => parseHostMessage({ type: 'importance/state', state: { kind: 'scores' } }), /"state" must be an object/);
   assert.throws(() => parseHostMessage({ type: 'compress/state', state: { model: {}, axes: [], estimate: {}, targets: {}, form: { ...form, seqLen: 'x' } } }), /"seqLen"/);

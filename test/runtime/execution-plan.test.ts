@@ -8,7 +8,7 @@ import { NEMOTRON_H_4B, NEMOTRON_H_8B } from '../../src/core/testing/nemotron-h-
 import { BENCH_FIXTURE } from '../../src/core/testing/presets';
 import { chooseExecution, memoryHint, stateBudgetBytes, streamedBytes, wholeModelBytes, WHOLE_BYTES_PER_PARAM } from '../../src/core/runtime/execution-plan';
 import { HybridCompressError } from '../../src/core/errors';
-import { formatBytes, memoryInfo, processMemory } from '../../src/core/runtime/memory';
+import { formatBytes, memoryInfo, processMemory } from '../../src/core/util/memory';
 
 const GB = 1e9;
 

@@ -5,6 +5,7 @@ import { connect, post, setState } from '../shared/host';
 import { badge, button, divider, dropdown, el, registerComponents, setDisabled, textField } from '../shared/components';
 import { DEVICES, type AxisVM, type CompressAction, type CompressForm, type CompressState, type EstimateVM, type Targets } from '../protocol';
 import { formatBytesShort, formatCount, KIND_LABEL } from '../shared/format';
+import { axisValues } from '../shared/axis-values';
 
 registerComponents();
 const app = document.getElementById('app')!;
@@ -24,8 +25,24 @@ connect('compress', (m) => {
     render();
   } else if (m.type === 'compress/estimate' && estimateEl) {
     renderEstimate(m.estimate);
+  } else if (m.type === 'compress/unreadable') {
+    state = undefined;
+    estimateEl = undefined;
+    setState({ dir: m.dir });
+    renderUnreadable(m.dir, m.error);
   }
 });
+
+/** A checkpoint that cannot be read: say why, never an endless "Loading…". */
+function renderUnreadable(dir: string, error: string): void {
+  app.replaceChildren();
+  const header = el('header', 'panel-header');
+  header.append(el('h1', undefined, dir.split(/[\\/]/).pop() ?? dir), badge('unreadable'));
+  const msg = el('p', 'error', error);
+  msg.id = 'unreadable';
+  msg.setAttribute('role', 'alert');
+  app.append(header, el('p', 'muted', dir), msg, button('Retry', { id: 'retry', onClick: () => post({ type: 'compress/retry' }) }));
+}
 
 function render(): void {
   const s = state!;
@@ -147,29 +164,43 @@ function axisControl(a: AxisVM): HTMLElement {
   const id = `axis-${a.key}`;
   const label = el('label', undefined, a.label);
   label.htmlFor = id;
+  // The slider runs over exactly the legal values (for coupled axes: legal given the other targets).
+  const values = axisValues(a, targets, state!.model);
   const value = targets[a.key] ?? a.max;
   const range = el('input');
   range.type = 'range';
   range.id = id;
-  // The slider's grid is exactly the legal values: multiples of step in [min, max].
-  range.min = String(a.min);
-  range.max = String(a.max);
-  range.step = String(a.step);
-  range.value = String(value);
+  range.min = '0';
+  range.max = String(values.length - 1);
+  range.step = '1';
+  range.value = String(Math.max(0, values.indexOf(value)));
   range.setAttribute('aria-describedby', `${id}-rule`);
+  range.setAttribute('aria-valuetext', String(value));
+  range.dataset['values'] = values.join(',');
   const out = el('output', 'axis-value', `${value} / ${a.max}`);
   out.htmlFor.add(id);
   range.addEventListener('input', () => {
-    const v = Number(range.value);
+    const v = values[Number(range.value)]!;
     out.textContent = `${v} / ${a.max}`;
+    range.setAttribute('aria-valuetext', String(v));
     if (v === a.max) delete targets[a.key];
     else targets[a.key] = v;
+    if (a.coupled) refreshCoupled(a.key);
     sendTargets();
   });
-  const rule = el('span', 'muted rule', `--${a.option}: ${a.rule}`);
+  const rule = el('span', 'muted rule', `--${a.option}: ${a.rule}${a.coupled ? `; ${a.coupled}` : ''}`);
   rule.id = `${id}-rule`;
   row.append(label, range, out, rule);
   return row;
+}
+
+/** Rebuilds the other coupled axes' sliders so they offer only values legal with the new target. */
+function refreshCoupled(changed: string): void {
+  for (const a of state!.axes) {
+    if (!a.coupled || a.key === changed) continue;
+    const row = app.querySelector(`.axis[data-axis="${a.key}"]`);
+    row?.replaceWith(axisControl(a));
+  }
 }
 
 function numberField(label: string, value: number, onChange: (v: number) => void): HTMLElement {

@@ -23,10 +23,11 @@ import type { CalibrationSettings } from './settings';
 import { openModelDataset } from '../eval/model-data';
 import { ImportanceCollector, calibrationStats, calibrationTaps, type CollectorState } from './collector';
 import { MeanAccumulator, klPerToken, type MeanAccumulatorState } from './depth';
-import { IMPORTANCE_FILE, IMPORTANCE_FORMAT } from './importance-format';
+import { IMPORTANCE_FILE, IMPORTANCE_FORMAT } from './importance-file';
 import { writeCalibrationSummary } from './summary';
 import { streamedDepthKl, streamedScores } from './streamed-passes';
 import { flapColumnNorms } from './flap';
+import { CALIBRATION_STATE_FILE, SUMMARY_FILE } from '../runs/layout';
 
 export { CALIBRATION_DEFAULTS, type CalibrationSettings, type DepthMetric } from './settings';
 
@@ -64,7 +65,7 @@ interface SavedState {
   timings: { forward_s: number; aggregation_s: number; depth_kl_s: number };
 }
 
-const STATE_FILE = 'state.json';
+const STATE_FILE = CALIBRATION_STATE_FILE;
 
 export interface CalibrationHooks {
   onProgress?: (p: CalibrationProgress) => void;
@@ -77,8 +78,6 @@ export interface CalibrationHooks {
    * share the resumable state, so a run may resume on either.
    */
   reduce?: 'graph' | 'js';
-  /** The model's fingerprint when the caller already computed it (the parent does, for the run's key). */
-  fingerprint?: string;
   /** Streamed mode: bytes of hidden state a pass may hold (default: stateBudgetBytes of the available memory). */
   stateBytes?: number;
 }
@@ -87,8 +86,11 @@ function checkCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw new HybridCompressError('CANCELLED', 'calibration cancelled; run the same command again to resume from the last completed batch');
 }
 
-/** Runs (or resumes) a calibration into `runDir`; `key` identifies model + data + settings. */
-export async function runCalibration(s: CalibrationSettings, runDir: string, key: string, hooks: CalibrationHooks = {}): Promise<CalibrationResult> {
+/**
+ * Runs (or resumes) a calibration into `runDir`; `key` identifies model + data + settings. `fingerprintId` is
+ * the checkpoint's fingerprint when the caller has it already (the parent computed it for the key).
+ */
+export async function runCalibration(s: CalibrationSettings, runDir: string, key: string, hooks: CalibrationHooks = {}, fingerprintId?: string): Promise<CalibrationResult> {
   const t0 = performance.now();
   const ckpt = await openCheckpoint(s.model);
   let runner: ForwardRunner | undefined;
@@ -102,7 +104,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
     const totalRows = Math.min(s.samples, await ds.countRows());
     if (totalRows === 0) throw new HybridCompressError('DATA_INVALID', `${s.data}: no calibration rows of ${s.seqLen} tokens (${describeDataReport(ds.report)})`, { file: s.data, option: 'data' });
     await mkdir(runDir, { recursive: true });
-    const fingerprint = hooks.fingerprint ?? (await checkpointFingerprint(ckpt)).id;
+    const fingerprint = fingerprintId ?? (await checkpointFingerprint(ckpt)).id;
     const statePath = join(runDir, STATE_FILE);
     let state: SavedState | undefined;
     if (existsSync(statePath)) {
@@ -268,7 +270,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
     const total_s = (performance.now() - t0) / 1000;
     const result: CalibrationResult = {
       importance,
-      summary: join(runDir, 'summary.md'),
+      summary: join(runDir, SUMMARY_FILE),
       rows: collector.rows,
       tokens: collector.tokens,
       ep,

@@ -12,7 +12,8 @@ import type { HybridModelSpec } from '../arch/spec';
 import { HybridCompressError } from '../errors';
 import { createRun, listRuns, openRun, readRun, type Run } from '../runs/index';
 import type { CalibrationSettings } from './calibrate';
-import { IMPORTANCE_FILE } from './importance-format';
+import { IMPORTANCE_FILE } from './importance-file';
+import { RUN_FILE } from '../runs/layout';
 
 /**
  * Checks what can fail fast, before any fingerprint or model load: the model folder opens (config and
@@ -34,7 +35,7 @@ export async function checkCalibrationInputs(s: CalibrationSettings, o: { out?: 
   } finally {
     await ckpt.close();
   }
-  if (o.out && existsSync(join(o.out, 'run.json'))) {
+  if (o.out && existsSync(join(o.out, RUN_FILE))) {
     const r = await readRun(o.out).catch(() => undefined);
     if (r && r.kind !== 'calibrate') throw new HybridCompressError('OPTION_INVALID', `${o.out} already holds a ${r.kind} run; choose another --out folder`, { option: 'out', file: o.out });
   }
@@ -69,7 +70,7 @@ export async function chooseCalibrationRun(workspace: string, s: CalibrationSett
   const settings = { ...s, model: undefined, data: undefined, key };
   const candidates: { dir: string; status: string }[] = [];
   if (o.out) {
-    if (existsSync(join(o.out, 'run.json'))) {
+    if (existsSync(join(o.out, RUN_FILE))) {
       const r = await readRun(o.out).catch(() => undefined);
       if (r && r.kind === 'calibrate' && r.settings['key'] === key) candidates.push({ dir: resolve(o.out), status: r.status });
       // A run with other settings that never finished holds no result: the new run takes the folder over

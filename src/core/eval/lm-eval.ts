@@ -10,6 +10,8 @@ import { StreamedModel } from '../runtime/streamed-model';
 import { chooseExecution, stateBudgetBytes, type ExecutionMode } from '../runtime/execution-plan';
 import { groupBatches } from '../runtime/row-groups';
 import { ProgressMeter } from '../jobs/progress-meter';
+import { nonFiniteError } from '../checkpoint/finite';
+import type { DtClampMode } from '../model/forward-graph-context';
 import type { Device, ExecutionProvider } from '../runtime/session';
 import { buildHeader } from '../safetensors/writer';
 import { describeDataReport } from '../data/index';
@@ -23,6 +25,10 @@ export interface EvalSettings extends DataSettings {
   /** 'auto' (default): whole model when it fits comfortably in memory, layer-streamed otherwise (runtime/execution-plan.ts). */
   mode?: ExecutionMode;
   dumpLogits?: string;
+  /** Lower bound of dt: 'config' = time_step_limit (the Hub code and mamba_ssm), 'transformers5' = time_step_min (transformers ≥ 5 NemotronH prefill). */
+  dtClampMode?: DtClampMode;
+  /** Replace an existing --dump-logits file this tool wrote (checked by the launcher). */
+  force?: boolean;
   /** Streamed mode: bytes of hidden state one pass may hold (default stateBudgetBytes()). */
   stateBytes?: number;
   /** Streamed mode: vocabulary rows per head slice (default DEFAULT_HEAD_ROWS). */
@@ -87,8 +93,8 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     hooks.log?.(`eval: ${execution.reason}`);
     // Without a logits dump the loss is computed inside the graph (no [batch, seq, vocab] copy out).
     const inGraph = !s.dumpLogits;
-    if (execution.mode === 'whole') runner = await ForwardRunner.create(ckpt, { mode: 'whole', device: s.device, threads: s.threads, log: hooks.log, ...(inGraph ? { nll: true, logits: false } : {}) });
-    else streamed = await StreamedModel.create(ckpt, { device: s.device, threads: s.threads, log: hooks.log, head: { nll: true, logits: !inGraph }, headRows: s.headRows });
+    if (execution.mode === 'whole') runner = await ForwardRunner.create(ckpt, { mode: 'whole', dtClampMode: s.dtClampMode, device: s.device, threads: s.threads, log: hooks.log, ...(inGraph ? { nll: true, logits: false } : {}) });
+    else streamed = await StreamedModel.create(ckpt, { dtClampMode: s.dtClampMode, device: s.device, threads: s.threads, log: hooks.log, head: { nll: true, logits: !inGraph }, headRows: s.headRows });
     const ep = (runner?.ep ?? streamed?.ep)!;
     const V = spec.vocabSize;
     if (s.dumpLogits) {
@@ -197,6 +203,7 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     }
     await ds.close();
     const loss = nll / count;
+    if (!Number.isFinite(loss)) throw await nonFiniteError(ckpt, 'model', 'its logits (the loss is ' + loss + ')');
     return {
       model: ckpt.dir,
       data: s.data,

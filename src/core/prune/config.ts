@@ -26,24 +26,6 @@ export function sourceDims(spec: HybridModelSpec): PrunedDims {
   };
 }
 
-const f64 = new Float64Array(1);
-const u64 = new BigUint64Array(f64.buffer);
-function nextDouble(x: number, dir: 1 | -1): number {
-  f64[0] = x;
-  u64[0] = u64[0]! + (dir === 1 ? 1n : -1n); // x > 0 here, so the bit pattern is monotone
-  return f64[0]!;
-}
-
-/**
- * mamba2 configs derive the inner size as int(expand × hidden_size) (transformers): pick the double
- * nearest I/D for which that product truncates to exactly I.
- */
-export function exactExpand(inner: number, hidden: number): number {
-  let e = inner / hidden;
-  for (let i = 0; i < 4 && Math.trunc(e * hidden) !== inner; i++) e = nextDouble(e, Math.trunc(e * hidden) < inner ? 1 : -1);
-  return e;
-}
-
 /** Keys of config.json that change, with their new values. */
 export function configChanges(spec: HybridModelSpec, d: PrunedDims): Record<string, unknown> {
   const c = spec.config;
@@ -57,7 +39,12 @@ export function configChanges(spec: HybridModelSpec, d: PrunedDims): Record<stri
     set('num_heads', d.mambaNumHeads, spec.mamba!.numHeads);
     set('head_dim', d.mambaHeadDim, spec.mamba!.headDim);
     const inner = (d.mambaNumHeads ?? spec.mamba!.numHeads) * (d.mambaHeadDim ?? spec.mamba!.headDim);
-    if (c['expand'] !== undefined && (inner !== spec.mamba!.innerSize || d.hiddenSize !== spec.hiddenSize)) out['expand'] = exactExpand(inner, d.hiddenSize);
+    // transformers derives the inner size as expand × hidden_size with an integer expand (checkTargets
+    // refuses targets that break that); write it whenever it differs from what the config gives now.
+    const expand = inner / d.hiddenSize;
+    if (!Number.isInteger(expand)) throw new Error(`mamba2 inner size ${inner} is not a multiple of hidden_size ${d.hiddenSize}`);
+    const current = typeof c['expand'] === 'number' ? c['expand'] : 2;
+    if (expand !== current) out['expand'] = expand;
     if (layersChanged || c['num_hidden_layers'] !== undefined) set('num_hidden_layers', d.keptLayers.length, c['num_hidden_layers']);
     return out;
   }

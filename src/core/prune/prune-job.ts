@@ -7,11 +7,12 @@ import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { checkpointFingerprint } from '../checkpoint/fingerprint';
+import { nonFiniteError } from '../checkpoint/finite';
 import { applyPlan } from './apply';
 import { ProgressMeter } from '../jobs/progress-meter';
 import { prunedParams, sourceDims, type PrunedDims } from './config';
 import { defaultEvaluator, loadEvalRows } from './evaluate';
-import { checkImportanceFingerprint, loadImportance, randomImportance, type ImportanceScores } from './importance';
+import { checkImportanceFingerprint, loadImportance, randomImportance, type ImportanceScores } from '../calibrate/importance-file';
 import type { PipelineContext, PruneJobParams } from './job-params';
 import { formatModelOptConfig, modelOptExportConfig, MODELOPT_CONFIG_FILE, type ModelOptExportConfig } from './modelopt';
 import { buildPlan, planDims, type PruningPlan } from './plan';
@@ -169,6 +170,7 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
       signal: ctx.signal,
       extraFiles: p.emitModelOptConfig ? { [MODELOPT_CONFIG_FILE]: formatModelOptConfig(modelopt) } : undefined,
       onProgress: (x) => ctx.progress({ ...writeMeter.update(Math.round(x.bytesWritten / 1e6), { total: Math.round(x.bytesTotal / 1e6) }), message: x.tensor }),
+      log: (l) => ctx.log(l),
     });
     report.output = {
       dir: res.dir,
@@ -195,6 +197,7 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
       try {
         ctx.progress({ phase: 'verify', done: 0, total: 2, unit: 'models', message: message() });
         const before = await evaluate(ckpt.dir);
+        if (!Number.isFinite(before.loss)) throw await nonFiniteError(ckpt, 'source', `its zero-shot loss (${before.loss}) on ${rows.source}`);
         which = 'after';
         ctx.progress({ phase: 'verify', done: 1, total: 2, unit: 'models', message: message() });
         const after = await evaluate(res.dir);

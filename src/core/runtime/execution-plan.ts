@@ -10,7 +10,7 @@
 
 import type { HybridModelSpec } from '../arch/spec';
 import { HybridCompressError } from '../errors';
-import { formatBytes, memoryInfo } from './memory';
+import { formatBytes, memoryInfo } from '../util/memory';
 
 export type ExecutionMode = 'auto' | 'whole' | 'streamed';
 export const EXECUTION_MODES: readonly ExecutionMode[] = ['auto', 'whole', 'streamed'];

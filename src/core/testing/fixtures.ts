@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { buildSpec, allTensorSpecs, numel, type HybridModelSpec, type TensorSpec } from '../arch/index';
 import { encodeFromFloat } from '../safetensors/dtype';
 import { tensorByteLength, writeCheckpointShards, type TensorSource } from '../safetensors/writer';
-import { stringifyJson } from '../util/json';
+import { encodeConfig } from '../arch/config-codec';
+import { OUTPUT_MARKER } from '../runs/layout';
+import { outputMarker } from '../runs/output-guard';
 import { Rng } from '../util/random';
 import { byteAlphabet, byteLevelBpeFiles, writeTokenizerFiles } from '../tokenizer-train/index';
 import { fastTensorChunks, tensorKey } from './fast-weights';
@@ -223,7 +225,8 @@ export async function writeFixtureCheckpoint(dir: string, o: FixtureOptions = {}
     }
     return source;
   });
-  writeFileSync(join(dir, 'config.json'), stringifyJson(config) + '\n');
+  writeFileSync(join(dir, 'config.json'), encodeConfig(config));
+  writeFileSync(join(dir, OUTPUT_MARKER), outputMarker('fixture'));
   // Values are drawn in model order (so the RNG stream does not depend on the write order).
   if (!o.sparse && !o.stream) {
     const ordered = new Map<string, Uint8Array>();

@@ -5,9 +5,10 @@
 import type { Checkpoint } from '../../core/checkpoint/checkpoint';
 import type { HybridModelSpec } from '../../core/arch/spec';
 import { axisRanges, checkTargets, type PruneTargets } from '../../core/prune/targets';
+import { axis, PRUNE_AXIS_KEYS, WIDTH_AXES } from '../../core/prune/axes';
 import { prunedParams, sourceDims, type PrunedDims } from '../../core/prune/config';
 import { describeError } from '../../core/errors';
-import type { AxisKey, AxisVM, EstimateVM, LayerKindVM, ModelVM, Targets } from '../../../webview/protocol';
+import type { AxisVM, EstimateVM, LayerKindVM, ModelVM, Targets } from '../../../webview/protocol';
 import { basename } from 'node:path';
 
 const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, BF16: 2, F16: 2, F8_E4M3: 1, F8_E5M2: 1, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -49,56 +50,28 @@ export function modelVM(ckpt: Checkpoint): ModelVM {
   return modelVMFromSpec(ckpt.dir, ckpt.spec, ckpt.bytesOnDisk, bytesPerParam(ckpt.dtypeCounts()));
 }
 
-const LABELS: Record<AxisKey, string> = {
-  hiddenSize: 'Hidden size (embedding channels)',
-  intermediateSize: 'FFN neurons per MLP layer',
-  mambaNumHeads: 'Mamba heads per layer',
-  mambaHeadDim: 'Mamba head channels',
-  numAttentionHeads: 'Attention heads per layer',
-  numLayers: 'Layers',
-};
-const OPTIONS: Record<AxisKey, string> = {
-  hiddenSize: 'hidden-size',
-  intermediateSize: 'ffn-hidden-size',
-  mambaNumHeads: 'mamba-num-heads',
-  mambaHeadDim: 'mamba-head-dim',
-  numAttentionHeads: 'num-attention-heads',
-  numLayers: 'num-layers',
-};
+const MAMBA2_COUPLING =
+  "heads × head channels must stay a whole multiple of the hidden size: transformers' Mamba2Config stores the inner size as an integer expand × hidden_size";
 
 /** The axes this model can be pruned on, with their legal values (from the pruner's own rules). */
 export function compressAxes(spec: HybridModelSpec): AxisVM[] {
   const ranges = axisRanges(spec);
   const out: AxisVM[] = [];
-  for (const key of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads'] as const) {
+  for (const { key, label, flag } of WIDTH_AXES) {
     const r = ranges[key];
-    if (r) out.push({ key, label: LABELS[key], option: OPTIONS[key], min: r.min, max: r.max, step: r.step, rule: r.rule });
+    if (!r) continue;
+    const coupled = spec.family === 'mamba2' && key !== 'ffnHiddenSize' && key !== 'numAttentionHeads' ? MAMBA2_COUPLING : undefined;
+    out.push({ key, label, option: flag, min: r.min, max: r.max, step: r.step, rule: r.rule, ...(coupled ? { coupled } : {}) });
   }
-  out.push({ key: 'numLayers', label: LABELS.numLayers, option: OPTIONS.numLayers, min: 1, max: spec.numLayers, step: 1, rule: `an integer between 1 and ${spec.numLayers}` });
+  const depth = axis('numLayers');
+  out.push({ key: depth.key, label: depth.label, option: depth.flag, min: 1, max: spec.numLayers, step: 1, rule: `an integer between 1 and ${spec.numLayers}` });
   return out;
 }
 
-/** Snaps a requested value to the nearest legal value of the axis: a multiple of step within [min, max]. */
-export function snapToAxis(v: number, axis: Pick<AxisVM, 'min' | 'max' | 'step'>): number {
-  const lo = Math.ceil(axis.min / axis.step) * axis.step;
-  const hi = Math.floor(axis.max / axis.step) * axis.step;
-  if (!Number.isFinite(v)) return hi;
-  return Math.min(hi, Math.max(lo, Math.round(v / axis.step) * axis.step));
-}
-
-/** Every legal value of an axis, largest first, thinned to at most `limit` entries (always keeps min and max). */
-export function legalValues(axis: Pick<AxisVM, 'min' | 'max' | 'step'>, limit = 512): number[] {
-  const n = Math.floor((axis.max - axis.min) / axis.step) + 1;
-  const stride = Math.max(1, Math.ceil(n / limit));
-  const out: number[] = [];
-  for (let i = 0; i < n; i += stride) out.push(axis.max - i * axis.step);
-  if (out[out.length - 1] !== axis.min && axis.min <= axis.max) out.push(axis.min);
-  return out;
-}
-
-function toPruneTargets(t: Targets): PruneTargets {
+/** The panel's targets are PruneTargets already (same axis names, axes.ts); this drops absent ones. */
+export function toPruneTargets(t: Targets): PruneTargets {
   const out: PruneTargets = {};
-  for (const k of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers'] as const) if (t[k] !== undefined) out[k] = t[k];
+  for (const k of PRUNE_AXIS_KEYS) if (t[k] !== undefined) out[k] = t[k];
   return out;
 }
 
@@ -118,7 +91,7 @@ export function estimateTargets(spec: HybridModelSpec, targets: Targets, bpp: nu
   const dims: PrunedDims = {
     ...base,
     hiddenSize: targets.hiddenSize ?? base.hiddenSize,
-    ...(base.intermediateSize !== undefined ? { intermediateSize: targets.intermediateSize ?? base.intermediateSize } : {}),
+    ...(base.intermediateSize !== undefined ? { intermediateSize: targets.ffnHiddenSize ?? base.intermediateSize } : {}),
     ...(base.mambaNumHeads !== undefined ? { mambaNumHeads: targets.mambaNumHeads ?? base.mambaNumHeads } : {}),
     ...(base.mambaHeadDim !== undefined ? { mambaHeadDim: targets.mambaHeadDim ?? base.mambaHeadDim } : {}),
     ...(base.numAttentionHeads !== undefined ? { numAttentionHeads: targets.numAttentionHeads ?? base.numAttentionHeads } : {}),
