@@ -114,8 +114,8 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     let timedTokens = 0;
     let batches = 0;
     const t0 = performance.now();
-    const addBatch = (sum: number, cnt: number, b: { rowIndex: number; batch: number }) => {
-      if (!Number.isFinite(sum)) throw new HybridCompressError('NON_FINITE', `the model produced non-finite logits on rows ${b.rowIndex}..${b.rowIndex + b.batch - 1} of ${s.data}`);
+    const addBatch = async (sum: number, cnt: number, b: { rowIndex: number; batch: number }) => {
+      if (!Number.isFinite(sum)) throw await nonFiniteError(ckpt, 'model', `its logits on rows ${b.rowIndex}..${b.rowIndex + b.batch - 1} of ${s.data}`);
       nll += sum;
       count += cnt;
       rows += b.batch;
@@ -135,7 +135,7 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
         }
         const logits = out.logits;
         const r = inGraph ? sumPredicted(out.nll!, b.batch, b.seq) : nextTokenNll(logits, b.ids, b.batch, b.seq, V);
-        addBatch(r.sum, r.count, b);
+        await addBatch(r.sum, r.count, b);
         if (dump) {
           await dump.fh.write(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
           dump.rows += b.batch;
@@ -182,7 +182,7 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
         off = 0;
         for (const b of g.batches) {
           const r = sumPredicted(per.subarray(off, off + b.batch * b.seq), b.batch, b.seq);
-          addBatch(r.sum, r.count, b);
+          await addBatch(r.sum, r.count, b);
           off += b.batch * b.seq;
           if (dump) dump.rows += b.batch;
         }
@@ -203,7 +203,6 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     }
     await ds.close();
     const loss = nll / count;
-    if (!Number.isFinite(loss)) throw await nonFiniteError(ckpt, 'model', 'its logits (the loss is ' + loss + ')');
     return {
       model: ckpt.dir,
       data: s.data,
