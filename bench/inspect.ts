@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hc-bench-inspect-'));
   try {
     const model = join(dir, 'nemotron-h-8b');
-    await writeFixtureCheckpoint(model, NEMOTRON_H_8B);
+    await writeFixtureCheckpoint(model, { ...NEMOTRON_H_8B, sparse: true });
     const files = readdirSync(model).filter((f) => f.endsWith('.safetensors'));
     const apparent = files.reduce((s, f) => s + statSync(join(model, f)).size, 0);
     const blocks = files.reduce((s, f) => s + statSync(join(model, f)).blocks * 512, 0);

@@ -211,7 +211,7 @@ done
 
 # ---- Nemotron-H-4B-shaped checkpoint (BF16, dense random weights; the CLI's default execution path) -----
 if [ "${HC_SKIP_4B:-0}" != 1 ]; then
-  step fixture-4b 200 "${CLI[@]}" fixture "$WORK/h4b" --preset 4b --dense --force
+  step fixture-4b 200 "${CLI[@]}" fixture "$WORK/h4b" --preset 4b --force
   record
   ids 2 131072 11 256 "$WORK/h4b.jsonl"
   if [ "$LAST_RC" = 0 ]; then

@@ -99,7 +99,7 @@ test('8B per-component and per-layer counts match the closed form', () => {
 
 test('a sparse, sharded 8B-shaped checkpoint on disk opens and counts exactly 8,100,852,736', async () => {
   const dir = join(tmp.dir, '8b');
-  await writeFixtureCheckpoint(dir, { ...NEMOTRON_H_8B, maxShardBytes: 5_000_000_000 });
+  await writeFixtureCheckpoint(dir, { ...NEMOTRON_H_8B, sparse: true, maxShardBytes: 5_000_000_000 });
   const shards = readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
   assert.ok(shards.length >= 3, `expected several shards, got ${shards.join(', ')}`);
   const apparent = shards.reduce((s, f) => s + statSync(join(dir, f)).size, 0);

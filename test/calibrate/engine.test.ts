@@ -206,14 +206,16 @@ test('an interrupted calibration resumes from its last batch and gives the same 
   const data = join(dir, 'train2.txt');
   writeText(data, 30, 9);
   const s: CalibrationSettings = { ...CALIBRATION_DEFAULTS, model: fx.dir, data, samples: 8, seqLen: 32, batch: 2, depth: 'bi', device: 'cpu', mode: 'streamed' };
-  const whole = await runCalibration(s, join(dir, 'uninterrupted'), 'k2');
+  // Streamed passes hold 4 rows of hidden state (2 batches): progress counts layer steps, 3 per group.
+  const stateBytes = 4 * 32 * 32 * 4;
+  const whole = await runCalibration(s, join(dir, 'uninterrupted'), 'k2', { stateBytes });
   const ac = new AbortController();
   const interrupted = join(dir, 'interrupted');
   await assert.rejects(
-    runCalibration(s, interrupted, 'k2', { signal: ac.signal, onProgress: (p) => p.done >= 4 && ac.abort() }),
+    runCalibration(s, interrupted, 'k2', { stateBytes, signal: ac.signal, onProgress: (p) => p.done >= 4 && ac.abort() }),
     (e) => e instanceof HybridCompressError && e.code === 'CANCELLED',
   );
-  const resumed = await runCalibration(s, interrupted, 'k2');
+  const resumed = await runCalibration(s, interrupted, 'k2', { stateBytes });
   assert.equal(resumed.resumedFromRow, 4);
   assert.equal(resumed.rows, 8);
   const a = SafetensorsFile.open(whole.importance);

@@ -1,6 +1,7 @@
 // Checkpoint folders: discovery, sharded indexes (and their attacks: paths leaving the folder, missing
 // shards, misplaced tensors), pickles refused unopened, tokenizer files, lenient config.json, fixtures.
 
+import { createHash } from 'node:crypto';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,22 +50,6 @@ test('a fixture checkpoint opens; every tensor reads back the values written', a
     }
     const emb = f.weights.get('backbone.embeddings.weight')!;
     assert.deepEqual(await ckpt.readRowsFloat32('backbone.embeddings.weight', 10, 2), emb.subarray(10 * 32, 12 * 32));
-  } finally {
-    await ckpt.close();
-  }
-});
-
-test('repeatLayers fixtures (fixture --dense): every layer of a kind holds the same random values; nothing is kept in memory', async () => {
-  const dir = fresh('dense');
-  const f = await writeFixtureCheckpoint(dir, { ...TINY, pattern: 'M-M-', repeatLayers: true, seed: 3 });
-  assert.equal(f.weights.size, 0);
-  const ckpt = await openCheckpoint(dir);
-  try {
-    const inProj = (n: number) => ckpt.readFloat32(`backbone.layers.${n}.mixer.in_proj.weight`);
-    const [a, b] = [await inProj(0), await inProj(2)];
-    assert.deepEqual(a, b, 'Mamba layers 0 and 2 share their in_proj');
-    assert.ok(a.some((v) => v !== 0) && new Set(a).size > a.length / 2, 'random, not a hole');
-    assert.notDeepEqual(await ckpt.readFloat32('backbone.embeddings.weight'), await ckpt.readFloat32('lm_head.weight'));
   } finally {
     await ckpt.close();
   }
@@ -339,6 +324,23 @@ test('the fingerprint is stable across a folder copy and changes when one weight
   assert.equal(changed.config, original.config);
   assert.notEqual(changed.tensors, original.tensors);
   assert.notEqual(changed.id, original.id);
+
+  // Concurrent reads hash in name order: the digest is the sequential definition's (header line, then the
+  // start / middle / end 256-byte windows of every tensor, by name), and progress counts every tensor.
+  const c = await openCheckpoint(dir);
+  const h = createHash('sha256');
+  for (const name of [...c.tensors.keys()].sort()) {
+    const t = c.tensors.get(name)!;
+    h.update(`${name}|${t.dtype}|${t.shape.join('x')}|${t.byteLength}\n`);
+    for (const s of new Set([0, Math.max(0, Math.floor(t.byteLength / 2) - 128), Math.max(0, t.byteLength - 256)])) h.update(await c.readBytes(name, s, Math.min(t.byteLength, s + 256)));
+  }
+  const seen: number[] = [];
+  const withProgress = await checkpointFingerprint(c, { onProgress: (p) => seen.push(p.done / p.total) });
+  await c.close();
+  assert.equal(withProgress.tensors, h.digest('hex'));
+  assert.equal(withProgress.id, original.id);
+  assert.equal(seen.length, c.tensors.size);
+  assert.equal(seen.at(-1), 1);
 
   // A config edit changes the config half only.
   writeFileSync(join(dir, 'config.json'), stringifyJson({ ...fixtureConfig(TINY), layer_norm_epsilon: 1e-6 }));

@@ -97,7 +97,7 @@ test('inspect --json has model_type, pattern, num_layers, hidden_size, params an
 
 test('inspect on the sparse sharded 8B fixture prints exactly 8,100,852,736', async () => {
   const dir = join(tmp.dir, '8b');
-  await writeFixtureCheckpoint(dir, NEMOTRON_H_8B);
+  await writeFixtureCheckpoint(dir, { ...NEMOTRON_H_8B, sparse: true });
   const [table, json] = await Promise.all([runCli(['inspect', dir]), runCli(['inspect', dir, '--json'])]);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /8,100,852,736/);

@@ -52,3 +52,28 @@ test('eval refuses data with no row of the requested length, naming the file', a
   writeFileSync(data, 'hi\n');
   await assert.rejects(evaluateLm({ model: fx.dir, data, seqLen: 512, batch: 1, packing: 'none', device: 'cpu' }), (e) => e instanceof HybridCompressError && e.message.includes('short.txt'));
 });
+
+test('layer-streamed eval gives the whole-model loss and logits (BF16 weights, several groups and head slices)', async () => {
+  const fx = await writeFixtureCheckpoint(join(dir, 'm-stream'), { pattern: 'M*-M-', hiddenSize: 32, mambaHeads: 4, mambaHeadDim: 8, nGroups: 2, stateSize: 8, intermediateSize: 48, chunkSize: 16, tokenizer: true, seed: 8, dtype: 'BF16' });
+  const data = join(dir, 'val-stream.txt');
+  writeFileSync(data, Array.from({ length: 30 }, (_, i) => `line ${i}: pack my box with five dozen liquor jugs, ${i * 13} of them.`).join('\n') + '\n');
+  const s = { model: fx.dir, data, samples: 5, seqLen: 24, batch: 2, device: 'cpu' as const };
+  const whole = await evaluateLm({ ...s, mode: 'whole' });
+  assert.equal(whole.execution.mode, 'whole');
+  // One group and one head slice; then groups of 2 rows (3 groups for 5 rows) and the 272-token vocabulary in 3 slices.
+  for (const o of [{}, { stateBytes: 2 * 24 * 32 * 4, headRows: 100 }]) {
+    const streamed = await evaluateLm({ ...s, mode: 'streamed', ...o });
+    assert.equal(streamed.execution.mode, 'streamed');
+    assert.equal(streamed.predictedTokens, whole.predictedTokens);
+    assert.ok(Math.abs(streamed.loss - whole.loss) <= 1e-6 * whole.loss, `streamed ${streamed.loss} vs whole ${whole.loss}`);
+  }
+  const a = await evaluateLm({ ...s, mode: 'whole', dumpLogits: join(dir, 'whole-logits.safetensors') });
+  const b = await evaluateLm({ ...s, mode: 'streamed', stateBytes: 2 * 24 * 32 * 4, headRows: 100, dumpLogits: join(dir, 'streamed-logits.safetensors') });
+  assert.ok(Math.abs(a.loss - b.loss) <= 1e-6 * a.loss);
+  const fa = SafetensorsFile.open(a.logitsFile!);
+  const fb = SafetensorsFile.open(b.logitsFile!);
+  assert.deepEqual(fb.info('logits').shape, [5, 24, fx.spec.vocabSize]);
+  assert.deepEqual(await fb.readFloat32('logits'), await fa.readFloat32('logits'));
+  await fa.close();
+  await fb.close();
+});

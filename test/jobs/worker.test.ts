@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { runJob, JobError, type JobLogEntry, type RunJobOptions } from '../../src/core/jobs/client';
+import { runJob, JobError, describeWorkerDeath, type JobLogEntry, type RunJobOptions } from '../../src/core/jobs/client';
 import type { MetricPoint, ProgressInfo } from '../../src/core/jobs/protocol';
 
 const WORKER = join(__dirname, '../../src/core/pipeline/worker-main.ts');
@@ -210,6 +210,32 @@ test('a worker killed from outside becomes an error naming SIGKILL', { skip: pro
   const e = await rejection(p);
   assert.equal(e.details.exitSignal, 'SIGKILL');
   assert.match(e.message, /killed by signal SIGKILL/);
+});
+
+test('a worker the out-of-memory killer ends is reported as such, with its peak memory and what would fit', { skip: process.platform !== 'linux' }, async () => {
+  // The kernel's OOM-kill counter (injected) grows while the job runs; the job itself holds 200 MB then dies by SIGKILL.
+  let kills = 7;
+  const e = await rejection(run('test-grow-and-die', { mb: 200 }, { oomKills: () => kills, memoryHint: 'layer-streamed execution needs about 2 GB (--mode streamed)', onLog: (l) => l.text === 'grown' && (kills = 8) }));
+  assert.equal(e.details.exitSignal, 'SIGKILL');
+  assert.equal(e.details.outOfMemory, true);
+  assert.equal(e.context.rule, 'out-of-memory');
+  assert.ok(e.details.peakRss! >= 200 * 1024 * 1024, `peak ${e.details.peakRss}`);
+  assert.match(e.message, /ran out of memory: the kernel's out-of-memory killer stopped it at a peak of \d+ MB resident \(this machine has .+ available when the job started\); layer-streamed execution needs about 2 GB \(--mode streamed\)/);
+  // Same death without a grown counter: a plain SIGKILL, still with the peak it reached.
+  const plain = await rejection(run('test-grow-and-die', { mb: 50 }, { oomKills: () => 7 }));
+  assert.equal(plain.details.outOfMemory, false);
+  assert.match(plain.message, /killed by signal SIGKILL before sending a result.*peak memory \d+ MB/);
+});
+
+test('describeWorkerDeath: the counter decides; without one, SIGKILL near the available memory is a probable OOM', () => {
+  const base = { kind: 'calibrate', exitCode: null, memory: { total: 24e9, available: 20e9 } };
+  assert.equal(describeWorkerDeath({ ...base, signal: 'SIGKILL', peakRss: 19e9, oomKillsBefore: 1, oomKillsAfter: 1 }).outOfMemory, false);
+  assert.equal(describeWorkerDeath({ ...base, signal: 'SIGKILL', peakRss: 1e9, oomKillsBefore: 1, oomKillsAfter: 2 }).outOfMemory, true);
+  const probable = describeWorkerDeath({ ...base, signal: 'SIGKILL', peakRss: 19e9 });
+  assert.equal(probable.outOfMemory, true);
+  assert.match(probable.message, /probably by the out-of-memory killer, at a peak of 19 GB resident .*lower --batch/);
+  assert.equal(describeWorkerDeath({ ...base, signal: 'SIGKILL', peakRss: 2e9 }).outOfMemory, false);
+  assert.equal(describeWorkerDeath({ ...base, signal: 'SIGABRT', peakRss: 19e9, oomKillsBefore: 1, oomKillsAfter: 2 }).outOfMemory, false);
 });
 
 test('a throwing callback fails the job rather than the host', async () => {

@@ -16,7 +16,7 @@ import { tempDir } from './helpers';
 
 test('the shape-only 8B fixture pruned to hidden 3072 / FFN 12288 / 112 Mamba heads is exactly Nemotron-H-4B', async (t) => {
   const dir = tempDir(t, '8b');
-  const f = await writeFixtureCheckpoint(join(dir, '8b'), { ...NEMOTRON_H_8B, maxShardBytes: 5_000_000_000 });
+  const f = await writeFixtureCheckpoint(join(dir, '8b'), { ...NEMOTRON_H_8B, sparse: true, maxShardBytes: 5_000_000_000 });
   const src = await openCheckpoint(f.dir);
   t.after(() => src.close());
   const fp = await checkpointFingerprint(src);

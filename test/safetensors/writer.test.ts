@@ -3,7 +3,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsFile } from '../../src/core/safetensors/reader';
 import { writeCheckpointShards, writeSafetensors, type TensorSource } from '../../src/core/safetensors/writer';
@@ -259,4 +259,36 @@ test('sparse files: full apparent size, almost no blocks, zeros on read, produce
   assert.equal(row.length, cols);
   assert.ok(row.every((v) => v === 0));
   await st.close();
+});
+
+test('a tensor may be produced in chunks (async iterable): same file as whole; a wrong byte count is refused, nothing renamed', async () => {
+  const d = freshDir();
+  mkdirSync(d);
+  {
+    const values = Float32Array.from({ length: 1000 }, (_, i) => i * 0.5);
+    const bytes = new Uint8Array(values.buffer);
+    const whole = join(d, 'whole.safetensors');
+    const chunked = join(d, 'chunked.safetensors');
+    await writeSafetensors(whole, [{ name: 'w', dtype: 'F32', shape: [10, 100], data: bytes }]);
+    await writeSafetensors(chunked, [
+      {
+        name: 'w',
+        dtype: 'F32',
+        shape: [10, 100],
+        data: async function* () {
+          for (let o = 0; o < bytes.length; o += 999) yield bytes.slice(o, o + 999);
+        },
+      },
+    ]);
+    assert.ok(readFileSync(whole).equals(readFileSync(chunked)));
+    for (const n of [3996, 4004]) {
+      const bad = join(d, `bad-${n}.safetensors`);
+      await assert.rejects(
+        writeSafetensors(bad, [{ name: 'w', dtype: 'F32', shape: [10, 100], data: async function* () { yield new Uint8Array(n); } }]),
+        (e) => e instanceof HybridCompressError && /tensor "w" produced .*bytes, expected 4000/.test(e.message),
+      );
+      assert.ok(!existsSync(bad));
+    }
+    assert.deepEqual(readdirSync(d).sort(), ['chunked.safetensors', 'whole.safetensors'], 'no temporary file left behind');
+  }
 });

@@ -6,6 +6,8 @@ import { createProgressRenderer } from '../progress';
 import { launchEval } from '../../core/eval/launch';
 import { EVAL_SCHEMA, evalSettingsFrom } from '../../core/eval/settings';
 import { parseArgv, usageOf } from '../../core/util/option-schema';
+import { openCheckpoint } from '../../core/checkpoint/checkpoint';
+import { memoryHint } from '../../core/runtime/execution-plan';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -15,8 +17,12 @@ export const evalCommand: Command = {
     const values = parseArgv(EVAL_SCHEMA, ctx.argv, ctx.cwd);
     const settings = evalSettingsFrom(values);
     const json = values['json'] === true;
+    // Headers only: says what would fit should the worker run out of memory.
+    const ckpt = await openCheckpoint(settings.model);
+    const hint = memoryHint(ckpt.spec, { batch: settings.batch, seqLen: settings.seqLen, mode: settings.mode });
+    await ckpt.close();
     const r = createProgressRenderer(ctx, { json });
-    const { run, result: rep } = await launchEval(ctx.cwd, settings, { out: values['out'] as string | undefined }, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
+    const { run, result: rep } = await launchEval(ctx.cwd, settings, { out: values['out'] as string | undefined }, { ...r.handlers, signal: ctx.signal, memoryHint: hint }).finally(() => r.finish());
     if (json) ctx.stdout.write(JSON.stringify({ event: 'result', result: rep }) + '\n');
     else {
       ctx.stdout.write(
@@ -25,7 +31,7 @@ export const evalCommand: Command = {
           `data        ${rep.data}: ${rep.rows} rows × ${settings.seqLen} tokens (${rep.dataReport})`,
           `LM loss     ${rep.loss.toFixed(4)} nats/token over ${rep.predictedTokens.toLocaleString('en-US')} predicted tokens`,
           `perplexity  ${rep.perplexity.toFixed(2)}`,
-          `throughput  ${rep.tokensPerS.toFixed(0)} tokens/s on ${rep.ep}`,
+          `throughput  ${rep.tokensPerS.toFixed(0)} tokens/s on ${rep.ep}, ${rep.execution.mode === 'streamed' ? 'layer-streamed' : 'whole model'}`,
           ...(rep.logitsFile ? [`logits      ${rep.logitsFile}`] : []),
           `run         ${run.dir}`,
         ].join('\n') + '\n',

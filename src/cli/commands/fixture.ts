@@ -5,8 +5,10 @@ import { checkOutput } from '../../core/runs/output-guard';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../../core/testing/fixtures';
 import { NEMOTRON_H_4B, NEMOTRON_H_8B } from '../../core/testing/nemotron-h-8b';
 import { BENCH_FIXTURE } from '../../core/testing/presets';
+import { ProgressMeter } from '../../core/jobs/progress-meter';
+import { createProgressRenderer } from '../progress';
 
-const usage = 'hybrid-compress fixture <out_dir> [--preset tiny|mamba2|bench|8b|4b] [--seed S] [--sparse | --dense] [--dtype F32|BF16|F16] [--force]';
+const usage = 'hybrid-compress fixture <out_dir> [--preset tiny|mamba2|bench|8b|4b] [--seed S] [--sparse] [--dtype F32|BF16|F16] [--force]';
 
 const PRESETS: Record<string, FixtureOptions> = {
   tiny: { family: 'nemotron_h', pattern: 'M-M*M-', hiddenSize: 64, mambaHeads: 8, mambaHeadDim: 8, nGroups: 2, tokenizer: true },
@@ -22,7 +24,7 @@ export const fixtureCommand: Command = {
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(
       ctx.argv,
-      { preset: { type: 'string' }, seed: { type: 'string' }, sparse: { type: 'boolean' }, dense: { type: 'boolean' }, dtype: { type: 'string' }, force: { type: 'boolean' } },
+      { preset: { type: 'string' }, seed: { type: 'string' }, sparse: { type: 'boolean' }, dtype: { type: 'string' }, force: { type: 'boolean' } },
       usage,
     );
     const out = requirePositional(positionals, 0, 'out_dir', usage);
@@ -30,17 +32,28 @@ export const fixtureCommand: Command = {
     const preset = PRESETS[presetName];
     if (!preset) throw new HybridCompressError('OPTION_INVALID', `--preset must be one of ${Object.keys(PRESETS).join('|')}, got "${presetName}"`, { option: 'preset' });
     checkOutput(out, { option: 'out_dir', force: values['force'] === true, kind: 'checkpoint', sources: [] });
-    if (values['sparse'] && values['dense']) throw new HybridCompressError('OPTION_INVALID', '--sparse and --dense exclude each other', { option: 'dense' });
     const dtype = optString(values, 'dtype');
     if (dtype && !['F32', 'BF16', 'F16'].includes(dtype)) throw new HybridCompressError('OPTION_INVALID', `--dtype must be F32, BF16 or F16, got "${dtype}"`, { option: 'dtype' });
-    const f = await writeFixtureCheckpoint(out, {
-      ...preset,
-      seed: optInt(values, 'seed', 1234, { min: 0 }),
-      ...(values['sparse'] ? { sparse: true } : {}),
-      // --dense: random values even for the shape-only presets (8b, 4b), each layer tensor drawn once and repeated.
-      ...(values['dense'] ? { sparse: false, repeatLayers: true } : {}),
-      ...(dtype ? { dtype: dtype as FixtureOptions['dtype'] } : {}),
-    });
+    // The 4b/8b presets write 9–16 GB: a progress bar (MB written, ETA) on the terminal, plain lines otherwise.
+    const r = createProgressRenderer(ctx);
+    let meter: ProgressMeter | undefined;
+    let lastMb = 0;
+    const onBytes = (done: number, total: number) => {
+      if (total < 100e6) return;
+      meter ??= new ProgressMeter('write weights', Math.ceil(total / 1e6), 'MB');
+      const mb = done === total ? meter.total : Math.floor(done / 1e6);
+      if (mb > lastMb || done === total) r.progress(meter.update((lastMb = mb)));
+    };
+    const f = await writeFixtureCheckpoint(
+      out,
+      {
+        ...preset,
+        seed: optInt(values, 'seed', 1234, { min: 0 }),
+        ...(values['sparse'] ? { sparse: true } : {}),
+        ...(dtype ? { dtype: dtype as FixtureOptions['dtype'] } : {}),
+      },
+      { onBytes },
+    ).finally(() => r.finish());
     ctx.stdout.write(`wrote ${presetName} fixture (${f.spec.family}, ${f.spec.params.total.toLocaleString('en-US')} parameters) to ${out}\n`);
     return 0;
   },

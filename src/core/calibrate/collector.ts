@@ -3,14 +3,14 @@
 // feeds layer by layer (whole-model or layer-streamed runs alike) either the full taps (addLayer) or the
 // per-row statistics the graph reduced them to (addLayerStats, much less to copy), and the weights FLAP needs.
 
-import type { HybridModelSpec } from '../arch/spec';
+import type { HybridModelSpec, TensorSpec } from '../arch/spec';
 import { requireLayerTensor } from '../arch/spec';
 import { HybridCompressError } from '../errors';
 import { ActivationAccumulator, type ActivationAccumulatorState } from './activation-accumulator';
 import { VarianceAccumulator, type VarianceAccumulatorState } from './variance-accumulator';
 import { MeanAccumulator, cosineDistances, type MeanAccumulatorState } from './depth';
 import { attentionHeadScores, mambaChannelScores, mambaHeadScores } from './ranking';
-import { flapColumnScores, flapHeadScores } from './flap';
+import { flapColumnNorms, flapFromNorms, flapHeadScores } from './flap';
 import { blockImportanceStatName, tapStatName } from '../model/forward-graph-stats';
 
 /** Tap names (shared with the engine and the reference forward). */
@@ -96,6 +96,8 @@ interface LayerAccumulators {
 
 export class ImportanceCollector {
   private readonly layers: LayerAccumulators[];
+  /** ‖W[:, j]‖² of a layer's FLAP projection, when the caller had the weights at hand (streamed passes). */
+  private readonly columnNorms = new Map<number, Float64Array>();
   rows = 0;
   tokens = 0;
 
@@ -168,6 +170,29 @@ export class ImportanceCollector {
     }
   }
 
+  /** The FLAP projection of layer n (out_proj / down_proj) or undefined for layers without one. */
+  flapWeightOf(n: number): TensorSpec | undefined {
+    const layer = this.spec.layers[n]!;
+    if (this.opts.flap === false) return undefined;
+    return layer.kind === 'M' ? requireLayerTensor(layer, 'out_proj') : layer.kind === '-' ? requireLayerTensor(layer, 'down_proj') : undefined;
+  }
+
+  /** Whether layer n has a FLAP projection whose column norms were not given yet. */
+  needsFlapNorms(n: number): boolean {
+    return this.flapWeightOf(n) !== undefined && !this.columnNorms.has(n);
+  }
+
+  /**
+   * Hands over ‖W[:, j]‖² of layer n's FLAP projection (flapColumnNorms of the weight, computed while it
+   * is in memory anyway), so scores() need not read the weight.
+   */
+  setFlapNorms(n: number, norm2: Float64Array): void {
+    const t = this.flapWeightOf(n);
+    if (!t) return;
+    if (norm2.length !== t.shape[1]) throw new HybridCompressError('SHAPE_MISMATCH', `${t.name}: ${norm2.length} column norms for ${t.shape[1]} columns`, { tensor: t.name });
+    this.columnNorms.set(n, norm2);
+  }
+
   /** Marks a batch as fully added (every layer). */
   endBatch(rows: number, seq: number): void {
     this.rows += rows;
@@ -206,6 +231,10 @@ export class ImportanceCollector {
    */
   async scores(readWeight: (name: string) => Promise<Float32Array>): Promise<Map<string, Float32Array>> {
     if (this.rows === 0) throw new HybridCompressError('DATA_INVALID', 'calibration saw no rows; check --data, --samples and --seq-len');
+    const norms = async (n: number): Promise<Float64Array> => {
+      const t = this.flapWeightOf(n)!;
+      return this.columnNorms.get(n) ?? flapColumnNorms(await readWeight(t.name), t.shape[0]!, t.shape[1]!);
+    };
     const out = new Map<string, Float32Array>();
     const emb = new Float64Array(this.spec.hiddenSize);
     const bi = new Float32Array(this.spec.numLayers);
@@ -223,16 +252,12 @@ export class ImportanceCollector {
         out.set(`layers.${n}.mamba.channels`, Float32Array.from(mambaChannelScores(hc)));
         out.set(`layers.${n}.mamba.heads`, Float32Array.from(mambaHeadScores(hc)));
         if (acc.variance) {
-          const w = requireLayerTensor(layer, 'out_proj');
-          const cols = flapColumnScores(await readWeight(w.name), this.spec.hiddenSize, m.innerSize, acc.variance.variance());
+          const cols = flapFromNorms(await norms(n), acc.variance.variance());
           out.set(`layers.${n}.mamba.flap`, Float32Array.from(flapHeadScores(cols, m.numHeads, m.headDim)));
         }
       } else if (layer.kind === '-' && acc.main) {
         out.set(`layers.${n}.mlp.neurons`, Float32Array.from(acc.main.score()));
-        if (acc.variance) {
-          const w = requireLayerTensor(layer, 'down_proj');
-          out.set(`layers.${n}.mlp.flap`, Float32Array.from(flapColumnScores(await readWeight(w.name), this.spec.hiddenSize, this.spec.mlp!.intermediateSize, acc.variance.variance())));
-        }
+        if (acc.variance) out.set(`layers.${n}.mlp.flap`, Float32Array.from(flapFromNorms(await norms(n), acc.variance.variance())));
       } else if (layer.kind === '*' && acc.main) {
         const a = this.spec.attention!;
         out.set(`layers.${n}.attention.heads`, Float32Array.from(attentionHeadScores(acc.main.score(), a.numHeads, a.headDim)));

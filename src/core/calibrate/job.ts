@@ -28,7 +28,7 @@ export const calibrateJob: JobHandler<CalibrationResult> = async (params, ctx) =
     {
       signal: ctx.signal,
       log: (l) => ctx.log(l),
-      onProgress: (pr) => ctx.progress({ phase: pr.phase, done: pr.done, total: pr.total, unit: pr.unit }),
+      onProgress: (pr) => ctx.progress({ phase: pr.phase, done: pr.done, total: pr.total, unit: pr.unit, tokensPerS: pr.tokensPerS, etaS: pr.etaS }),
     },
     typeof p.fingerprint === 'string' ? p.fingerprint : undefined,
   );

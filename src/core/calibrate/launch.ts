@@ -6,7 +6,9 @@ import { launchIn, type JobHandlers } from '../jobs/launcher';
 import type { Run } from '../runs/index';
 import { checkOutput } from '../runs/output-guard';
 import { acquireRunLock } from '../runs/lock';
-import { calibrationKey, chooseCalibrationRun } from './calibration-run';
+import { calibrationKey, checkCalibrationInputs, chooseCalibrationRun } from './calibration-run';
+import { ProgressMeter } from '../jobs/progress-meter';
+import { memoryHint } from '../runtime/execution-plan';
 import type { CalibrationSettings } from './settings';
 import type { CalibrationResult } from './calibrate';
 import type { CalibrateJobParams } from './job';
@@ -20,7 +22,10 @@ export interface CalibrationLaunch {
 /** Reuses a finished run of the same model + data + settings, resumes an interrupted one, or runs anew. */
 export async function launchCalibration(workspace: string, settings: CalibrationSettings, o: { out?: string; force?: boolean }, h: JobHandlers): Promise<CalibrationLaunch> {
   if (o.out !== undefined) checkOutput(o.out, { option: 'out', force: false, kind: 'run', allowExistingRun: true, sources: [settings.model, settings.data] });
-  const { key, fingerprint } = await calibrationKey(settings);
+  // Cheap checks of every input first, then the fingerprint (with progress), which the worker reuses.
+  const { spec } = await checkCalibrationInputs(settings, o);
+  const meter = new ProgressMeter('fingerprint', 0, 'tensors');
+  const { key, fingerprint } = await calibrationKey(settings, { onProgress: (p) => h.onProgress?.(meter.update(p.done, { total: p.total })) });
   // A named folder is locked before it is chosen (and its run.json written): one writer at a time.
   const outLock = o.out !== undefined ? acquireRunLock(o.out, 'calibrate') : undefined;
   let choice;
@@ -35,6 +40,7 @@ export async function launchCalibration(workspace: string, settings: Calibration
     return { run: choice.run, action: 'reuse', result: choice.run.record.result as CalibrationResult };
   }
   const params: CalibrateJobParams = { settings, runDir: choice.run.dir, key, fingerprint };
-  const { result } = await launchIn(choice.run, () => runJob<CalibrationResult>('calibrate', params, h), { heldLock: outLock, figures: (r) => ({ result: r, patch: { ep: r.ep, timings: r.timings } }) });
+  const memory = memoryHint(spec, { batch: settings.batch, seqLen: settings.seqLen, mode: settings.mode });
+  const { result } = await launchIn(choice.run, () => runJob<CalibrationResult>('calibrate', params, { ...h, memoryHint: memory }), { heldLock: outLock, figures: (r) => ({ result: r, patch: { ep: r.ep, timings: r.timings } }) });
   return { run: choice.run, action: choice.action, result };
 }

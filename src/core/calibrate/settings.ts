@@ -21,7 +21,7 @@ export interface CalibrationSettings {
   depthSamples: number;
   device: Device;
   threads?: number;
-  /** 'auto': one whole-model session below 4 GB of weights, layer-streamed above. */
+  /** 'auto': one whole-model session when it fits comfortably in the available memory, layer-streamed otherwise (runtime/execution-plan.ts). */
   mode: 'auto' | 'whole' | 'streamed';
 }
 

@@ -11,7 +11,7 @@ export function writeCalibrationSummary(spec: HybridModelSpec, scores: ReadonlyM
   const lines: string[] = [];
   lines.push(`# Calibration of ${meta['model']}`, '');
   lines.push(`- data: \`${meta['data']}\` — ${r.rows} rows × ${meta['seq_len']} tokens = ${r.tokens.toLocaleString('en-US')} tokens (${meta['dataReport']})`);
-  lines.push(`- execution provider: ${r.ep}; ${r.tokensPerS.toFixed(0)} tokens/s`);
+  lines.push(`- execution provider: ${r.ep}, ${r.execution.mode === 'streamed' ? 'layer-streamed' : 'whole model'}; ${r.tokensPerS.toFixed(0)} tokens/s`);
   lines.push(`- time: forward ${r.timings.forward_s.toFixed(2)} s, aggregation ${r.timings.aggregation_s.toFixed(2)} s, depth KL ${r.timings.depth_kl_s.toFixed(2)} s, total ${r.timings.total_s.toFixed(2)} s`);
   lines.push(`- model fingerprint: \`${r.fingerprint}\``, `- scores: \`importance.safetensors\` (format ${meta['format']})`, '');
   const bi = scores.get('depth.block_importance');

@@ -14,7 +14,7 @@ export const evalJob: JobHandler<EvalReport> = async (params, ctx) => {
   return evaluateLm(s, {
     signal: ctx.signal,
     log: (l) => ctx.log(l),
-    onProgress: (p) => ctx.progress({ phase: 'eval', done: p.rows, total: p.totalRows, unit: 'rows', tokensPerS: p.tokensPerS }),
+    onProgress: (p) => ctx.progress({ phase: 'eval', done: p.done, total: p.total, unit: p.unit, tokensPerS: p.tokensPerS, ...(p.etaS !== undefined ? { etaS: p.etaS } : {}) }),
   });
 };
 

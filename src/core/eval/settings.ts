@@ -10,7 +10,7 @@ export const EVAL_SCHEMA: ActionSchema = {
   fields: [
     { key: 'model', type: 'path', positional: true, required: true, placeholder: 'model_dir', help: 'checkpoint folder' },
     ...dataFields({ seqLen: 512, batch: 4 }),
-    { key: 'mode', type: 'string', choices: ['whole', 'streamed'], default: 'whole', help: 'whole model in one session, or layer by layer' },
+    { key: 'mode', type: 'string', choices: ['auto', 'whole', 'streamed'], default: 'auto', help: 'auto: the whole model in one session when it fits comfortably in memory, else layer by layer (bounded memory)' },
     { key: 'dumpLogits', type: 'path', flag: 'dump-logits', placeholder: 'out.safetensors', help: 'also write the float32 logits [rows, seq, vocab] to this new file' },
     {
       key: 'dtClamp',

@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { HybridCompressError, describeError, type ErrorCode, type ErrorContext } from '../errors';
 import { workerVulkanEnv } from '../util/vulkan';
 import { PROTOCOL_VERSION, parseWorkerMessage, type LogLevel, type MetricPoint, type ParentMessage, type ProgressInfo } from './protocol';
+import { formatBytes, memoryInfo, oomKillCount, processMemory } from '../util/memory';
 
 export interface JobLogEntry {
   level: LogLevel;
@@ -43,6 +44,10 @@ export interface RunJobOptions {
   readyTimeoutMs?: number;
   /** Called with the worker's pid once it is forked. */
   onSpawn?: (pid: number) => void;
+  /** What would fit, said when the worker runs out of memory (e.g. "layer-streamed execution needs about 2 GB (--mode streamed)"). */
+  memoryHint?: string;
+  /** The kernel's OOM-kill counter (default: /proc/vmstat oom_kill); tests inject one. */
+  oomKills?: () => number | undefined;
 }
 
 /** Every way runJob can fail. code CANCELLED = cancelled; a crash has exitCode/signal set. */
@@ -62,6 +67,10 @@ export class JobError extends HybridCompressError {
       stderrTail?: string[];
       /** Stack of the error inside the worker. */
       workerStack?: string;
+      /** Highest resident set size of the worker that was observed (sampled every MEMORY_SAMPLE_MS). */
+      peakRss?: number;
+      /** The kernel's out-of-memory killer ended the worker. */
+      outOfMemory?: boolean;
     } = {},
   ) {
     super(code, message, context);
@@ -70,6 +79,41 @@ export class JobError extends HybridCompressError {
 }
 
 const STDERR_TAIL_LINES = 20;
+/** How often the parent samples the worker's resident memory (its peak is reported if the worker dies). */
+const MEMORY_SAMPLE_MS = 250;
+
+export interface WorkerDeath {
+  kind: string;
+  signal: string | null;
+  exitCode: number | null;
+  /** Highest sampled RSS of the worker (bytes), if any sample was taken. */
+  peakRss?: number;
+  /** OOM-kill counter before the job and after the worker died (undefined where the kernel does not say). */
+  oomKillsBefore?: number;
+  oomKillsAfter?: number;
+  memory: { total: number; available: number };
+  hint?: string;
+  lastStderr?: string;
+}
+
+/**
+ * Why a worker ended without answering, in one sentence. SIGKILL plus a grown OOM-kill counter is the
+ * kernel's out-of-memory killer (proc(5): /proc/vmstat oom_kill); without the counter, SIGKILL at a peak
+ * above 80 % of the memory that was available is called a probable out-of-memory death.
+ */
+export function describeWorkerDeath(d: WorkerDeath): { message: string; outOfMemory: boolean } {
+  const counted = d.oomKillsBefore !== undefined && d.oomKillsAfter !== undefined;
+  const oom = d.signal === 'SIGKILL' && (counted ? d.oomKillsAfter! > d.oomKillsBefore! : d.peakRss !== undefined && d.peakRss > 0.8 * d.memory.available);
+  if (oom) {
+    const peak = d.peakRss !== undefined ? ` at a peak of ${formatBytes(d.peakRss)} resident` : '';
+    const machine = `this machine has ${formatBytes(d.memory.total)}, ${formatBytes(d.memory.available)} of it available when the job started`;
+    const fit = d.hint ?? 'close other programs, or lower --batch / --seq-len';
+    return { outOfMemory: true, message: `the worker for job "${d.kind}" ran out of memory: ${counted ? "the kernel's out-of-memory killer stopped it" : 'it was killed (SIGKILL), probably by the out-of-memory killer,'}${peak} (${machine}); ${fit}` };
+  }
+  const how = d.signal ? `was killed by signal ${d.signal}` : `exited with code ${d.exitCode ?? 'unknown'}`;
+  const peak = d.peakRss !== undefined ? `; peak memory ${formatBytes(d.peakRss)}` : '';
+  return { outOfMemory: false, message: `the worker for job "${d.kind}" ${how} before sending a result${d.lastStderr ? ` (last stderr line: ${d.lastStderr})` : ''}${peak}` };
+}
 
 /** Where the worker entry lives relative to this module, bundled or not. */
 export function defaultWorkerPath(): string {
@@ -129,6 +173,17 @@ export function runJob<R = unknown>(kind: string, params: unknown, options: RunJ
     const kill = () => {
       if (!exited) child.kill('SIGKILL');
     };
+    // The worker's memory, sampled while it runs, so an out-of-memory death can say how big it got.
+    const readOom = options.oomKills ?? oomKillCount;
+    const oomBefore = readOom();
+    const memoryAtStart = memoryInfo();
+    let peakRss: number | undefined;
+    const sampler = setInterval(() => {
+      const m = child.pid !== undefined && !exited ? processMemory(child.pid) : undefined;
+      if (m) peakRss = Math.max(peakRss ?? 0, m.peak, m.rss);
+    }, MEMORY_SAMPLE_MS);
+    sampler.unref();
+    timers.push(sampler);
     // A parent that exits (process.exit, end of CLI) must not leave a busy worker behind.
     process.on('exit', kill);
 
@@ -264,13 +319,25 @@ export function runJob<R = unknown>(kind: string, params: unknown, options: RunJ
       process.off('exit', kill);
       if (settled) return;
       if (cancelRequested) return settle({ error: fail('CANCELLED', `job "${kind}" was cancelled`) });
-      const how = exitInfo?.signal ? `was killed by signal ${exitInfo.signal}` : `exited with code ${exitInfo?.code ?? 'unknown'}`;
       const lastErr = [...stderrTail].reverse().find((l) => l.trim() !== '');
+      const death = describeWorkerDeath({
+        kind,
+        signal: exitInfo?.signal ?? null,
+        exitCode: exitInfo?.code ?? null,
+        peakRss,
+        oomKillsBefore: oomBefore,
+        oomKillsAfter: oomBefore !== undefined ? readOom() : undefined,
+        memory: memoryAtStart,
+        hint: options.memoryHint,
+        lastStderr: lastErr?.trim(),
+      });
       settle({
-        error: fail('RUNTIME_ERROR', `the worker for job "${kind}" ${how} before sending a result${lastErr ? ` (last stderr line: ${lastErr.trim()})` : ''}`, { rule: 'worker-crashed' }, {
+        error: fail('RUNTIME_ERROR', death.message, { rule: death.outOfMemory ? 'out-of-memory' : 'worker-crashed' }, {
           exitCode: exitInfo?.code ?? null,
           exitSignal: exitInfo?.signal ?? null,
           stderrTail: [...stderrTail],
+          peakRss,
+          outOfMemory: death.outOfMemory,
         }),
       });
     };

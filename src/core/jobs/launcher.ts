@@ -9,7 +9,7 @@ import { checkOutput } from '../runs/output-guard';
 import { acquireRunLock, type RunLock } from '../runs/lock';
 import type { RunJobOptions } from './client';
 
-export type JobHandlers = Pick<RunJobOptions, 'onProgress' | 'onLog' | 'onMetric' | 'signal' | 'cwd'>;
+export type JobHandlers = Pick<RunJobOptions, 'onProgress' | 'onLog' | 'onMetric' | 'signal' | 'cwd' | 'memoryHint'>;
 
 /** A launched action: its run folder and its typed result. */
 export interface Launched<R> {

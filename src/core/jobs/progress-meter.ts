@@ -20,7 +20,8 @@ export class ProgressMeter {
 
   constructor(
     readonly phase: string,
-    readonly total: number,
+    /** 0 while unknown; update() may set it. */
+    public total: number,
     readonly unit: string,
     options: ProgressMeterOptions = {},
   ) {
@@ -29,8 +30,9 @@ export class ProgressMeter {
     this.#samples = [{ t: this.#now(), done: 0, tokens: 0 }];
   }
 
-  /** Records that `done` units are complete and `tokens` more tokens were processed since the last call. */
-  update(done: number, opts: { tokens?: number; message?: string } = {}): ProgressInfo {
+  /** Records that `done` units are complete and `tokens` more tokens were processed since the last call (and the total, once known). */
+  update(done: number, opts: { tokens?: number; message?: string; total?: number } = {}): ProgressInfo {
+    if (opts.total !== undefined) this.total = opts.total;
     const t = this.#now();
     this.#tokens += opts.tokens ?? 0;
     this.#samples.push({ t, done, tokens: this.#tokens });

@@ -10,6 +10,7 @@ import type { HybridModelSpec } from '../arch/spec';
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import { hasTokenizer, loadTokenizer, openDataset, readModelTokenInfo } from '../data/index';
 import { Rng } from '../util/random';
+import { chooseExecution, type ExecutionMode } from '../runtime/execution-plan';
 
 export interface EvalRows {
   ids: number[][];
@@ -77,25 +78,53 @@ export type Evaluator = (checkpointDir: string) => Promise<EvalResult>;
 export interface EngineOptions {
   device?: Device;
   threads?: number;
+  /** Whole-model session or layer-streamed (default auto: runtime/execution-plan.ts decides per model). */
+  mode?: ExecutionMode;
   log?: (line: string) => void;
+  /** Layer-streamed runs: steps (layers, head slices) done of the total, per evaluated model. */
+  onStep?: (done: number, total: number) => void;
 }
 
-/** Models above this many parameters run layer by layer (bounded memory) instead of as one session. */
-const STREAM_ABOVE_PARAMS = 2e9;
-
 /**
- * The ONNX engine: rows run one at a time (logits [seq, vocab] stay small even for a 131k vocabulary);
- * tokens/s is measured after one warm-up row, without session creation.
+ * The ONNX engine. Whole model: rows run one at a time (logits [seq, vocab] stay small even for a 131k
+ * vocabulary); tokens/s is measured after one warm-up row, without session creation. Layer-streamed (a
+ * model that does not fit as one session): all rows in one pass over the weights, the loss from the
+ * vocabulary slices (eval/streamed-loss.ts); tokens/s over the whole pass.
  */
 export function engineEvaluator(rows: EvalRows, o: EngineOptions = {}): Evaluator {
   return async (dir) => {
-    const { ForwardRunner } = await import('../runtime/index');
+    const { ForwardRunner, StreamedModel } = await import('../runtime/index');
     const ckpt = await openCheckpoint(dir);
-    const big = ckpt.spec.params.total > STREAM_ABOVE_PARAMS;
-    const runner = await ForwardRunner.create(ckpt, { mode: big ? 'streamed' : 'whole', resident: !big, device: o.device, threads: o.threads, log: o.log });
+    const T = rows.ids[0]!.length;
+    const V = ckpt.spec.vocabSize;
+    const execution = chooseExecution(ckpt.spec, o.mode);
+    if (execution.mode === 'streamed') {
+      o.log?.(`${dir}: ${execution.reason}`);
+      const { streamedGroupNll } = await import('../eval/streamed-loss');
+      const model = await StreamedModel.create(ckpt, { device: o.device, threads: o.threads, log: o.log, head: { nll: true, logits: false } });
+      try {
+        const batches = rows.ids.map((r) => ({ ids: BigInt64Array.from(r, (x) => BigInt(x)), batch: 1, seq: T }));
+        const labels = BigInt64Array.from(rows.ids.flatMap((r) => r.map((_, t) => BigInt(r[t + 1] ?? 0))));
+        const total = ckpt.spec.numLayers + model.headChunks;
+        let done = 0;
+        const t0 = performance.now();
+        const nll = await streamedGroupNll(model, batches, labels, { onStep: () => o.onStep?.(++done, total) });
+        const seconds = (performance.now() - t0) / 1000;
+        // The mean over rows of each row's mean over its T − 1 predicted positions, as the whole-model path.
+        let sum = 0;
+        for (let r = 0; r < rows.ids.length; r++) {
+          let row = 0;
+          for (let t = 0; t + 1 < T; t++) row += nll[r * T + t]!;
+          sum += T > 1 ? row / (T - 1) : NaN;
+        }
+        return { loss: sum / rows.ids.length, tokensPerS: (rows.ids.length * T) / Math.max(seconds, 1e-9), engine: `onnxruntime (${model.ep}, layer-streamed)` };
+      } finally {
+        await model.release();
+        await ckpt.close();
+      }
+    }
+    const runner = await ForwardRunner.create(ckpt, { mode: 'whole', device: o.device, threads: o.threads, log: o.log });
     try {
-      const T = rows.ids[0]!.length;
-      const V = ckpt.spec.vocabSize;
       let total = 0;
       let seconds = 0;
       for (const [i, row] of rows.ids.entries()) {

@@ -9,6 +9,7 @@ import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { checkpointFingerprint } from '../checkpoint/fingerprint';
 import { nonFiniteError } from '../checkpoint/finite';
 import { applyPlan } from './apply';
+import { ProgressMeter } from '../jobs/progress-meter';
 import { prunedParams, sourceDims, type PrunedDims } from './config';
 import { defaultEvaluator, loadEvalRows } from './evaluate';
 import { checkImportanceFingerprint, loadImportance, randomImportance, type ImportanceScores } from '../calibrate/importance-file';
@@ -159,12 +160,16 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
     ctx.log(`plan: ${report.source.params.toLocaleString('en-US')} → ${report.pruned.params.toLocaleString('en-US')} parameters`);
     if (p.dryRun) return report;
 
+    // The check's rows (data file vs tokenizer) are read before the write, so a bad --data fails in seconds.
+    const verify = p.verify !== false;
+    const rows = verify ? await loadEvalRows(ckpt.dir, spec, { data: p.data, rows: p.rows ?? 4, seqLen: p.seqLen ?? 64, seed: p.seed }) : undefined;
+    const writeMeter = new ProgressMeter('write', 0, 'MB');
     const res = await applyPlan(ckpt, plan, {
       out: p.out!,
       force: p.force,
       signal: ctx.signal,
       extraFiles: p.emitModelOptConfig ? { [MODELOPT_CONFIG_FILE]: formatModelOptConfig(modelopt) } : undefined,
-      onProgress: (x) => ctx.progress({ phase: 'write', done: x.done, total: x.total, unit: 'tensors', message: x.tensor }),
+      onProgress: (x) => ctx.progress({ ...writeMeter.update(Math.round(x.bytesWritten / 1e6), { total: Math.round(x.bytesTotal / 1e6) }), message: x.tensor }),
       log: (l) => ctx.log(l),
     });
     report.output = {
@@ -181,16 +186,20 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
       ctx.log(notes.at(-1)!, 'warn');
     }
 
-    if (p.verify === false) report.verification = { skipped: 'disabled (--no-verify)' };
+    if (!rows) report.verification = { skipped: 'disabled (--no-verify)' };
     else if (res.shapeOnly) report.verification = { skipped: 'shape-only checkpoint (no weights to run)' };
     else {
-      ctx.progress({ phase: 'verify', done: 0, total: 2, unit: 'models' });
-      const rows = await loadEvalRows(ckpt.dir, spec, { data: p.data, rows: p.rows ?? 4, seqLen: p.seqLen ?? 64, seed: p.seed });
-      const evaluate = await defaultEvaluator(rows, { device: p.device, log: (l) => ctx.log(l) });
+      // Layer-streamed models report each layer (with an ETA); whole models one step per model.
+      const meters = { before: new ProgressMeter('verify', 0, 'steps'), after: new ProgressMeter('verify', 0, 'steps') };
+      let which: keyof typeof meters = 'before';
+      const message = () => `zero-shot loss ${which} pruning`;
+      const evaluate = await defaultEvaluator(rows, { device: p.device, log: (l) => ctx.log(l), onStep: (done, total) => ctx.progress({ ...meters[which].update(done, { total }), message: message() }) });
       try {
+        ctx.progress({ phase: 'verify', done: 0, total: 2, unit: 'models', message: message() });
         const before = await evaluate(ckpt.dir);
         if (!Number.isFinite(before.loss)) throw await nonFiniteError(ckpt, 'source', `its zero-shot loss (${before.loss}) on ${rows.source}`);
-        ctx.progress({ phase: 'verify', done: 1, total: 2, unit: 'models' });
+        which = 'after';
+        ctx.progress({ phase: 'verify', done: 1, total: 2, unit: 'models', message: message() });
         const after = await evaluate(res.dir);
         ctx.progress({ phase: 'verify', done: 2, total: 2, unit: 'models' });
         if (!Number.isFinite(after.loss)) throw new HybridCompressError('NON_FINITE', `the pruned model's zero-shot loss is ${after.loss} on ${rows.source}: the output at ${res.dir} does not run correctly`);

@@ -43,6 +43,8 @@ export function byteSpan(dtype: string, numel: bigint): bigint | undefined {
 
 export const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 const f32scratch = new Float32Array(1);
 const u32scratch = new Uint32Array(f32scratch.buffer);
 
@@ -113,7 +115,15 @@ export function decodeToFloat32(dtype: string, bytes: Uint8Array): Float32Array 
       const n = bytes.byteLength / 2;
       const out = new Float32Array(n);
       const u = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) u[i] = dv.getUint16(i * 2, true) << 16;
+      if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0 && n % 2 === 0) {
+        // Two values per 32-bit load (low half = even element): ~4× the DataView loop.
+        const src = new Uint32Array(bytes.buffer, bytes.byteOffset, n / 2);
+        for (let i = 0, j = 0; i < src.length; i++, j += 2) {
+          const x = src[i]!;
+          u[j] = x << 16;
+          u[j + 1] = x & 0xffff0000;
+        }
+      } else for (let i = 0; i < n; i++) u[i] = dv.getUint16(i * 2, true) << 16;
       return out;
     }
     case 'F16': {

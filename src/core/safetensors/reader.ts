@@ -12,7 +12,7 @@ const PASS_THROUGH = new Set(['I64', 'I32', 'U8', 'BOOL']);
 
 export class SafetensorsFile {
   readonly tensors: ReadonlyMap<string, TensorInfo>;
-  private handle: FileHandle | undefined;
+  private handle: Promise<FileHandle> | undefined;
 
   private constructor(
     readonly path: string,
@@ -67,8 +67,9 @@ export class SafetensorsFile {
     return t;
   }
 
-  private async fh(): Promise<FileHandle> {
-    if (!this.handle) this.handle = await open(this.path, 'r');
+  private fh(): Promise<FileHandle> {
+    // One handle per file, also when reads start concurrently (a second open() would leak).
+    this.handle ??= open(this.path, 'r');
     return this.handle;
   }
 
@@ -135,7 +136,7 @@ export class SafetensorsFile {
   async close(): Promise<void> {
     const h = this.handle;
     this.handle = undefined;
-    if (h) await h.close();
+    if (h) await (await h.catch(() => undefined))?.close();
   }
 }
 

@@ -11,8 +11,11 @@ export interface TensorSource {
   name: string;
   dtype: string;
   shape: number[];
-  /** Produces the tensor's little-endian bytes; called once, in write order. */
-  data: Uint8Array | (() => Promise<Uint8Array> | Uint8Array);
+  /**
+   * Produces the tensor's little-endian bytes; called once, in write order. May yield them in chunks
+   * (an async iterable), so a tensor larger than memory allows never exists whole.
+   */
+  data: Uint8Array | (() => Promise<Uint8Array | AsyncIterable<Uint8Array>> | Uint8Array | AsyncIterable<Uint8Array>);
 }
 
 export function tensorByteLength(t: Pick<TensorSource, 'name' | 'dtype' | 'shape'>): number {
@@ -88,10 +91,24 @@ async function writeToTemp(
     for (const t of options.sparse ? [] : ordered) {
       const data = typeof t.data === 'function' ? await t.data() : t.data;
       const expected = tensorByteLength(t);
-      if (data.byteLength !== expected) {
-        throw new HybridCompressError('RUNTIME_ERROR', `${path}: tensor "${t.name}" produced ${data.byteLength} bytes, expected ${expected}`, { file: path, tensor: t.name });
+      let written = 0;
+      // One write in flight while the next chunk is produced (generation and disk overlap).
+      let pending: Promise<void> | undefined;
+      try {
+        for await (const chunk of data instanceof Uint8Array ? [data] : data) {
+          written += chunk.byteLength;
+          if (written > expected) break;
+          await pending;
+          pending = writeAll(fh, chunk, path);
+        }
+        await pending;
+      } catch (e) {
+        await pending?.catch(() => undefined);
+        throw e;
       }
-      await writeAll(fh, data, path);
+      if (written !== expected) {
+        throw new HybridCompressError('RUNTIME_ERROR', `${path}: tensor "${t.name}" produced ${written > expected ? 'more than ' : ''}${written} bytes, expected ${expected}`, { file: path, tensor: t.name });
+      }
     }
     await fh.sync();
     await fh.close();

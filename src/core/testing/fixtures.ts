@@ -7,12 +7,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSpec, allTensorSpecs, numel, type HybridModelSpec, type TensorSpec } from '../arch/index';
 import { encodeFromFloat } from '../safetensors/dtype';
-import { writeCheckpointShards, type TensorSource } from '../safetensors/writer';
+import { tensorByteLength, writeCheckpointShards, type TensorSource } from '../safetensors/writer';
 import { encodeConfig } from '../arch/config-codec';
 import { OUTPUT_MARKER } from '../runs/layout';
 import { outputMarker } from '../runs/output-guard';
 import { Rng } from '../util/random';
 import { byteAlphabet, byteLevelBpeFiles, writeTokenizerFiles } from '../tokenizer-train/index';
+import { fastTensorChunks, tensorKey } from './fast-weights';
 
 export interface FixtureOptions {
   family?: 'nemotron_h' | 'mamba2';
@@ -44,11 +45,11 @@ export interface FixtureOptions {
   /** Shape-only: data area left as a hole (all zeros). */
   sparse?: boolean;
   /**
-   * Big dense fixtures fast (4B-shaped: about a minute): each distinct layer tensor (role, shape) is drawn once and repeated
-   * in every layer that has it, tensors are generated as they are written (nothing kept: `weights` is
-   * empty), and values depend on the write order. Numerically sane like the others, not a trained model.
+   * Multi-gigabyte fixtures: values drawn per tensor, in chunks, from a per-tensor counter-based stream
+   * (fast-weights.ts) and written as they are made, so memory stays bounded and the disk is the limit.
+   * Different numbers than the default generator; `weights` of the result stays empty.
    */
-  repeatLayers?: boolean;
+  stream?: boolean;
   maxShardBytes?: number;
   /** Extra config keys (override the generated ones). */
   extraConfig?: Record<string, unknown>;
@@ -182,42 +183,52 @@ export interface WrittenFixture {
   weights: Map<string, Float32Array>;
 }
 
-export async function writeFixtureCheckpoint(dir: string, o: FixtureOptions = {}): Promise<WrittenFixture> {
+export interface FixtureWriteHooks {
+  /** Bytes of tensor data written so far, of `total` (streamed fixtures report every chunk). */
+  onBytes?: (done: number, total: number) => void;
+}
+
+export async function writeFixtureCheckpoint(dir: string, o: FixtureOptions = {}, hooks: FixtureWriteHooks = {}): Promise<WrittenFixture> {
   mkdirSync(dir, { recursive: true });
   const config = fixtureConfig(o);
   const spec = buildSpec(config);
   const dtype = o.dtype ?? 'F32';
-  const rng = new Rng(o.seed ?? 1234);
+  const seed = o.seed ?? 1234;
+  const rng = new Rng(seed);
   const weights = new Map<string, Float32Array>();
-  const repeated = new Map<string, Uint8Array>();
+  let done = 0;
+  let total = 0;
   const sources: TensorSource[] = allTensorSpecs(spec).map((t) => {
     const name = diskName(t.name, o);
     // SSM scalars stay F32 like many exports; matrices and norms take the requested dtype.
     const tdtype = t.role === 'A_log' || t.role === 'D' || t.role === 'dt_bias' ? 'F32' : dtype;
-    const layered = t.name.includes('.layers.') || t.name.startsWith('layers.');
-    const key = `${t.role}|${t.shape.join('x')}|${tdtype}`;
-    return {
-      name,
-      dtype: tdtype,
-      shape: t.shape,
-      data: () => {
-        if (o.repeatLayers) {
-          const hit = layered ? repeated.get(key) : undefined;
-          if (hit) return hit;
-          const bytes = encodeFromFloat(tdtype, fixtureValues(t, spec, rng));
-          if (layered) repeated.set(key, bytes);
-          return bytes;
+    const source: TensorSource = { name, dtype: tdtype, shape: t.shape, data: new Uint8Array(0) };
+    total += tensorByteLength(source);
+    if (o.stream) {
+      const key = tensorKey(seed, name);
+      source.data = async function* () {
+        for await (const chunk of fastTensorChunks(t, tdtype, key, () => fixtureValues(t, spec, new Rng(key)))) {
+          done += chunk.byteLength;
+          hooks.onBytes?.(done, total);
+          yield chunk;
         }
+      };
+    } else {
+      source.data = () => {
         const v = fixtureValues(t, spec, rng);
         weights.set(name, v);
-        return encodeFromFloat(tdtype, v);
-      },
-    };
+        const bytes = encodeFromFloat(tdtype, v);
+        done += bytes.byteLength;
+        hooks.onBytes?.(done, total);
+        return bytes;
+      };
+    }
+    return source;
   });
   writeFileSync(join(dir, 'config.json'), encodeConfig(config));
   writeFileSync(join(dir, OUTPUT_MARKER), outputMarker('fixture'));
   // Values are drawn in model order (so the RNG stream does not depend on the write order).
-  if (!o.sparse && !o.repeatLayers) {
+  if (!o.sparse && !o.stream) {
     const ordered = new Map<string, Uint8Array>();
     for (const s of sources) ordered.set(s.name, await (s.data as () => Uint8Array)());
     for (const s of sources) s.data = ordered.get(s.name)!;
