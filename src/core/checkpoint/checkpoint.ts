@@ -5,9 +5,9 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { HybridCompressError } from '../errors';
-import { parseJson } from '../util/json';
 import { SafetensorsFile } from '../safetensors/reader';
 import { buildSpec, validateTensors, type HybridModelSpec } from '../arch/index';
+import { readConfigFile } from '../arch/config-codec';
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'] as const;
 const PICKLE_RE = /^(pytorch_model.*\.bin|.*\.pt|.*\.pth|.*\.ckpt|.*\.pkl|training_args\.bin)$/;
@@ -87,24 +87,6 @@ export class Checkpoint {
   }
 }
 
-/** Reads config.json leniently (transformers writes bare Infinity/NaN tokens). */
-export function readConfig(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new HybridCompressError('IO_ERROR', `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: path });
-  }
-  let v: unknown;
-  try {
-    v = parseJson(text, { allowNonFinite: true, rejectDuplicateKeys: false });
-  } catch (e) {
-    throw new HybridCompressError('CONFIG_INVALID', `${path}: not valid JSON (${(e as Error).message})`, { file: path });
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HybridCompressError('CONFIG_INVALID', `${path}: must contain a JSON object`, { file: path });
-  return { ...(v as Record<string, unknown>) };
-}
-
 /** Accepts the checkpoint folder, or its config.json / a .safetensors file / the index inside it. */
 export function resolveCheckpointDir(path: string): string {
   const abs = resolve(path);
@@ -152,7 +134,7 @@ export async function openCheckpoint(path: string, options: OpenOptions = {}): P
     if (pickles.length > 0) throw pickleError(dir, pickles);
     throw new HybridCompressError('CHECKPOINT_INVALID', `${dir}: no model.safetensors or model.safetensors.index.json next to config.json`, { file: dir });
   }
-  const config = readConfig(configPath);
+  const config = readConfigFile(configPath);
 
   const shardNames: string[] = [];
   let weightMap: Record<string, string> | undefined;

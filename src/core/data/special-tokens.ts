@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HybridCompressError } from '../errors';
 import { parseJson } from '../util/json';
+import { decodeTaggedFloats } from '../arch/config-codec';
 
 export interface SpecialTokenIds {
   eosId?: number;
@@ -25,7 +26,8 @@ export function readModelJson(dir: string, name: string): Record<string, unknown
   if (!existsSync(file)) return undefined;
   let value: unknown;
   try {
-    value = parseJson(readFileSync(file, 'utf8'), { allowNonFinite: true, rejectDuplicateKeys: false, maxDepth: 256 });
+    // transformers 5.x tags non-finite floats ({"__float__": "Infinity"}) in the files it writes.
+    value = decodeTaggedFloats(parseJson(readFileSync(file, 'utf8'), { allowNonFinite: true, rejectDuplicateKeys: false, maxDepth: 256 }));
   } catch (e) {
     throw new HybridCompressError('CONFIG_INVALID', `${file}: not valid JSON (${(e as Error).message})`, { file });
   }

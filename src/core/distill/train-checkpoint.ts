@@ -13,7 +13,7 @@ import { encodeFromFloat } from '../safetensors/dtype';
 import { writeCheckpointShards, writeSafetensors, type TensorSource } from '../safetensors/writer';
 import { SafetensorsFile } from '../safetensors/reader';
 import { writeFileAtomic } from '../runs/atomic-write';
-import { stringifyJson } from '../util/json';
+import { encodeConfig } from '../arch/config-codec';
 import type { DataCursor } from '../data/index';
 
 export interface TrainerState {
@@ -37,7 +37,7 @@ export interface NamedArray {
 /** Writes a model folder (config + tokenizer files + weights) from float32 values, in `dtypeOf(name)`. */
 export async function writeModelFolder(dir: string, source: Checkpoint, params: readonly NamedArray[], dtypeOf: (name: string) => string, maxShardBytes?: number): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'config.json'), stringifyJson(source.config) + '\n');
+  await writeFile(join(dir, 'config.json'), encodeConfig(source.config));
   for (const f of TOKENIZER_FILES) if (existsSync(join(source.dir, f))) await copyFile(join(source.dir, f), join(dir, f));
   const tensors: TensorSource[] = params.map((p) => ({ name: p.name, dtype: dtypeOf(p.name), shape: p.shape, data: () => encodeFromFloat(dtypeOf(p.name), p.value) }));
   await writeCheckpointShards(dir, tensors, { maxShardBytes });

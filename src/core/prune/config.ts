@@ -2,6 +2,7 @@
 // pattern rewritten (key order and every other key, including non-finite numbers, preserved).
 
 import { buildSpec, type HybridModelSpec } from '../arch/index';
+import { withConfigChanges } from '../arch/config-codec';
 
 /** The dimensions of a pruned model (absent axes: unchanged or not in the model). */
 export interface PrunedDims {
@@ -79,17 +80,9 @@ export function configChanges(spec: HybridModelSpec, d: PrunedDims): Record<stri
   return out;
 }
 
-/** A copy of `config` with `changes` applied: existing keys keep their position, new keys go last. */
-export function applyConfigChanges(config: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) out[k] = k in changes ? changes[k] : v;
-  for (const [k, v] of Object.entries(changes)) if (!(k in out)) out[k] = v;
-  return out;
-}
-
 /** The spec of the pruned model (tensor names in the source's naming). */
 export function prunedSpec(spec: HybridModelSpec, d: PrunedDims, tensorNames?: Iterable<string>): HybridModelSpec {
-  return buildSpec(applyConfigChanges(spec.config, configChanges(spec, d)), tensorNames);
+  return buildSpec(withConfigChanges(spec.config, configChanges(spec, d)), tensorNames);
 }
 
 /** Parameter count of the pruned model, without writing anything. */

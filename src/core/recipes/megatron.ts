@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { buildSpec, type HybridModelSpec } from '../arch/index';
+import { decodeConfig } from '../arch/config-codec';
 import { HybridCompressError } from '../errors';
 import { parseJson } from '../util/json';
 import type { RecipeData } from './data';
@@ -146,14 +147,7 @@ function readConfig(dir: string, role: string): Record<string, unknown> {
   } catch {
     throw new HybridCompressError('CHECKPOINT_INVALID', `${role} folder ${dir} has no readable config.json (expected a Hugging Face checkpoint folder)`, { file });
   }
-  let v: unknown;
-  try {
-    v = parseJson(text, { allowNonFinite: true });
-  } catch (e) {
-    throw new HybridCompressError('CONFIG_INVALID', `${file}: not valid JSON (${(e as Error).message})`, { file });
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HybridCompressError('CONFIG_INVALID', `${file}: must be a JSON object`, { file });
-  return v as Record<string, unknown>;
+  return decodeConfig(text, file);
 }
 
 function modelInput(p: string, role: 'teacher' | 'student', allowHub: boolean): ModelInput {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildSpec, allTensorSpecs, numel, type HybridModelSpec, type TensorSpec } from '../arch/index';
 import { encodeFromFloat } from '../safetensors/dtype';
 import { writeCheckpointShards, type TensorSource } from '../safetensors/writer';
-import { stringifyJson } from '../util/json';
+import { encodeConfig } from '../arch/config-codec';
 import { Rng } from '../util/random';
 import { byteAlphabet, byteLevelBpeFiles, writeTokenizerFiles } from '../tokenizer-train/index';
 
@@ -196,7 +196,7 @@ export async function writeFixtureCheckpoint(dir: string, o: FixtureOptions = {}
       },
     };
   });
-  writeFileSync(join(dir, 'config.json'), stringifyJson(config) + '\n');
+  writeFileSync(join(dir, 'config.json'), encodeConfig(config));
   // Values are drawn in model order (so the RNG stream does not depend on the write order).
   if (!o.sparse) {
     const ordered = new Map<string, Uint8Array>();
