@@ -41,8 +41,9 @@ async function opened(t: T, dir: string) {
   return c;
 }
 
-async function prune(t: T, dir: string, fx: FixtureOptions, targets: PruneTargets, opts: { seed?: number; sort?: boolean; ranking?: 'group' | 'global'; edit?: (w: Map<string, Float32Array>) => void } = {}) {
+async function prune(t: T, dir: string, fx: FixtureOptions, targets: PruneTargets, opts: { seed?: number; sort?: boolean; ranking?: 'group' | 'global'; edit?: (w: Map<string, Float32Array>) => void; editSource?: (dir: string) => void } = {}) {
   const f = await writeFixtureCheckpoint(join(dir, 'src'), fx);
+  opts.editSource?.(f.dir);
   const src = await opened(t, f.dir);
   const plan = buildPlan(src.spec, randomImportance(src.spec, opts.seed ?? 9), targets, 'fp', { sortByImportance: opts.sort, mambaHeadRanking: opts.ranking });
   const before = hashDir(f.dir);
@@ -182,7 +183,11 @@ test('depth pruning renumbers the survivors and rewrites the pattern; config kee
   assert.equal(out.config['custom_key'], 'kept');
   assert.deepEqual(out.config['time_step_limit'], [0, Infinity]);
   const text = readFileSync(join(res.dir, 'config.json'), 'utf8');
-  assert.match(text, /"time_step_limit": \[\s*0,\s*Infinity\s*\]/);
+  const srcText = readFileSync(join(src.dir, 'config.json'), 'utf8');
+  assert.equal(text, srcText.replace('"hybrid_override_pattern": "M-M*M-"', '"hybrid_override_pattern": "MMM-"').replace('"num_hidden_layers": 6', '"num_hidden_layers": 4'), 'only the changed members differ, byte for byte');
+  // A source written with bare tokens (transformers 4.x) keeps them.
+  const bare = await prune(t, join(dir, 'bare'), fx, { dropLayers: [1, 3] }, { editSource: (d) => writeFileSync(join(d, 'config.json'), readFileSync(join(d, 'config.json'), 'utf8').replace(/\{\s*"__float__": "Infinity"\s*\}/, 'Infinity')) });
+  assert.match(readFileSync(join(bare.res.dir, 'config.json'), 'utf8'), /"time_step_limit": \[\n {4}0\.0,\n {4}Infinity\n {2}\]/);
   assert.deepEqual(Object.keys(out.config), Object.keys(src.config), 'key order preserved');
   const srcW = await readAll(src);
   const outW = await readAll(out);
@@ -205,12 +210,12 @@ test('layers_block_type configs, mamba2 models and the model. prefix are rewritt
   assert.equal(a.out.config['hybrid_override_pattern'], undefined);
   assert.ok(a.out.tensors.has('model.layers.0.mixer.up_proj.weight'));
   const fx: FixtureOptions = { family: 'mamba2', numLayers: 3, hiddenSize: 24, vocabSize: 300, mambaHeads: 6, mambaHeadDim: 8, nGroups: 2, stateSize: 8 };
-  const b = await prune(t, join(dir, 'b'), fx, { hiddenSize: 21, mambaNumHeads: 4, mambaHeadDim: 5, numLayers: 2 });
+  const b = await prune(t, join(dir, 'b'), fx, { hiddenSize: 20, mambaNumHeads: 4, mambaHeadDim: 5, numLayers: 2 });
   assert.equal(b.out.config['num_heads'], 4);
   assert.equal(b.out.config['head_dim'], 5);
   assert.equal(b.out.config['num_hidden_layers'], 2);
-  const expand = b.out.config['expand'] as number;
-  assert.equal(Math.trunc(expand * 21), 20, 'int(expand × hidden_size) = num_heads × head_dim');
+  assert.equal(b.out.config['expand'], 1, 'Mamba2Config: hidden_size × expand = num_heads × head_dim, expand an integer');
+  assert.match(readFileSync(join(b.res.dir, 'config.json'), 'utf8'), /"expand": 1,/);
   const expected = referenceSlice(b.src.spec, await readAll(b.src), b.plan);
   const got = await readAll(b.out);
   for (const [name, v] of expected) assert.deepEqual(got.get(name), v, name);

@@ -21,6 +21,7 @@ import { runSearch } from '../../src/core/prune/search-job';
 import { KD_NEEDS_DATA } from '../../src/core/prune/job-params';
 import { axisChoices, enumerateCandidates, rankCandidates, searchGrid, type ScoredCandidate } from '../../src/core/prune/search';
 import { modelOptExportConfig } from '../../src/core/prune/modelopt';
+import { hasExpandRule, legalWithOthers } from '../../src/core/prune/mamba2-expand';
 import { Rng } from '../../src/core/util/random';
 import { readAll, tempDir } from './helpers';
 
@@ -54,6 +55,11 @@ test('closed-form parameter count equals the spec-based count on random dims of 
         keptLayers: base.keptLayers.filter(() => rng.next() < 0.8),
       };
       if (d.keptLayers.length === 0) d.keptLayers = [0];
+      if (hasExpandRule(spec)) {
+        // Pure Mamba2 widths must keep an integer expand: draw the hidden size among the legal ones.
+        const legal = legalWithOthers(spec, 'hiddenSize', { hiddenSize: d.hiddenSize, mambaNumHeads: d.mambaNumHeads!, mambaHeadDim: d.mambaHeadDim! });
+        d.hiddenSize = legal[rng.int(legal.length)]!;
+      }
       assert.equal(countPrunedParams(spec, d), prunedParams(spec, d), JSON.stringify(d));
     }
   }

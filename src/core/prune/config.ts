@@ -3,6 +3,8 @@
 
 import { buildSpec, type HybridModelSpec } from '../arch/index';
 import { withConfigChanges } from '../arch/config-codec';
+import { HybridCompressError } from '../errors';
+import { MAMBA2_EXPAND_RULE } from './mamba2-expand';
 
 /** The dimensions of a pruned model (absent axes: unchanged or not in the model). */
 export interface PrunedDims {
@@ -27,24 +29,6 @@ export function sourceDims(spec: HybridModelSpec): PrunedDims {
   };
 }
 
-const f64 = new Float64Array(1);
-const u64 = new BigUint64Array(f64.buffer);
-function nextDouble(x: number, dir: 1 | -1): number {
-  f64[0] = x;
-  u64[0] = u64[0]! + (dir === 1 ? 1n : -1n); // x > 0 here, so the bit pattern is monotone
-  return f64[0]!;
-}
-
-/**
- * mamba2 configs derive the inner size as int(expand × hidden_size) (transformers): pick the double
- * nearest I/D for which that product truncates to exactly I.
- */
-export function exactExpand(inner: number, hidden: number): number {
-  let e = inner / hidden;
-  for (let i = 0; i < 4 && Math.trunc(e * hidden) !== inner; i++) e = nextDouble(e, Math.trunc(e * hidden) < inner ? 1 : -1);
-  return e;
-}
-
 /** Keys of config.json that change, with their new values. */
 export function configChanges(spec: HybridModelSpec, d: PrunedDims): Record<string, unknown> {
   const c = spec.config;
@@ -58,7 +42,14 @@ export function configChanges(spec: HybridModelSpec, d: PrunedDims): Record<stri
     set('num_heads', d.mambaNumHeads, spec.mamba!.numHeads);
     set('head_dim', d.mambaHeadDim, spec.mamba!.headDim);
     const inner = (d.mambaNumHeads ?? spec.mamba!.numHeads) * (d.mambaHeadDim ?? spec.mamba!.headDim);
-    if (c['expand'] !== undefined && (inner !== spec.mamba!.innerSize || d.hiddenSize !== spec.hiddenSize)) out['expand'] = exactExpand(inner, d.hiddenSize);
+    if (inner !== spec.mamba!.innerSize || d.hiddenSize !== spec.hiddenSize) {
+      // Mamba2Config: integer expand with hidden_size × expand = num_heads × head_dim (default 2).
+      if (inner % d.hiddenSize !== 0) {
+        throw new HybridCompressError('OPTION_INVALID', `mamba2: num_heads × head_dim = ${inner} with hidden_size ${d.hiddenSize}: ${MAMBA2_EXPAND_RULE}`, { rule: 'mamba2-expand' });
+      }
+      const expand = inner / d.hiddenSize;
+      if (c['expand'] !== undefined || expand !== 2) set('expand', expand, c['expand']);
+    }
     if (layersChanged || c['num_hidden_layers'] !== undefined) set('num_hidden_layers', d.keptLayers.length, c['num_hidden_layers']);
     return out;
   }

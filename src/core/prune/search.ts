@@ -18,6 +18,7 @@ import { applyPlan } from './apply';
 import { countPrunedParams } from './param-count';
 import type { Evaluator } from './evaluate';
 import type { PruneTargets } from './targets';
+import { hasExpandRule, mamba2ExpandOk } from './mamba2-expand';
 import type { TrainHooks, TrainResult, TrainSettings } from '../distill/trainer';
 import { trainSettings } from '../distill/settings';
 
@@ -111,6 +112,7 @@ export function enumerateCandidates(spec: HybridModelSpec, scores: ImportanceSco
   const heads = grid.mambaHeads ?? [undefined];
   const hdim = grid.mambaHeadDim ?? [undefined];
   const out: Candidate[] = [];
+  const expandRule = hasExpandRule(spec);
   let gridSize = 0;
   for (const hidden of grid.hidden)
     for (const f of ffn)
@@ -126,6 +128,8 @@ export function enumerateCandidates(spec: HybridModelSpec, scores: ImportanceSco
               numAttentionHeads: spec.attention?.numHeads,
               keptLayers: keptFor.get(n)!,
             };
+            // Pure Mamba2: only widths its config can express (integer expand) are candidates.
+            if (expandRule && !mamba2ExpandOk({ hiddenSize: hidden, mambaNumHeads: dims.mambaNumHeads!, mambaHeadDim: dims.mambaHeadDim! })) continue;
             const params = countPrunedParams(spec, dims);
             if (Math.abs(params - b.targetParams) > b.tolerance * b.targetParams) continue;
             const targets: PruneTargets = { hiddenSize: hidden, numLayers: n };

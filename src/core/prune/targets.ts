@@ -3,6 +3,7 @@
 
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
+import { hasExpandRule, legalWithOthers, MAMBA2_EXPAND_RULE, mamba2ExpandOk, type Mamba2Axis, type Mamba2Widths } from './mamba2-expand';
 
 export interface PruneTargets {
   hiddenSize?: number;
@@ -58,8 +59,10 @@ export function axisRanges(spec: HybridModelSpec): Partial<Record<Exclude<keyof 
   const kinds = new Set(spec.pattern);
   if (spec.mamba && kinds.has('M')) {
     const { numHeads: H, headDim: P, nGroups: G } = spec.mamba;
-    out.mambaNumHeads = { min: G, max: H, step: G, rule: `a multiple of n_groups=${G} between ${G} and ${H} (the same number of heads is kept in every B/C group)` };
-    out.mambaHeadDim = { min: 1, max: P, step: 1, rule: `an integer between 1 and mamba_head_dim=${P}` };
+    const expand = hasExpandRule(spec) ? `; ${MAMBA2_EXPAND_RULE}` : '';
+    out.mambaNumHeads = { min: G, max: H, step: G, rule: `a multiple of n_groups=${G} between ${G} and ${H} (the same number of heads is kept in every B/C group)${expand}` };
+    out.mambaHeadDim = { min: 1, max: P, step: 1, rule: `an integer between 1 and ${hasExpandRule(spec) ? 'head_dim' : 'mamba_head_dim'}=${P}${expand}` };
+    if (expand) out.hiddenSize!.rule += expand;
   }
   if (spec.mlp && kinds.has('-')) {
     const F = spec.mlp.intermediateSize;
@@ -100,6 +103,7 @@ export function checkTargets(spec: HybridModelSpec, t: PruneTargets): void {
       throw optionError(option, `${v} is not legal: must be ${r.rule}; nearby legal values: ${nearbyLegal(v, r).join(', ')}`, 'legal-values');
     }
   }
+  checkMamba2Expand(spec, t);
   const L = spec.numLayers;
   if (t.numLayers !== undefined && t.dropLayers !== undefined) throw optionError('num-layers', 'and --drop-layers are exclusive: give one of them', 'depth-exclusive');
   if (t.numLayers !== undefined && (!Number.isInteger(t.numLayers) || t.numLayers < 1 || t.numLayers > L)) {
@@ -114,6 +118,32 @@ export function checkTargets(spec: HybridModelSpec, t: PruneTargets): void {
     }
     if (seen.size >= L) throw optionError('drop-layers', `drops all ${L} layers; at least one must remain`, 'depth-empty');
   }
+}
+
+/** The `count` values of `legal` nearest `v`, ascending. */
+function nearestOf(legal: readonly number[], v: number, count: number): number[] {
+  return [...legal].sort((a, b) => Math.abs(a - v) - Math.abs(b - v) || a - b).slice(0, count).sort((a, b) => a - b);
+}
+
+function mamba2Widths(spec: HybridModelSpec, t: PruneTargets): Mamba2Widths {
+  return { hiddenSize: t.hiddenSize ?? spec.hiddenSize, mambaNumHeads: t.mambaNumHeads ?? spec.mamba!.numHeads, mambaHeadDim: t.mambaHeadDim ?? spec.mamba!.headDim };
+}
+
+/** Pure Mamba2: the targets together must keep an integer expand; the error names the finest axis given and its legal values. */
+function checkMamba2Expand(spec: HybridModelSpec, t: PruneTargets): void {
+  const order: Mamba2Axis[] = ['mambaHeadDim', 'mambaNumHeads', 'hiddenSize'];
+  const given = order.find((a) => t[a] !== undefined);
+  if (!hasExpandRule(spec) || !given) return;
+  const w = mamba2Widths(spec, t);
+  if (mamba2ExpandOk(w)) return;
+  const legal = legalWithOthers(spec, given, w);
+  const others = order.filter((a) => a !== given).map((a) => `--${TARGET_OPTIONS[a]}`);
+  const fix = legal.length > 0 ? `legal values with the other targets: ${nearestOf(legal, w[given], 6).join(', ')}` : `no value works with the other targets; change ${others.join(' or ')}`;
+  throw optionError(
+    TARGET_OPTIONS[given],
+    `${w[given]} is not legal for this mamba2 model: ${MAMBA2_EXPAND_RULE}, and ${w.mambaNumHeads} × ${w.mambaHeadDim} = ${w.mambaNumHeads * w.mambaHeadDim} is not a multiple of hidden_size ${w.hiddenSize}; ${fix}`,
+    'mamba2-expand',
+  );
 }
 
 /**
@@ -131,6 +161,20 @@ export function applyPruneAxis(spec: HybridModelSpec, t: PruneTargets, axis: Pru
   }
   const inner = heads * dim;
   const G = m.nGroups;
+  if (hasExpandRule(spec)) {
+    // Only inner sizes that are a multiple of hidden_size can be expressed (integer expand).
+    const w = { ...mamba2Widths(spec, t), mambaNumHeads: m.numHeads, mambaHeadDim: m.headDim };
+    const moved: Mamba2Axis = axis === 'heads' ? 'mambaNumHeads' : 'mambaHeadDim';
+    const per = axis === 'heads' ? m.headDim : m.numHeads;
+    const legal = legalWithOthers(spec, moved, w);
+    if (legal.length === 0) throw optionError('prune-axis', `${axis}: no ${TARGET_OPTIONS[moved]} keeps ${MAMBA2_EXPAND_RULE.split(':')[0]} with hidden_size ${w.hiddenSize}`, 'mamba2-expand');
+    const v = nearestOf(legal, inner / per, 1)[0]!;
+    const targets = { ...t, mambaNumHeads: axis === 'heads' ? v : m.numHeads, mambaHeadDim: axis === 'heads' ? m.headDim : v };
+    return {
+      targets,
+      note: `--prune-axis ${axis}: inner size ${inner} → mamba_num_heads ${targets.mambaNumHeads} × mamba_head_dim ${targets.mambaHeadDim} = ${targets.mambaNumHeads * targets.mambaHeadDim} (a multiple of hidden_size ${w.hiddenSize}: Mamba2Config's expand is an integer)`,
+    };
+  }
   if (axis === 'heads') {
     // Keep all channels; choose the multiple of G whose H·P is nearest the requested inner size.
     const h = Math.min(m.numHeads, Math.max(G, Math.round(inner / m.headDim / G) * G));
