@@ -50,6 +50,11 @@ export interface AxisVM {
   step: number;
   /** Human rule, e.g. "a multiple of n_groups=8". */
   rule: string;
+  /**
+   * When set, the only legal values (ascending), because the axis depends on the others (pure Mamba2:
+   * heads × head_dim must stay a multiple of hidden_size); the control steps through exactly these.
+   */
+  values?: number[];
 }
 
 export interface EstimateVM {
@@ -142,7 +147,10 @@ export interface CurvesState {
 
 export type HostMessage =
   | { type: 'compress/state'; state: CompressState }
-  | { type: 'compress/estimate'; estimate: EstimateVM }
+  /** `axes`/`targets`/`note` come along when the host adjusted dependent axes to keep the targets legal. */
+  | { type: 'compress/estimate'; estimate: EstimateVM; axes?: AxisVM[]; targets?: Targets; note?: string }
+  /** The checkpoint cannot be read: the panel shows why (and a Retry) instead of the form. */
+  | { type: 'compress/error'; dir: string; message: string }
   | { type: 'importance/state'; state: ImportanceViewState }
   | { type: 'curves/state'; state: CurvesState }
   /** Points from index `from` on (from = number of points the webview should already hold). */
@@ -154,6 +162,8 @@ export type WebviewMessage =
   | { type: 'compress/form'; form: CompressForm }
   | { type: 'compress/run'; action: CompressAction; targets: Targets; form: CompressForm }
   | { type: 'compress/pickData' }
+  /** Read the checkpoint again (after the user fixed it). */
+  | { type: 'compress/reload' }
   | { type: 'importance/refresh' }
   | { type: 'curves/resync'; key: string }
   | { type: 'curves/export'; key: string; format: 'svg' | 'png'; data: string }
@@ -245,6 +255,8 @@ export function parseWebviewMessage(v: unknown): WebviewMessage {
       return { type: 'compress/run', action: oneOf(v, 'action', COMPRESS_ACTIONS), targets: parseTargets(v['targets']), form: parseCompressForm(v['form']) };
     case 'compress/pickData':
       return { type: 'compress/pickData' };
+    case 'compress/reload':
+      return { type: 'compress/reload' };
     case 'importance/refresh':
       return { type: 'importance/refresh' };
     case 'curves/resync':
@@ -284,8 +296,14 @@ export function parseHostMessage(v: unknown): HostMessage {
       const e = field(v, 'estimate', isObj, 'an object');
       field(e, 'params', isFiniteNumber, 'a number');
       parseTargets(e['targets']);
+      if (v['axes'] !== undefined) field(v, 'axes', Array.isArray, 'an array');
+      if (v['targets'] !== undefined) parseTargets(v['targets']);
       return v as HostMessage;
     }
+    case 'compress/error':
+      field(v, 'dir', isString, 'a string');
+      field(v, 'message', isString, 'a string');
+      return v as HostMessage;
     case 'importance/state': {
       const s = field(v, 'state', isObj, 'an object');
       const kind = oneOf(s, 'kind', ['empty', 'scores'] as const);

@@ -10,7 +10,8 @@ import type { JobService } from './jobs';
 import type { ModelCache } from './models';
 import { latestCalibration } from './importance-source';
 import { makeTask } from './tasks';
-import { compressAxes, estimateTargets, formatParams } from './viewmodel/model-vm';
+import { compressAxes, estimateTargets, formatParams, normalizeTargets } from './viewmodel/model-vm';
+import { describeError } from '../core/errors';
 import { TASK_TYPE } from './viewmodel/task-params';
 import { WebviewBridge } from './webview-bridge';
 
@@ -99,10 +100,21 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     for (const e of this.#panels.values()) await this.#sendState(e);
   }
 
+  /** Sends the panel's state, or the reason it has none: a panel never stays on "Loading…". */
   async #sendState(e: PanelEntry): Promise<void> {
+    try {
+      await this.#sendModelState(e);
+    } catch (err) {
+      this.log.error(`Compress panel ${e.dir}: ${describeError(err)}`);
+      e.bridge.post({ type: 'compress/error', dir: e.dir, message: describeError(err) });
+    }
+  }
+
+  async #sendModelState(e: PanelEntry): Promise<void> {
     const r = await this.models.get(e.dir);
     if (!r.ok) {
-      void vscode.window.showErrorMessage(`Hybrid Compress: ${r.error}`);
+      this.log.warn(`Compress panel: cannot read ${e.dir}: ${r.error}`);
+      e.bridge.post({ type: 'compress/error', dir: e.dir, message: r.error });
       return;
     }
     const { vm, spec } = r.model;
@@ -115,7 +127,7 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     if (!form.dataFile && dataFiles.length === 1) form.dataFile = dataFiles[0]!;
     const state: CompressState = {
       model: vm,
-      axes: compressAxes(spec),
+      axes: compressAxes(spec, targets),
       targets,
       estimate: estimateTargets(spec, targets, vm.bytesPerParam),
       form,
@@ -135,12 +147,21 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
         await this.#sendState(e);
         return;
       case 'compress/targets': {
-        await this.context.workspaceState.update(`targets:${dir}`, m.targets);
         const r = await this.models.get(dir);
-        if (r.ok) e.bridge.post({ type: 'compress/estimate', estimate: estimateTargets(r.model.spec, m.targets, r.model.vm.bytesPerParam) });
-        this.hooks.onFocusModel(dir, m.targets);
+        if (!r.ok) return;
+        // Dependent axes (pure Mamba2's integer expand) follow the one the user moved.
+        const { targets, note } = normalizeTargets(r.model.spec, this.targets(dir), m.targets);
+        await this.context.workspaceState.update(`targets:${dir}`, targets);
+        const estimate = estimateTargets(r.model.spec, targets, r.model.vm.bytesPerParam);
+        const axes = compressAxes(r.model.spec, targets);
+        e.bridge.post({ type: 'compress/estimate', estimate, ...(axes.some((a) => a.values) ? { axes, targets, ...(note ? { note } : {}) } : {}) });
+        this.hooks.onFocusModel(dir, targets);
         return;
       }
+      case 'compress/reload':
+        this.models.invalidate(dir);
+        await this.#sendState(e);
+        return;
       case 'compress/form':
         await this.context.workspaceState.update(`form:${dir}`, m.form);
         return;

@@ -29,8 +29,10 @@ export class ModelCache {
     return p;
   }
 
-  invalidate(): void {
-    this.#cache.clear();
+  /** Forgets one folder's reading, or every folder's. */
+  invalidate(dir?: string): void {
+    if (dir === undefined) this.#cache.clear();
+    else this.#cache.delete(dir);
   }
 }
 

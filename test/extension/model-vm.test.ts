@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { buildSpec } from '../../src/core/arch/index';
 import { isLegal } from '../../src/core/prune/targets';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
-import { bytesPerParam, compressAxes, estimateTargets, legalValues, modelVMFromSpec, snapToAxis } from '../../src/extension/viewmodel/model-vm';
+import { bytesPerParam, compressAxes, estimateTargets, legalValues, modelVMFromSpec, normalizeTargets, snapToAxis } from '../../src/extension/viewmodel/model-vm';
+import { checkTargets } from '../../src/core/prune/targets';
 
 const opts = { hiddenSize: 64, pattern: 'M-M*M-', mambaHeads: 8, mambaHeadDim: 16, nGroups: 2, stateSize: 16, convKernel: 4, intermediateSize: 96, attentionHeads: 4, kvHeads: 2, attentionHeadDim: 16, vocabSize: 272 };
 const spec = buildSpec(fixtureConfig(opts));
@@ -62,4 +63,34 @@ test('model view model and bytes per parameter', () => {
   assert.equal(vm.layers.length, 6);
   assert.equal(vm.layers.reduce((a, l) => a + l.params, 0) + spec.params.byComponent.embedding + spec.params.byComponent.lm_head + spec.normF.shape[0]!, spec.params.total);
   assert.deepEqual(vm.mamba, { numHeads: 8, headDim: 16, nGroups: 2, stateSize: 16 });
+});
+
+test('pure Mamba2: the width axes list only values an integer expand allows, and moving one adjusts the others', () => {
+  const m2 = buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 2, hiddenSize: 32, mambaHeads: 8, mambaHeadDim: 8, nGroups: 2, stateSize: 8 }));
+  const byKey = (t = {}) => new Map(compressAxes(m2, t).map((a) => [a.key, a]));
+  const axes = byKey();
+  assert.deepEqual(axes.get('mambaHeadDim')!.values, [4, 8], 'with hidden 32, 8·p or h·p must be a multiple of 32 for some h');
+  assert.deepEqual(axes.get('mambaNumHeads')!.values, [4, 8]);
+  const hidden = axes.get('hiddenSize')!.values!;
+  for (const d of [30, 24, 32, 7]) assert.ok(hidden.includes(d), `${d} divides some heads × head_dim (6 × 5, 6 × 4, 8 × 4, 2 × 7)`);
+  for (const d of [11, 13, 22, 25, 27, 31]) assert.ok(!hidden.includes(d), `${d} divides no heads × head_dim with heads ≤ 8, head_dim ≤ 8`);
+  assert.match(axes.get('hiddenSize')!.rule, /integer expand/);
+  assert.deepEqual(byKey({ hiddenSize: 16 }).get('mambaHeadDim')!.values, [2, 4, 6, 8]);
+  assert.equal(compressAxes(spec).some((a) => a.values), false, 'nemotron_h axes are independent');
+  // Every combination the panel can reach by moving one axis to an offered value is legal after normalising.
+  let t = {};
+  for (const [key, v] of [['hiddenSize', 16], ['mambaNumHeads', 2], ['mambaHeadDim', 6], ['hiddenSize', 4], ['hiddenSize', 32], ['mambaNumHeads', 4]] as const) {
+    const axis = byKey(t).get(key)!;
+    assert.ok(axis.values!.includes(v), `${key}=${v} offered in ${JSON.stringify(axis.values)}`);
+    const r = normalizeTargets(m2, t, { ...t, [key]: v });
+    assert.doesNotThrow(() => checkTargets(m2, r.targets), JSON.stringify(r.targets));
+    assert.equal((r.targets as Record<string, number>)[key] ?? { hiddenSize: 32, mambaNumHeads: 8, mambaHeadDim: 8 }[key], v, 'the moved axis keeps its value');
+    assert.equal(estimateTargets(m2, r.targets, 4).error, undefined);
+    if (r.note) assert.match(r.note, /integer expand/);
+    t = r.targets;
+  }
+  const moved = normalizeTargets(m2, {}, { mambaHeadDim: 4, mambaNumHeads: 6 });
+  assert.match(moved.note ?? '', /→/);
+  const same = normalizeTargets(spec, {}, { mambaHeadDim: 3 });
+  assert.deepEqual(same, { targets: { mambaHeadDim: 3 } });
 });

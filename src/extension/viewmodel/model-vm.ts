@@ -6,6 +6,7 @@ import type { Checkpoint } from '../../core/checkpoint/checkpoint';
 import type { HybridModelSpec } from '../../core/arch/spec';
 import { axisRanges, checkTargets, type PruneTargets } from '../../core/prune/targets';
 import { prunedParams, sourceDims, type PrunedDims } from '../../core/prune/config';
+import { completeMamba2, hasExpandRule, reachableValues, type Mamba2Axis, type Mamba2Widths } from '../../core/prune/mamba2-expand';
 import { describeError } from '../../core/errors';
 import type { AxisKey, AxisVM, EstimateVM, LayerKindVM, ModelVM, Targets } from '../../../webview/protocol';
 import { basename } from 'node:path';
@@ -66,16 +67,56 @@ const OPTIONS: Record<AxisKey, string> = {
   numLayers: 'num-layers',
 };
 
-/** The axes this model can be pruned on, with their legal values (from the pruner's own rules). */
-export function compressAxes(spec: HybridModelSpec): AxisVM[] {
+const MAMBA2_AXES: readonly Mamba2Axis[] = ['hiddenSize', 'mambaNumHeads', 'mambaHeadDim'];
+
+function mamba2Widths(spec: HybridModelSpec, t: Targets): Mamba2Widths {
+  return { hiddenSize: t.hiddenSize ?? spec.hiddenSize, mambaNumHeads: t.mambaNumHeads ?? spec.mamba!.numHeads, mambaHeadDim: t.mambaHeadDim ?? spec.mamba!.headDim };
+}
+
+/**
+ * The axes this model can be pruned on, with their legal values (from the pruner's own rules). For
+ * pure Mamba2 the hidden size, heads and head dim depend on each other (integer expand): each of them
+ * lists the values that some legal choice of the others allows, given the current `targets` (moving
+ * heads or head dim holds the hidden size); `normalizeTargets` then adjusts the others.
+ */
+export function compressAxes(spec: HybridModelSpec, targets: Targets = {}): AxisVM[] {
   const ranges = axisRanges(spec);
   const out: AxisVM[] = [];
+  const expand = hasExpandRule(spec);
   for (const key of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads'] as const) {
     const r = ranges[key];
-    if (r) out.push({ key, label: LABELS[key], option: OPTIONS[key], min: r.min, max: r.max, step: r.step, rule: r.rule });
+    if (!r) continue;
+    const axis: AxisVM = { key, label: LABELS[key], option: OPTIONS[key], min: r.min, max: r.max, step: r.step, rule: r.rule };
+    if (expand && (MAMBA2_AXES as readonly string[]).includes(key)) axis.values = reachableValues(spec, key as Mamba2Axis, mamba2Widths(spec, targets));
+    out.push(axis);
   }
   out.push({ key: 'numLayers', label: LABELS.numLayers, option: OPTIONS.numLayers, min: 1, max: spec.numLayers, step: 1, rule: `an integer between 1 and ${spec.numLayers}` });
   return out;
+}
+
+/**
+ * Targets after the user moved one axis: for pure Mamba2, the other width axes are moved to the
+ * nearest values that keep heads × head_dim a multiple of hidden_size (see mamba2-expand.ts), and
+ * `note` says what changed and why. Other models' targets come back as they are.
+ */
+export function normalizeTargets(spec: HybridModelSpec, previous: Targets, next: Targets): { targets: Targets; note?: string } {
+  if (!hasExpandRule(spec)) return { targets: next };
+  const w = mamba2Widths(spec, next);
+  const before = mamba2Widths(spec, previous);
+  const moved = MAMBA2_AXES.find((a) => w[a] !== before[a]) ?? 'hiddenSize';
+  // Targets saved before the rule (or edited elsewhere) may need both Mamba axes moved.
+  const fixed = completeMamba2(spec, w, moved) ?? completeMamba2(spec, w, 'hiddenSize');
+  if (!fixed || fixed === w) return { targets: next };
+  const sourceOf: Record<Mamba2Axis, number> = { hiddenSize: spec.hiddenSize, mambaNumHeads: spec.mamba!.numHeads, mambaHeadDim: spec.mamba!.headDim };
+  const targets: Targets = { ...next };
+  const changed: string[] = [];
+  for (const a of MAMBA2_AXES) {
+    if (fixed[a] !== w[a]) changed.push(`${LABELS[a].toLowerCase()} ${w[a]} → ${fixed[a]}`);
+    if (fixed[a] === sourceOf[a]) delete targets[a];
+    else targets[a] = fixed[a];
+  }
+  const note = `${changed.join(', ')}: heads × head channels (${fixed.mambaNumHeads} × ${fixed.mambaHeadDim} = ${fixed.mambaNumHeads * fixed.mambaHeadDim}) must be a whole multiple of the hidden size ${fixed.hiddenSize}, because transformers' Mamba2Config has an integer expand`;
+  return { targets, note };
 }
 
 /** Snaps a requested value to the nearest legal value of the axis: a multiple of step within [min, max]. */
