@@ -1,4 +1,4 @@
-// Calibration throughput (issue 4) on the 13.8M-parameter nemotron_h bench fixture with the bundled
+// Calibration throughput on the 13.8M-parameter nemotron_h bench fixture with the bundled
 // tokenizer and examples/data/train.txt: 64 rows × 256 tokens, batch 8, --depth bi, as
 //   hybrid-compress calibrate b --data examples/data/train.txt --samples 64 --seq-len 256 --batch 8 --depth bi
 // runs it. Both reduction paths in the same process, alternating:

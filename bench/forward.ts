@@ -1,4 +1,4 @@
-// Forward-pass throughput of the ONNX engine on CPU (issue 3, item 9): the 13.8M-parameter nemotron_h
+// Forward-pass throughput of the ONNX engine on CPU: the 13.8M-parameter nemotron_h
 // bench fixture, batch 4 × 512, float32. In the same run it measures ORT's 1024³ fp32 MatMul throughput
 // (the machine's practical GEMM limit) and reports the fraction of it the forward reaches. If Python with
 // torch + transformers is importable, it also runs transformers' NemotronHForCausalLM on the same
@@ -8,7 +8,6 @@
 // Run: npx tsx bench/forward.ts [--threads N] [--runs N] [--chunk Q] [--batch B] [--seq T]
 //                               [--mode whole|streamed] [--no-prepack] [--unfused] [--profile [--profile-nodes]]
 
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { forwardFlops } from '../src/core/model/forward-flops';
 import { DEFAULT_CHUNK_SIZE } from '../src/core/model/forward-graph';
 import { Rng } from '../src/core/util/random';
 import { MatmulProbe } from './matmul-probe';
+import { runPython } from './python';
 
 const PYTORCH_REFERENCE_TOKENS_PER_S = 2285; // issue 3: PyTorch 2.13 + transformers 5.18, 2 threads, 2-core machine
 
@@ -47,15 +47,6 @@ with torch.no_grad():
 ours = np.fromfile(path + '/bench_logits.bin', dtype=np.float32).reshape(out.shape)
 print(json.dumps({"seconds": sorted(ts)[len(ts) // 2], "max_abs_diff": float(np.abs(out - ours).max())}))
 `;
-
-function pythonAvailable(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import torch, transformers'], { stdio: 'ignore', timeout: 120_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Per-op kernel time over the last `runs` model runs of the profile (earlier ones fault pages in). */
 function summariseProfile(prefixDir: string, runs: number): void {
@@ -153,19 +144,15 @@ async function main(): Promise<void> {
     console.log(`ORT 1024³ fp32 MatMul (B pre-packed), ${threads} thread(s): median ${limit.toFixed(1)} GFLOP/s → forward reaches ${((100 * achieved) / limit).toFixed(0)}% of it`);
     console.log(`vs the issue's PyTorch+transformers figure (${PYTORCH_REFERENCE_TOKENS_PER_S} tokens/s on a 2-core machine): ${(tps / PYTORCH_REFERENCE_TOKENS_PER_S).toFixed(2)}× (target ≥ 1.5×)`);
 
-    if (pythonAvailable()) {
-      writeFileSync(join(fx.dir, 'bench_ids.bin'), new Uint8Array(ids.buffer));
-      writeFileSync(join(fx.dir, 'bench_logits.bin'), new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-      const r = spawnSync('python3', ['-c', PY_BENCH, fx.dir, String(threads), String(Math.max(3, Math.min(runs, 5))), String(batch), String(seq)], { encoding: 'utf8', timeout: 1_800_000 });
-      const line = r.stdout.trim().split('\n').pop() ?? '';
-      if (r.status === 0 && line.startsWith('{')) {
-        const py = JSON.parse(line) as { seconds: number; max_abs_diff: number };
-        const pyTps = (batch * seq) / py.seconds;
-        console.log(`transformers NemotronHForCausalLM (torch, ${threads} thread(s)): ${pyTps.toFixed(0)} tokens/s → ONNX engine is ${(tps / pyTps).toFixed(2)}× that; max |Δlogits| ${py.max_abs_diff.toExponential(2)}`);
-      } else {
-        console.log(`transformers comparison failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
-      }
-    }
+    writeFileSync(join(fx.dir, 'bench_ids.bin'), new Uint8Array(ids.buffer));
+    writeFileSync(join(fx.dir, 'bench_logits.bin'), new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
+    const r = runPython(PY_BENCH, [fx.dir, String(threads), String(Math.max(3, Math.min(runs, 5))), String(batch), String(seq)]);
+    const line = r.ok ? (r.stdout.trim().split('\n').pop() ?? '') : '';
+    if (line.startsWith('{')) {
+      const py = JSON.parse(line) as { seconds: number; max_abs_diff: number };
+      const pyTps = (batch * seq) / py.seconds;
+      console.log(`transformers NemotronHForCausalLM (torch, ${threads} thread(s)): ${pyTps.toFixed(0)} tokens/s → ONNX engine is ${(tps / pyTps).toFixed(2)}× that; max |Δlogits| ${py.max_abs_diff.toExponential(2)}`);
+    } else console.log(`FAILED: transformers side by side: ${r.ok ? `unexpected output "${line}"` : r.error}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

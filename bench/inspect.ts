@@ -1,6 +1,6 @@
 // Bench: `hybrid-compress inspect` on a sparse, sharded Nemotron-H-8B-shaped checkpoint.
 // Prints the median wall time and peak RSS of `node dist/cli.js inspect <dir>` next to an anchor
-// measured in the same run (`node -e 0`), against the targets of issue 2 (< 200 ms, < 100 MB).
+// measured in the same run (`node -e 0`), against the targets < 200 ms and < 100 MB.
 //
 //   npx tsx bench/inspect.ts [--runs N]
 //

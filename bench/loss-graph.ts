@@ -1,4 +1,4 @@
-// Loss-graph memory/time bench (issue 6 item 2): the KD(+CE) loss with its logits gradient on ORT CPU for
+// Loss-graph memory/time bench : the KD(+CE) loss with its logits gradient on ORT CPU for
 // a large vocabulary, unchunked vs split into row chunks. Each configuration runs in a fresh process and
 // reports its peak resident memory (VmHWM) and the ms per run, so the chunking's effect on the
 // [rows, V] temporaries shows directly.

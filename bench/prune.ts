@@ -1,5 +1,5 @@
 // Bench: pruning a ~1.5 GB BF16 checkpoint with real (seeded random, non-sparse) weights versus `cp` of
-// the same files, in the same run. Target (issue 5): prune ≤ 1.5 × the copy time.
+// the same files, in the same run. Target: prune ≤ 1.5 × the copy time.
 //
 //   npx tsx bench/prune.ts [--runs N] [--dir WORK_DIR] [--source DIR] [--keep]
 //
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../src/core/testing/fixtures';
 import { runPrune } from '../src/core/prune/prune-job';
 import { openCheckpoint } from '../src/core/checkpoint/checkpoint';
-import { randomImportance } from '../src/core/prune/importance';
+import { randomImportance } from '../src/core/calibrate/importance-file';
 import { buildPlan } from '../src/core/prune/plan';
 import { applyPlan } from '../src/core/prune/apply';
 

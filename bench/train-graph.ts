@@ -1,4 +1,4 @@
-// Training-graph bench (issue 6 item 1/4): ms per forward+backward of the bench student (BENCH_STUDENT,
+// Training-graph bench: ms per forward+backward of the bench student (BENCH_STUDENT,
 // ~8M parameters) on ORT CPU, batch 4 × 256, KD loss, against the forward graph alone in the same run,
 // plus an ORT per-op profile of the training graph (--profile).
 //

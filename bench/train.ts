@@ -8,8 +8,8 @@
 // Also prints the split (teacher forward / student step / optimizer) measured in the same run, and, if
 // `python3 -c "import torch, transformers"` works here, the same step in PyTorch side by side.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { runPython } from './python';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFixtureCheckpoint } from '../src/core/testing/fixtures';
@@ -78,17 +78,8 @@ async function main(): Promise<void> {
     console.log(`  median over ${steps} steps: ${total.toFixed(0)} ms/step  (teacher fwd ${med(times.teacher).toFixed(0)}, student fwd+bwd ${med(times.student).toFixed(0)}, AdamW ${med(times.optimizer).toFixed(0)})`);
     console.log(`  ${((B * T) / (total / 1000)).toFixed(0)} tokens/s`);
     console.log(`  vs PyTorch reference ${REFERENCE_PYTORCH_MS} ms (this machine class): ratio ${(total / REFERENCE_PYTORCH_MS).toFixed(2)} (target ≤ ${TARGET})`);
-    let torchOk = false;
-    try {
-      execFileSync('python3', ['-c', 'import torch, transformers'], { stdio: 'ignore' });
-      torchOk = true;
-    } catch {
-      /* PyTorch is not a dependency: skip the side-by-side run. */
-    }
-    if (torchOk) {
-      const py = join(dir, 'torch_step.py');
-      writeFileSync(
-        py,
+    {
+      const source =
         [
           'import sys, time, torch, transformers',
           `torch.set_num_threads(${threads})`,
@@ -106,10 +97,11 @@ async function main(): Promise<void> {
           '    loss.backward(); torch.nn.utils.clip_grad_norm_(s.parameters(), 1.0); opt.step(); opt.zero_grad()',
           '    if i > 0: ts.append((time.perf_counter() - a) * 1000)',
           'ts.sort(); print(ts[len(ts)//2])',
-        ].join('\n'),
-      );
-      const torchMs = Number(execFileSync('python3', [py, teacherFx.dir, studentFx.dir], { encoding: 'utf8' }).trim().split('\n').pop());
-      console.log(`  PyTorch + transformers, same run: ${torchMs.toFixed(0)} ms/step; ratio ${(total / torchMs).toFixed(2)} (target ≤ ${TARGET})`);
+        ].join('\n');
+      const r = runPython(source, [teacherFx.dir, studentFx.dir]);
+      const torchMs = r.ok ? Number(r.stdout.trim().split('\n').pop()) : NaN;
+      if (Number.isFinite(torchMs)) console.log(`  PyTorch + transformers, same run: ${torchMs.toFixed(0)} ms/step; ratio ${(total / torchMs).toFixed(2)} (target ≤ ${TARGET})`);
+      else console.log(`  FAILED: PyTorch side by side: ${r.ok ? 'no timing printed' : r.error}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../src/core/testing/fixtures';
 import { lineChartSvg } from '../src/core/demo/svg-plot';
-import { readConfigFile } from '../src/core/arch/config-codec';
+import { CHECKPOINTS_DIR, FINAL_DIR, LATEST_POINTER, METRICS_FILE } from '../src/core/runs/layout';
 
 export const TEACHER: FixtureOptions = {
   family: 'nemotron_h',
@@ -50,17 +50,17 @@ async function doTrain(): Promise<void> {
     await writeFixtureCheckpoint(init, TEACHER);
     for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) cpSync(join(root, 'examples', 'tokenizer', f), join(init, f));
   }
-  const resume = existsSync(join(run, 'checkpoints', 'latest')) ? ['--resume'] : [];
+  const resume = existsSync(join(run, CHECKPOINTS_DIR, LATEST_POINTER)) ? ['--resume'] : [];
   execFileSync(process.execPath, [cli, 'train', '--model', init, '--data', train, '--eval-data', val, '--out', run, ...TRAIN_ARGS, ...resume], { stdio: 'inherit' });
 }
 
 function doCard(): void {
-  const final = join(run, 'final');
+  const final = join(run, FINAL_DIR);
   if (!existsSync(join(final, 'config.json'))) throw new Error(`${final} does not exist: run the train step first`);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) cpSync(join(final, f), join(out, f));
-  const points = readFileSync(join(run, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l.replace(/\bNaN\b/g, 'null')) as Record<string, number>);
+  const points = readFileSync(join(run, METRICS_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l.replace(/\bNaN\b/g, 'null')) as Record<string, number>);
   const trainPts = points.filter((p) => p['loss'] !== undefined);
   const valPts = points.filter((p) => p['val_loss'] !== undefined);
   const stats = JSON.parse(readFileSync(join(root, 'examples', 'data', 'stats.json'), 'utf8')) as Record<string, unknown>;
@@ -79,7 +79,7 @@ function doCard(): void {
   const batch = Number(TRAIN_ARGS[TRAIN_ARGS.indexOf('--batch') + 1]);
   const seq = Number(TRAIN_ARGS[TRAIN_ARGS.indexOf('--seq-len') + 1]);
   const unigram = ((stats['tokenizer'] as Record<string, unknown>)['unigram'] as Record<string, number> | undefined)?.['withEos'];
-  const cfg = readConfigFile(join(out, 'config.json'));
+  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8').replace(/\bInfinity\b/g, '1e999')) as Record<string, unknown>;
   const params = Number(execFileSync(process.execPath, [cli, 'inspect', out, '--json'], { encoding: 'utf8' }).match(/"total":(\d+)/)![1]);
   const md = `# Bundled teacher: a ${(params / 1e6).toFixed(1)}M-parameter Nemotron-H
 

@@ -22,7 +22,7 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
-  { ...common, entryPoints: ['src/core/jobs/worker-main.ts'], outfile: 'dist/worker.js' },
+  { ...common, entryPoints: ['src/core/pipeline/worker-main.ts'], outfile: 'dist/worker.js' },
   {
     bundle: true,
     platform: 'browser',

@@ -5,6 +5,11 @@
 // This file is imported by the host bundle and by every webview bundle, so it must not import
 // anything from node, vscode or the DOM.
 
+import { parseMetricPoint, type MetricPoint } from '../src/core/runs/metric-point';
+import { PRUNE_AXIS_KEYS as AXIS_KEYS, type PruneAxisKey } from '../src/core/prune/axes';
+
+export type { MetricPoint };
+
 export const WEBVIEW_PROTOCOL_VERSION = 1;
 
 // ---------------------------------------------------------------------------------------------
@@ -35,8 +40,8 @@ export interface ModelVM {
 }
 
 /** The width/depth targets the Compress panel edits; names follow PruneTargets (src/core/prune/targets.ts). */
-export const AXIS_KEYS = ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers'] as const;
-export type AxisKey = (typeof AXIS_KEYS)[number];
+export { PRUNE_AXIS_KEYS as AXIS_KEYS } from '../src/core/prune/axes';
+export type AxisKey = PruneAxisKey;
 export type Targets = Partial<Record<AxisKey, number>>;
 
 export interface AxisVM {
@@ -51,10 +56,10 @@ export interface AxisVM {
   /** Human rule, e.g. "a multiple of n_groups=8". */
   rule: string;
   /**
-   * When set, the only legal values (ascending), because the axis depends on the others (pure Mamba2:
-   * heads × head_dim must stay a multiple of hidden_size); the control steps through exactly these.
+   * Set when the axis's legal values also depend on other targets (pure Mamba2: heads × head_dim must be a
+   * whole multiple of hidden_size); the rule says why. The panel then offers axisValues(...) only.
    */
-  values?: number[];
+  coupled?: string;
 }
 
 export interface EstimateVM {
@@ -128,18 +133,13 @@ export interface ImportanceState {
 export type ImportanceViewState = { kind: 'empty'; message: string } | { kind: 'scores'; state: ImportanceState };
 
 /** One curve point: step plus named series (non-finite values allowed: a diverging loss must show). */
-export interface CurvePoint {
-  step: number;
-  [series: string]: number;
-}
-
 export interface CurvesState {
   key: string;
   title: string;
   /** Run folder or log file it follows. */
   source: string;
   status: 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted' | 'following';
-  points: CurvePoint[];
+  points: MetricPoint[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,14 +147,13 @@ export interface CurvesState {
 
 export type HostMessage =
   | { type: 'compress/state'; state: CompressState }
-  /** `axes`/`targets`/`note` come along when the host adjusted dependent axes to keep the targets legal. */
-  | { type: 'compress/estimate'; estimate: EstimateVM; axes?: AxisVM[]; targets?: Targets; note?: string }
-  /** The checkpoint cannot be read: the panel shows why (and a Retry) instead of the form. */
-  | { type: 'compress/error'; dir: string; message: string }
+  | { type: 'compress/estimate'; estimate: EstimateVM }
+  /** The checkpoint cannot be read: the panel shows why (and a Retry) instead of its controls. */
+  | { type: 'compress/unreadable'; dir: string; error: string }
   | { type: 'importance/state'; state: ImportanceViewState }
   | { type: 'curves/state'; state: CurvesState }
   /** Points from index `from` on (from = number of points the webview should already hold). */
-  | { type: 'curves/append'; key: string; from: number; points: CurvePoint[]; status: CurvesState['status'] };
+  | { type: 'curves/append'; key: string; from: number; points: MetricPoint[]; status: CurvesState['status'] };
 
 export type WebviewMessage =
   | { type: 'ready'; view: 'compress' | 'importance' | 'curves'; protocol: number }
@@ -162,8 +161,7 @@ export type WebviewMessage =
   | { type: 'compress/form'; form: CompressForm }
   | { type: 'compress/run'; action: CompressAction; targets: Targets; form: CompressForm }
   | { type: 'compress/pickData' }
-  /** Read the checkpoint again (after the user fixed it). */
-  | { type: 'compress/reload' }
+  | { type: 'compress/retry' }
   | { type: 'importance/refresh' }
   | { type: 'curves/resync'; key: string }
   | { type: 'curves/export'; key: string; format: 'svg' | 'png'; data: string }
@@ -227,16 +225,13 @@ export function parseCompressForm(v: unknown): CompressForm {
   };
 }
 
-export function parseCurvePoint(v: unknown): CurvePoint {
-  if (!isObj(v)) throw new MessageError(`a curve point must be an object, got ${what(v)}`);
-  const step = field(v, 'step', isNonNegInt, 'a non-negative integer');
-  const p: CurvePoint = { step };
-  for (const [k, x] of Object.entries(v)) {
-    if (k === 'step') continue;
-    if (typeof x !== 'number') throw new MessageError(`series "${k}" must be a number, got ${what(x)}`);
-    p[k] = x;
+/** A curve point (the one metric-point shape, src/core/runs/metric-point.ts) with the protocol's error type. */
+export function parseCurvePoint(v: unknown): MetricPoint {
+  try {
+    return parseMetricPoint(v);
+  } catch (e) {
+    throw new MessageError((e as Error).message);
   }
-  return p;
 }
 
 /** Validates a message the host received from a webview. Throws MessageError. */
@@ -255,8 +250,8 @@ export function parseWebviewMessage(v: unknown): WebviewMessage {
       return { type: 'compress/run', action: oneOf(v, 'action', COMPRESS_ACTIONS), targets: parseTargets(v['targets']), form: parseCompressForm(v['form']) };
     case 'compress/pickData':
       return { type: 'compress/pickData' };
-    case 'compress/reload':
-      return { type: 'compress/reload' };
+    case 'compress/retry':
+      return { type: 'compress/retry' };
     case 'importance/refresh':
       return { type: 'importance/refresh' };
     case 'curves/resync':
@@ -292,18 +287,16 @@ export function parseHostMessage(v: unknown): HostMessage {
       parseCompressForm(s['form']);
       return v as HostMessage;
     }
+    case 'compress/unreadable':
+      field(v, 'dir', isString, 'a string');
+      field(v, 'error', isString, 'a string');
+      return v as HostMessage;
     case 'compress/estimate': {
       const e = field(v, 'estimate', isObj, 'an object');
       field(e, 'params', isFiniteNumber, 'a number');
       parseTargets(e['targets']);
-      if (v['axes'] !== undefined) field(v, 'axes', Array.isArray, 'an array');
-      if (v['targets'] !== undefined) parseTargets(v['targets']);
       return v as HostMessage;
     }
-    case 'compress/error':
-      field(v, 'dir', isString, 'a string');
-      field(v, 'message', isString, 'a string');
-      return v as HostMessage;
     case 'importance/state': {
       const s = field(v, 'state', isObj, 'an object');
       const kind = oneOf(s, 'kind', ['empty', 'scores'] as const);

@@ -20,7 +20,7 @@ export function archParams(spec: HybridModelSpec, t: PruneTargets, keptLayers: n
   const d = sourceDims(spec);
   return prunedParams(spec, {
     hiddenSize: t.hiddenSize ?? d.hiddenSize,
-    intermediateSize: t.intermediateSize ?? d.intermediateSize,
+    intermediateSize: t.ffnHiddenSize ?? d.intermediateSize,
     mambaNumHeads: t.mambaNumHeads ?? d.mambaNumHeads,
     mambaHeadDim: t.mambaHeadDim ?? d.mambaHeadDim,
     numAttentionHeads: t.numAttentionHeads ?? d.numAttentionHeads,
@@ -50,7 +50,7 @@ export function widthGrid(spec: HybridModelSpec): { hidden: number[]; ffn: numbe
 /** The largest relative cut over the pruned width axes (0 = nothing pruned). */
 export function maxCut(spec: HybridModelSpec, t: PruneTargets): number {
   const cuts = [1 - (t.hiddenSize ?? spec.hiddenSize) / spec.hiddenSize];
-  if (spec.mlp && t.intermediateSize !== undefined) cuts.push(1 - t.intermediateSize / spec.mlp.intermediateSize);
+  if (spec.mlp && t.ffnHiddenSize !== undefined) cuts.push(1 - t.ffnHiddenSize / spec.mlp.intermediateSize);
   if (spec.mamba && t.mambaNumHeads !== undefined) cuts.push(1 - t.mambaNumHeads / spec.mamba.numHeads);
   return Math.max(...cuts);
 }
@@ -69,7 +69,7 @@ export function chooseWidth(spec: HybridModelSpec, targetParams: number, keptLay
     for (const intermediateSize of ffns)
       for (const mambaNumHeads of heads) {
         const targets: PruneTargets = { hiddenSize };
-        if (intermediateSize !== undefined) targets.intermediateSize = intermediateSize;
+        if (intermediateSize !== undefined) targets.ffnHiddenSize = intermediateSize;
         if (mambaNumHeads !== undefined) targets.mambaNumHeads = mambaNumHeads;
         all.push({ targets, keptLayers, params: archParams(spec, targets, keptLayers) });
       }
@@ -104,7 +104,7 @@ export function droppedLayers(spec: HybridModelSpec, kept: readonly number[]): n
 export function describeArch(spec: HybridModelSpec, t: PruneTargets, keptLayers?: readonly number[]): string {
   const parts: string[] = [];
   if (t.hiddenSize !== undefined && t.hiddenSize !== spec.hiddenSize) parts.push(`hidden ${spec.hiddenSize}→${t.hiddenSize}`);
-  if (spec.mlp && t.intermediateSize !== undefined && t.intermediateSize !== spec.mlp.intermediateSize) parts.push(`FFN ${spec.mlp.intermediateSize}→${t.intermediateSize}`);
+  if (spec.mlp && t.ffnHiddenSize !== undefined && t.ffnHiddenSize !== spec.mlp.intermediateSize) parts.push(`FFN ${spec.mlp.intermediateSize}→${t.ffnHiddenSize}`);
   if (spec.mamba && t.mambaNumHeads !== undefined && t.mambaNumHeads !== spec.mamba.numHeads) parts.push(`Mamba heads ${spec.mamba.numHeads}→${t.mambaNumHeads}`);
   if (spec.mamba && t.mambaHeadDim !== undefined && t.mambaHeadDim !== spec.mamba.headDim) parts.push(`head channels ${spec.mamba.headDim}→${t.mambaHeadDim}`);
   if (spec.attention && t.numAttentionHeads !== undefined && t.numAttentionHeads !== spec.attention.numHeads) parts.push(`attention heads ${spec.attention.numHeads}→${t.numAttentionHeads}`);

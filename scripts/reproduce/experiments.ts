@@ -75,7 +75,7 @@ export async function runExperiments(lab: Lab): Promise<Omit<Results, 'meta'>> {
   for (const h of headCuts) await metricRow('Mamba heads', `${H}→${h}`, { mambaNumHeads: h }, true);
   for (const f of [0.75, 0.5, 0.375]) {
     const n = scaled(mlp.intermediateSize, f, 8);
-    await metricRow('FFN neurons', `${mlp.intermediateSize}→${n}`, { intermediateSize: n }, true);
+    await metricRow('FFN neurons', `${mlp.intermediateSize}→${n}`, { ffnHiddenSize: n }, true);
   }
   if (att && spec.pattern.includes('*') && att.numHeads > att.numKvHeads) {
     const a = scaled(att.numHeads, 0.5, att.numKvHeads);

@@ -11,21 +11,17 @@ import { join, resolve } from 'node:path';
 import type { HybridModelSpec } from '../../src/core/arch/spec';
 import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { checkpointFingerprint } from '../../src/core/checkpoint/fingerprint';
-import { CALIBRATION_DEFAULTS, runCalibration, type CalibrationSettings } from '../../src/core/calibrate/calibrate';
+import { CALIBRATION_DEFAULTS, type CalibrationSettings } from '../../src/core/calibrate/calibrate';
 import { calibrationKey } from '../../src/core/calibrate/calibration-run';
 import type { MambaHeadRanking } from '../../src/core/calibrate/ranking';
-import { loadImportance } from '../../src/core/prune/importance';
-import { runPrune } from '../../src/core/prune/prune-job';
-import type { PipelineContext } from '../../src/core/prune/job-params';
+import { loadImportance } from '../../src/core/calibrate/importance-file';
 import { PLAN_FILE, type ImportanceMetric, type PruningPlan } from '../../src/core/prune/plan';
 import type { PruneTargets } from '../../src/core/prune/targets';
-import { train } from '../../src/core/distill/trainer';
 import { trainSettings } from '../../src/core/distill/settings';
-import { ortTrainStep } from '../../src/core/distill/ort-train-step';
-import { forwardLogitsSource } from '../../src/core/distill/forward-source';
-import { evaluateLm } from '../../src/core/eval/lm-eval';
+import { inProcessStages, type Stages } from '../../src/core/pipeline/pipeline';
 import { misgroupedHeads } from './plan-stats';
 import type { ReproduceSettings } from './settings';
+import { IMPORTANCE_FILE } from '../../src/core/runs/layout';
 
 export interface PruneRecipe {
   targets: PruneTargets;
@@ -84,6 +80,8 @@ export class Lab {
   reused = 0;
   measured = 0;
   private calibration?: CalibrationInfo;
+  /** The pipeline's stages as library calls (measured without worker start-up). */
+  private readonly stages: Stages;
 
   private constructor(
     readonly teacher: string,
@@ -96,7 +94,9 @@ export class Lab {
     readonly threads: number | undefined,
     private readonly log: (line: string) => void,
     readonly code: string,
-  ) {}
+  ) {
+    this.stages = inProcessStages((l) => this.log(`  ${l}`));
+  }
 
   /** `code`: a hash of the source that measures (sourceHash), so a cached number is never from other code. */
   static async open(o: { teacher: string; train: string; val: string; work: string; settings: ReproduceSettings; fresh: boolean; threads?: number; code: string; log: (line: string) => void }): Promise<Lab> {
@@ -160,10 +160,6 @@ export class Lab {
     return value;
   }
 
-  private ctx(): PipelineContext {
-    return { signal: new AbortController().signal, progress: () => undefined, log: (text, level) => (level === 'warn' || level === 'error' ? this.log(`  ${level}: ${text}`) : undefined) };
-  }
-
   private calibrationSettings(): CalibrationSettings {
     const c = this.s.calibration;
     return { ...CALIBRATION_DEFAULTS, model: this.teacher, data: this.train, samples: c.samples, seqLen: c.seqLen, batch: c.batch, shuffle: true, seed: c.seed, depth: 'kl', depthSamples: c.depthSamples, device: 'cpu', threads: this.threads, mode: 'whole' };
@@ -176,11 +172,11 @@ export class Lab {
     const { key } = await calibrationKey(cs);
     const dir = join(this.work, 'calibration', key);
     const id = `calibrate-${key}`;
-    if (this.cache[id] && !existsSync(join(dir, 'importance.safetensors'))) delete this.cache[id];
+    if (this.cache[id] && !existsSync(join(dir, IMPORTANCE_FILE))) delete this.cache[id];
     const info = await this.cached(id, `calibrate ${cs.samples} rows × ${cs.seqLen} tokens (KL on ${cs.depthSamples} rows)`, async () => {
       // A measurement starts clean: a leftover state.json would otherwise resume and skew the timing.
       await rm(dir, { recursive: true, force: true });
-      const r = await runCalibration(cs, dir, key, { log: (l) => this.log(`  ${l}`) });
+      const { result: r } = await this.stages.calibrate(cs, dir);
       return { dir, rows: r.rows, tokens: r.tokens, seconds: r.timings.total_s, depthKlSeconds: r.timings.depth_kl_s } satisfies CalibrationInfo;
     });
     this.calibration = info;
@@ -197,7 +193,7 @@ export class Lab {
 
   private evalModel(model: string) {
     const e = this.s.eval;
-    return evaluateLm({ model, data: this.val, samples: e.samples, seqLen: e.seqLen, batch: e.batch, packing: 'concat', shuffle: true, seed: e.seed, device: 'cpu', threads: this.threads, mode: 'whole' });
+    return this.stages.evaluate({ model, data: this.val, samples: e.samples, seqLen: e.seqLen, batch: e.batch, packing: 'concat', shuffle: true, seed: e.seed, device: 'cpu', threads: this.threads, mode: 'whole' });
   }
 
   async teacherLoss(): Promise<ZeroShot> {
@@ -221,10 +217,7 @@ export class Lab {
     const id = this.recipeId(r);
     const dir = join(this.work, 'models', id);
     const importance = r.randomSeed !== undefined ? 'random' : (await this.calibrate()).dir;
-    const rep = await runPrune(
-      { model: this.teacher, importance, seed: r.randomSeed, out: dir, targets: r.targets, verify: false, force: true, mambaHeadRanking: r.ranking ?? 'group', metric: r.metric ?? 'activation', device: 'cpu' },
-      this.ctx(),
-    );
+    const rep = await this.stages.prune({ model: this.teacher, importance, seed: r.randomSeed, out: dir, targets: r.targets, verify: false, force: true, mambaHeadRanking: r.ranking ?? 'group', metric: r.metric ?? 'activation', device: 'cpu' });
     const plan = JSON.parse(readFileSync(join(dir, PLAN_FILE), 'utf8')) as PruningPlan;
     const g = misgroupedHeads(this.spec, plan);
     return { dir, params: rep.pruned.params, misgrouped: g.misgrouped, keptMambaHeads: g.kept };
@@ -269,12 +262,7 @@ export class Lab {
         device: 'cpu',
         threads: this.threads,
       });
-      const every = Math.max(1, Math.floor(k.steps / 5));
-      const res = await train(ts, { step: ortTrainStep, forward: forwardLogitsSource }, {
-        onProgress: (x) => {
-          if (x.step % every === 0) this.log(`  ${loss} step ${x.step}/${x.steps}: loss ${x.loss.toFixed(4)}`);
-        },
-      });
+      const res = await this.stages.distill(ts);
       const e = await this.evalModel(res.final);
       return { zeroShot: zs.loss, loss: e.loss, params: p.params, msPerStep: res.msPerStep, firstTrainLoss: res.firstLoss, lastTrainLoss: res.lastLoss } satisfies Distilled;
     });

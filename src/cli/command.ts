@@ -12,9 +12,13 @@ export interface CommandContext {
   signal: AbortSignal;
 }
 
+import type { ActionSchema } from '../core/util/option-schema';
+
 export interface Command {
   name: string;
   usage: string;
+  /** The action's option schema (src/core/<stage>/settings.ts): --help lists its options. */
+  schema?: ActionSchema;
   /** Returns the process exit code (0 ok, 1 failure, 2 bad input). */
   run(ctx: CommandContext): Promise<number>;
 }

@@ -4,6 +4,7 @@
 import { COMMANDS } from './commands/index';
 import { describeError, isHybridCompressError } from '../core/errors';
 import type { CommandContext } from './command';
+import { helpOf } from '../core/util/option-schema';
 
 function help(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -31,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = await cmd.load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${cmd.summary}\n\nusage: ${command.usage}\n`);
+    process.stdout.write((command.schema ? helpOf(command.schema, cmd.summary) : `${cmd.summary}\n\nusage: ${command.usage}`) + '\n');
     return 0;
   }
   const controller = new AbortController();

@@ -1,7 +1,8 @@
 // Renders job progress for the CLI in one of three modes:
 // - tty:   one bar redrawn in place (phase, done/total, tokens/s, ETA), at most ~10 redraws/s;
 //          finished phases stay on screen as a line each; log lines are printed above the bar.
-// - plain: (output is not a terminal) a line at a phase's start, every `plainIntervalMs`, and its end (with duration).
+// - plain: (output is not a terminal) a line every `plainIntervalMs` of a phase and one at its end (with
+//          duration); a phase shorter than that prints only its end line (no "0/1 (0%)" starts).
 // - json:  (--json) one JSON object per line: {"type":"progress",...}, {"type":"log",...},
 //          {"type":"metric","point":{...}}; strict JSON, so non-finite numbers become null.
 // createProgressRenderer picks the streams: tty and json on stdout, plain on stderr (so a
@@ -119,7 +120,8 @@ export class ProgressRenderer {
     if (prev && prev.phase !== info.phase) this.#endPhase(prev, now);
     if (!prev || prev.phase !== info.phase) {
       this.#phaseStart = now;
-      this.#lastDraw = -Infinity;
+      // Plain lines: the first one after an interval (a short phase prints only its end line).
+      this.#lastDraw = this.mode === 'plain' ? now : -Infinity;
     }
     this.#latest = info;
     // Plain mode writes no trailing update: the phase's final state is printed when it ends.
@@ -146,6 +148,12 @@ export class ProgressRenderer {
   /** Prints a line of the command's own output without breaking the bar. */
   print(text: string): void {
     this.#writeAbove(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** A job is over: its last phase's final line goes out now (not when the next job's progress arrives), keeping the output in order. */
+  endPhase(): void {
+    if (this.#latest) this.#endPhase(this.#latest, this.#now());
+    this.#latest = undefined;
   }
 
   /** Ends the display: draws the last state once more and leaves the cursor on a fresh line. */

@@ -5,13 +5,12 @@
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CompressAction, CompressForm, CompressState, Targets, WebviewMessage } from '../../webview/protocol';
+import { AXIS_KEYS, type AxisKey, type CompressAction, type CompressForm, type CompressState, type Targets, type WebviewMessage } from '../../webview/protocol';
 import type { JobService } from './jobs';
 import type { ModelCache } from './models';
 import { latestCalibration } from './importance-source';
 import { makeTask } from './tasks';
-import { compressAxes, estimateTargets, formatParams, normalizeTargets } from './viewmodel/model-vm';
-import { describeError } from '../core/errors';
+import { compressAxes, estimateTargets, formatParams, toPruneTargets } from './viewmodel/model-vm';
 import { TASK_TYPE } from './viewmodel/task-params';
 import { WebviewBridge } from './webview-bridge';
 
@@ -44,7 +43,14 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
   ) {}
 
   targets(dir: string): Targets {
-    return this.context.workspaceState.get<Targets>(`targets:${dir}`) ?? {};
+    // Stored by this or an earlier version (which called the FFN axis intermediateSize): keep known axes only.
+    const stored = this.context.workspaceState.get<Record<string, unknown>>(`targets:${dir}`) ?? {};
+    const t: Targets = {};
+    for (const [k, v] of Object.entries(stored)) {
+      const key = k === 'intermediateSize' ? 'ffnHiddenSize' : k;
+      if ((AXIS_KEYS as readonly string[]).includes(key) && Number.isInteger(v) && (v as number) >= 1) t[key as AxisKey] = v as number;
+    }
+    return t;
   }
 
   form(dir: string): CompressForm {
@@ -55,6 +61,7 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     const existing = this.#panels.get(dir);
     if (existing) {
       existing.panel.reveal();
+      this.hooks.onFocusModel(dir, this.targets(dir));
       return;
     }
     const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
@@ -88,6 +95,10 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     const bridge = new WebviewBridge(panel.webview, this.context.extensionUri, 'compress', panel.title, (m) => this.#onMessage(dir, m), this.log);
     const entry = { dir, panel, bridge };
     this.#panels.set(dir, entry);
+    // The Importance view follows the Compress panel in front.
+    panel.onDidChangeViewState((ev) => {
+      if (ev.webviewPanel.active) this.hooks.onFocusModel(dir, this.targets(dir));
+    });
     panel.onDidDispose(() => {
       bridge.dispose();
       if (this.#panels.get(dir) === entry) this.#panels.delete(dir);
@@ -100,21 +111,10 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     for (const e of this.#panels.values()) await this.#sendState(e);
   }
 
-  /** Sends the panel's state, or the reason it has none: a panel never stays on "Loading…". */
   async #sendState(e: PanelEntry): Promise<void> {
-    try {
-      await this.#sendModelState(e);
-    } catch (err) {
-      this.log.error(`Compress panel ${e.dir}: ${describeError(err)}`);
-      e.bridge.post({ type: 'compress/error', dir: e.dir, message: describeError(err) });
-    }
-  }
-
-  async #sendModelState(e: PanelEntry): Promise<void> {
     const r = await this.models.get(e.dir);
     if (!r.ok) {
-      this.log.warn(`Compress panel: cannot read ${e.dir}: ${r.error}`);
-      e.bridge.post({ type: 'compress/error', dir: e.dir, message: r.error });
+      e.bridge.post({ type: 'compress/unreadable', dir: e.dir, error: r.error });
       return;
     }
     const { vm, spec } = r.model;
@@ -127,7 +127,7 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     if (!form.dataFile && dataFiles.length === 1) form.dataFile = dataFiles[0]!;
     const state: CompressState = {
       model: vm,
-      axes: compressAxes(spec, targets),
+      axes: compressAxes(spec),
       targets,
       estimate: estimateTargets(spec, targets, vm.bytesPerParam),
       form,
@@ -146,22 +146,17 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
       case 'ready':
         await this.#sendState(e);
         return;
-      case 'compress/targets': {
-        const r = await this.models.get(dir);
-        if (!r.ok) return;
-        // Dependent axes (pure Mamba2's integer expand) follow the one the user moved.
-        const { targets, note } = normalizeTargets(r.model.spec, this.targets(dir), m.targets);
-        await this.context.workspaceState.update(`targets:${dir}`, targets);
-        const estimate = estimateTargets(r.model.spec, targets, r.model.vm.bytesPerParam);
-        const axes = compressAxes(r.model.spec, targets);
-        e.bridge.post({ type: 'compress/estimate', estimate, ...(axes.some((a) => a.values) ? { axes, targets, ...(note ? { note } : {}) } : {}) });
-        this.hooks.onFocusModel(dir, targets);
-        return;
-      }
-      case 'compress/reload':
-        this.models.invalidate(dir);
+      case 'compress/retry':
+        this.models.invalidate();
         await this.#sendState(e);
         return;
+      case 'compress/targets': {
+        await this.context.workspaceState.update(`targets:${dir}`, m.targets);
+        const r = await this.models.get(dir);
+        if (r.ok) e.bridge.post({ type: 'compress/estimate', estimate: estimateTargets(r.model.spec, m.targets, r.model.vm.bytesPerParam) });
+        this.hooks.onFocusModel(dir, m.targets);
+        return;
+      }
       case 'compress/form':
         await this.context.workspaceState.update(`form:${dir}`, m.form);
         return;
@@ -213,14 +208,10 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
       if (est?.error && action === 'prune') throw new Error(est.error);
       const out = uniqueDir(join(folder.uri.fsPath, `${name}-pruned-${formatParams(est?.params ?? 0)}`));
       Object.assign(def, { model: dir, importance: cal.run.dir, out, device: form.device });
-      if (action === 'search') Object.assign(def, { targetParams: form.targetParams || '50%', data: form.dataFile, samples: form.samples, seqLen: form.seqLen });
+      if (action === 'search') Object.assign(def, { targetParams: form.targetParams || '50%', data: form.dataFile, rows: form.samples, seqLen: form.seqLen });
       else {
-        if (targets.hiddenSize !== undefined) def['hiddenSize'] = targets.hiddenSize;
-        if (targets.intermediateSize !== undefined) def['ffnHiddenSize'] = targets.intermediateSize;
-        if (targets.mambaNumHeads !== undefined) def['mambaNumHeads'] = targets.mambaNumHeads;
-        if (targets.mambaHeadDim !== undefined) def['mambaHeadDim'] = targets.mambaHeadDim;
-        if (targets.numAttentionHeads !== undefined) def['numAttentionHeads'] = targets.numAttentionHeads;
-        if (targets.numLayers !== undefined) def['numLayers'] = targets.numLayers;
+        // The panel's axis names are the task properties (prune/axes.ts).
+        Object.assign(def, toPruneTargets(targets));
       }
     } else if (action === 'distill') {
       const candidates = await vscode.workspace.findFiles('**/config.json', '{**/node_modules/**,**/.git/**}', 500);

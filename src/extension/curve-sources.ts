@@ -1,16 +1,11 @@
 // Connects the curve panels to the curve readers of src/core/curves: a run folder's metrics.jsonl, a
 // Megatron-LM / Megatron-Bridge log, or TensorBoard event files (one file or a folder of them), all
-// followed as they grow. Points are converted to the webview protocol's flat shape.
+// followed as they grow.
 
 import { streamCurves, type MetricPoint } from '../core/curves/index';
-import type { CurvePoint } from '../../webview/protocol';
-
-export function toCurvePoint(p: MetricPoint): CurvePoint {
-  return { step: p.step, ...p.series };
-}
 
 export interface FollowHandlers {
-  onPoints(points: CurvePoint[], reset: boolean): void;
+  onPoints(points: MetricPoint[], reset: boolean): void;
   onWarning?(message: string): void;
 }
 
@@ -20,6 +15,6 @@ export interface FollowHandlers {
  */
 export async function followCurves(path: string, h: FollowHandlers, signal: AbortSignal, pollMs = 500): Promise<void> {
   for await (const u of streamCurves(path, { follow: true, signal, pollMs, onWarning: (w) => h.onWarning?.(w.message) })) {
-    h.onPoints(u.points.map(toCurvePoint), u.reset === true);
+    h.onPoints(u.points, u.reset === true);
   }
 }

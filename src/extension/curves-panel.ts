@@ -11,6 +11,7 @@ import type { WebviewMessage } from '../../webview/protocol';
 import type { CurveStore } from './viewmodel/curve-store';
 import { followCurves } from './curve-sources';
 import { WebviewBridge } from './webview-bridge';
+import { METRICS_FILE, RUN_FILE } from '../core/runs/layout';
 
 export const CURVES_VIEW_TYPE = 'hybridCompress.curves';
 
@@ -128,11 +129,11 @@ export class CurvesPanels implements vscode.Disposable, vscode.WebviewPanelSeria
 
 function normaliseKey(path: string): string {
   // A run's metrics.jsonl and its folder are the same curve.
-  return basename(path) === 'metrics.jsonl' ? dirname(path) : path;
+  return basename(path) === METRICS_FILE ? dirname(path) : path;
 }
 
 async function runStatus(key: string): Promise<'running' | 'done' | 'failed' | 'cancelled' | undefined> {
-  if (!existsSync(join(key, 'run.json'))) return undefined;
+  if (!existsSync(join(key, RUN_FILE))) return undefined;
   try {
     const run = await readRun(key);
     // A cluster recipe's run.json says "done" once the scripts are written; the training it prepares

@@ -1,12 +1,12 @@
 // Finds the importance scores to show for a model: its latest finished calibration run holding
-// importance.safetensors (issue 4 item 7).
+// importance.safetensors (format: src/core/calibrate/importance-file.ts).
 
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listRuns, type ListedRun } from '../core/runs/index';
+import { IMPORTANCE_FILE } from '../core/runs/layout';
 
-export const IMPORTANCE_FILE = 'importance.safetensors';
 
 function mentions(run: ListedRun, dir: string): boolean {
   const want = resolve(dir);

@@ -4,10 +4,11 @@
 import * as vscode from 'vscode';
 import { join } from 'node:path';
 import { describeError } from '../core/errors';
-import { loadImportance } from '../core/prune/importance';
+import { loadImportance } from '../core/calibrate/importance-file';
 import type { ImportanceViewState, Targets, WebviewMessage } from '../../webview/protocol';
 import type { ModelCache } from './models';
-import { IMPORTANCE_FILE, latestCalibration } from './importance-source';
+import { latestCalibration } from './importance-source';
+import { IMPORTANCE_FILE } from '../core/runs/layout';
 import { importanceVM } from './viewmodel/importance-vm';
 import { WebviewBridge } from './webview-bridge';
 

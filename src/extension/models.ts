@@ -29,10 +29,8 @@ export class ModelCache {
     return p;
   }
 
-  /** Forgets one folder's reading, or every folder's. */
-  invalidate(dir?: string): void {
-    if (dir === undefined) this.#cache.clear();
-    else this.#cache.delete(dir);
+  invalidate(): void {
+    this.#cache.clear();
   }
 }
 

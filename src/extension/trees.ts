@@ -12,6 +12,7 @@ import type { CheckpointDiscovery } from './discovery';
 import type { ModelCache } from './models';
 import { formatBytes, formatParams } from './viewmodel/model-vm';
 import { curvesPathOf, runSummary } from './viewmodel/run-summary';
+import { METRICS_FILE, RUN_FILE } from '../core/runs/layout';
 
 export type CheckpointNode = { kind: 'model'; dir: string } | { kind: 'layer'; dir: string; index: number; layerKind: LayerKind; params: number } | { kind: 'error'; dir: string; message: string };
 
@@ -41,9 +42,8 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode> 
   async getTreeItem(node: CheckpointNode): Promise<vscode.TreeItem> {
     if (node.kind === 'error') {
       const item = new vscode.TreeItem(node.message);
-      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+      item.iconPath = new vscode.ThemeIcon('error');
       item.tooltip = node.message;
-      item.contextValue = 'hybridCompress.error';
       return item;
     }
     if (node.kind === 'layer') {
@@ -55,22 +55,18 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode> 
     }
     const r = await this.models.get(node.dir);
     const name = vscode.workspace.asRelativePath(node.dir, false);
-    // An unreadable checkpoint opens on its reason (the error child) rather than hiding it in a tooltip.
-    const item = new vscode.TreeItem(name, r.ok ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
-    item.id = `model:${node.dir}:${r.ok ? 'ok' : 'error'}`;
+    const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `model:${node.dir}`;
     item.resourceUri = vscode.Uri.file(node.dir);
     item.contextValue = 'hybridCompress.checkpoint';
-    item.iconPath = r.ok ? new vscode.ThemeIcon('circuit-board') : new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+    item.iconPath = new vscode.ThemeIcon(r.ok ? 'circuit-board' : 'warning');
     if (r.ok) {
       const m = r.model.vm;
       item.description = `${m.family} · ${formatParams(m.params)} · ${m.pattern.length > 24 ? m.pattern.slice(0, 24) + '…' : m.pattern}`;
       item.tooltip = new vscode.MarkdownString(
         `**${m.name}** — ${m.modelType}${m.runnable ? '' : ' (inspection only)'}\n\n${formatParams(m.params)} parameters, ${formatBytes(m.bytesOnDisk)} on disk\n\npattern \`${m.pattern}\``,
       );
-    } else {
-      item.description = 'cannot be read';
-      item.tooltip = r.error;
-    }
+    } else item.tooltip = r.error;
     item.command = { command: 'hybridCompress.compressModel', title: 'Compress Model…', arguments: [vscode.Uri.file(node.dir)] };
     return item;
   }
@@ -123,7 +119,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
         continue;
       }
       for (const n of names.sort()) {
-        const t = await stat(join(root, n, 'run.json')).then((st) => st.mtimeMs, () => 0);
+        const t = await stat(join(root, n, RUN_FILE)).then((st) => st.mtimeMs, () => 0);
         parts.push(`${n}:${t}`);
       }
     }
@@ -168,7 +164,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     // Training runs open their curves even before the first metric line exists (the panel waits for it);
     // a cluster recipe follows the folder Megatron will write to.
-    const curves = curvesPathOf(node.run, existsSync(join(node.run.dir, 'metrics.jsonl')));
+    const curves = curvesPathOf(node.run, existsSync(join(node.run.dir, METRICS_FILE)));
     item.contextValue = `hybridCompress.run${curves ? '.curves' : ''}${node.run.kind === 'distill-external' ? '.cluster' : ''}`;
     item.command = curves
       ? { command: 'hybridCompress.openCurves', title: 'Open Training Curves', arguments: [vscode.Uri.file(curves)] }

@@ -120,7 +120,7 @@ test('bad checkpoints exit 2 with a one-line reason on stderr and nothing on std
     [['inspect', corrupt], /header-too-small/],
     [['inspect', pickle], /arbitrary code/],
     [['inspect', join(tmp.dir, 'nowhere')], /no such file or folder/],
-    [['inspect'], /missing model_dir/],
+    [['inspect'], /<model_dir> is required/],
     [['inspect', corrupt, '--bogus'], /bogus/],
   ];
   const results = await Promise.all(cases.map(([args]) => runCli(args)));

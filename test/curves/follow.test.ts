@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { followFile } from '../../src/core/curves/follow';
 import { detectCurveSource, readCurves, streamCurves } from '../../src/core/curves/source';
-import type { CurveUpdate, MetricPoint } from '../../src/core/curves/metric-point';
+import { seriesOf, type MetricPoint } from '../../src/core/runs/metric-point';
+import type { CurveUpdate } from '../../src/core/curves/source';
 import { WarningTally } from '../../src/core/curves/warnings';
 import { HybridCompressError } from '../../src/core/errors';
 import { eventFileBytes, fileVersionEvent, type TbEvent } from './helpers/tb-writer';
@@ -87,7 +88,7 @@ test('streamCurves follows a growing Megatron log, completing a line written in 
         phase++;
       },
     );
-    assert.deepEqual(points(got).map((p) => [p.step, p.series['loss']]), [[10, 1], [20, 0.5], [30, Number((10 / 30).toExponential(6))]]);
+    assert.deepEqual(points(got).map((p) => [p.step, p['loss']]), [[10, 1], [20, 0.5], [30, Number((10 / 30).toExponential(6))]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -113,7 +114,7 @@ test('streamCurves follows an event folder: new files in sub-folders appear with
         }
       },
     );
-    const byTag = points(got).map((p) => [p.step, Object.keys(p.series)[0], Object.values(p.series)[0]]);
+    const byTag = points(got).map((p) => [p.step, seriesOf(p)[0]![0], seriesOf(p)[0]![1]]);
     assert.deepEqual(
       byTag.sort((a, b) => String(a[1]).localeCompare(String(b[1])) || Number(a[0]) - Number(b[0])),
       [[1, 'loss', 3], [2, 'loss', 2], [2, 'validation/loss', 2.5]],
@@ -172,7 +173,7 @@ test('with follow, a path that does not exist yet is waited for', async () => {
     setTimeout(() => writeFileSync(f, '{"step":1,"loss":4}\n{"step":2,"loss":3}\n'), 5 * POLL);
     const tally = new WarningTally();
     const got = await drive(streamCurves(dir, { follow: true, pollMs: POLL, signal: ac.signal, onWarning: tally.sink }), ac, (u) => points(u).length >= 2);
-    assert.deepEqual(points(got).map((p) => p.series['loss']), [4, 3]);
+    assert.deepEqual(points(got).map((p) => p['loss']), [4, 3]);
     assert.equal(tally.total, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });

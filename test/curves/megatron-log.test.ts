@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { seriesOf } from '../../src/core/runs/metric-point';
 import assert from 'node:assert/strict';
 import { MegatronLogParser, parseMegatronLine } from '../../src/core/curves/megatron-log';
 import { megatronBridgeTrainLine, megatronLmTrainLine, pyE, validationLines, type TrainFields } from './helpers/megatron-lines';
@@ -13,8 +14,9 @@ test('Megatron-LM KD training line (microsecond timestamp): every field, distill
   const [p] = new MegatronLogParser().push(LM_KD_LINE + '\n');
   assert.ok(p);
   assert.equal(p.step, 100);
-  assert.equal(p.time, Date.UTC(2026, 7, 22, 10, 1, 2) + 123.456);
-  assert.deepEqual(p.series, {
+  const line = parseMegatronLine(LM_KD_LINE);
+  assert.equal(line?.kind === 'train' ? line.time : undefined, Date.UTC(2026, 7, 22, 10, 1, 2) + 123.456);
+  assert.deepEqual(Object.fromEntries(seriesOf(p)), {
     consumed_samples: 76800,
     iter_ms: 12345.6,
     tflops_per_gpu: 412.3,
@@ -35,14 +37,15 @@ test('Megatron-Bridge training line (whole-second timestamp): plain training map
   const [p] = parser.push(BRIDGE_LINE + '\n');
   assert.ok(p);
   assert.equal(p.step, 10);
-  assert.equal(p.time, Date.UTC(2026, 7, 22, 10, 1, 2));
+  const line = parseMegatronLine(BRIDGE_LINE);
+  assert.equal(line?.kind === 'train' ? line.time : undefined, Date.UTC(2026, 7, 22, 10, 1, 2));
   assert.equal(parser.trainIters, 1000);
-  assert.equal(p.series['loss'], 3.21);
-  assert.equal(p.series['ce_loss'], 3.21);
-  assert.equal(p.series['params_norm'], 345.678);
-  assert.equal(p.series['max_attention_logit'], 12.345);
-  assert.equal(p.series['num_zeros'], 0);
-  assert.equal(p.series['tokens_per_s'], (768 * 4096) / 9.8765);
+  assert.equal(p['loss'], 3.21);
+  assert.equal(p['ce_loss'], 3.21);
+  assert.equal(p['params_norm'], 345.678);
+  assert.equal(p['max_attention_logit'], 12.345);
+  assert.equal(p['num_zeros'], 0);
+  assert.equal(p['tokens_per_s'], (768 * 4096) / 9.8765);
 });
 
 test('any "<name> loss" key is kept (MoE aux losses, intermediate distillation loss)', () => {
@@ -57,12 +60,12 @@ test('any "<name> loss" key is kept (MoE aux losses, intermediate distillation l
     lossScale: 1,
   });
   const [p] = new MegatronLogParser().push(line + '\n');
-  assert.equal(p!.series['intermediate_kd_loss'], 0.25);
-  assert.equal(p!.series['load_balancing_loss'], 0.0125);
-  assert.equal(p!.series['mtp_1_loss'], 3.5);
-  assert.equal(p!.series['loss'], 1.5, 'total loss is the objective when present');
-  assert.equal(p!.series['ce_loss'], 2);
-  assert.equal(p!.series['lr'], undefined, 'Megatron-LM omits the learning rate when it is None');
+  assert.equal(p!['intermediate_kd_loss'], 0.25);
+  assert.equal(p!['load_balancing_loss'], 0.0125);
+  assert.equal(p!['mtp_1_loss'], 3.5);
+  assert.equal(p!['loss'], 1.5, 'total loss is the objective when present');
+  assert.equal(p!['ce_loss'], 2);
+  assert.equal(p!['lr'], undefined, 'Megatron-LM omits the learning rate when it is None');
 });
 
 test('validation lines: lm loss → val_loss / val_ppl, other keys, named sets, test set, end-of-training prefix', () => {
@@ -75,7 +78,7 @@ test('validation lines: lm loss → val_loss / val_ppl, other keys, named sets, 
   ].join('\n') + '\n';
   const pts = parser.push(text);
   assert.deepEqual(
-    pts.map((p) => [p.step, p.series]),
+    pts.map((p) => [p.step, Object.fromEntries(seriesOf(p))]),
     [
       [100, { val_loss: 2.5, val_ppl: Number(pyE(Math.exp(2.5))), val_kd_loss: 0.75, val_kd_loss_ppl: Number(pyE(Math.exp(0.75))) }],
       [200, { val_wiki_loss: 2.25, val_wiki_ppl: Number(pyE(Math.exp(2.25))) }],
@@ -83,7 +86,6 @@ test('validation lines: lm loss → val_loss / val_ppl, other keys, named sets, 
       [1000, { test_loss: 2.125, test_ppl: Number(pyE(Math.exp(2.125))) }],
     ],
   );
-  assert.equal(pts[0]!.time, undefined, 'validation lines carry no timestamp');
 });
 
 test('unknown lines are ignored, including ones that mention iterations', () => {
@@ -113,7 +115,7 @@ test('a truncated last line is completed by the next read; flush only accepts a 
   const cut = LM_KD_LINE.indexOf('1.234567E+00') + 5; // inside a number: "1.234" would be wrong
   assert.deepEqual(parser.push(BRIDGE_LINE + '\n' + LM_KD_LINE.slice(0, cut)).map((p) => p.step), [10]);
   const [p] = parser.push(LM_KD_LINE.slice(cut) + '\n');
-  assert.equal(p!.series['loss'], 1.234567);
+  assert.equal(p!['loss'], 1.234567);
 
   const p2 = new MegatronLogParser();
   p2.push(LM_KD_LINE.slice(0, cut));
@@ -126,19 +128,19 @@ test('a truncated last line is completed by the next read; flush only accepts a 
 test('a whole synthetic run parses identically in one piece and byte by byte', () => {
   const lines: string[] = [];
   const t0 = Date.UTC(2026, 2, 1, 8, 0, 0);
-  const expected: { step: number; loss: number; time: number }[] = [];
+  const expected: { step: number; loss: number }[] = [];
   for (let it = 10; it <= 300; it += 10) {
     const f: TrainFields = { timeMs: t0 + it * 1500, iteration: it, trainIters: 300, consumed: it * 768, iterMs: 1500 + (it % 7), lr: 1e-4 * Math.min(1, it / 50), gbs: 768, losses: [['lm loss', 5 / Math.sqrt(it)]], lossScale: 1, gradNorm: 1 / it };
     // Alternate the two formats, as a log that moved from one stack to the other would.
     lines.push(it % 20 === 0 ? megatronLmTrainLine(f) : megatronBridgeTrainLine(f));
-    expected.push({ step: it, loss: Number(pyE(5 / Math.sqrt(it))), time: t0 + it * 1500 });
+    expected.push({ step: it, loss: Number(pyE(5 / Math.sqrt(it))) });
     if (it % 100 === 0) lines.push(...validationLines(`iteration ${it}`, [['lm loss', 4 / Math.sqrt(it)]]));
   }
   const text = lines.join('\n') + '\n';
   const whole = new MegatronLogParser().push(text);
-  const train = whole.filter((p) => p.series['loss'] !== undefined);
-  assert.deepEqual(train.map((p) => ({ step: p.step, loss: p.series['loss']!, time: p.time! })), expected);
-  assert.equal(whole.filter((p) => p.series['val_loss'] !== undefined).length, 3);
+  const train = whole.filter((p) => p['loss'] !== undefined);
+  assert.deepEqual(train.map((p) => ({ step: p.step, loss: p['loss']! })), expected);
+  assert.equal(whole.filter((p) => p['val_loss'] !== undefined).length, 3);
   const bytes = new TextEncoder().encode(text);
   const inc = new MegatronLogParser();
   const got = [];

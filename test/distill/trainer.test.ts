@@ -2,7 +2,7 @@
 // loss sequence, a NaN stops the run naming the step and tensor with the last checkpoint intact, and the
 // distilled student loads and evaluates.
 
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { writeSafetensors } from '../../src/core/safetensors/writer';
 
 const dir = mkdtempSync(join(tmpdir(), 'hc-train-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const workerPath = join(__dirname, '../../src/core/jobs/worker-main.ts');
+const workerPath = join(__dirname, '../../src/core/pipeline/worker-main.ts');
 
 const TEACHER = { pattern: 'M-*', hiddenSize: 32, mambaHeads: 4, mambaHeadDim: 8, nGroups: 2, stateSize: 8, intermediateSize: 48, attentionHeads: 2, kvHeads: 1, attentionHeadDim: 16, chunkSize: 16, tokenizer: true } as const;
 const STUDENT = { ...TEACHER, hiddenSize: 24, mambaHeads: 2, intermediateSize: 24 } as const;
@@ -88,7 +88,8 @@ function lossSeries(out: string): Map<number, number> {
   return m;
 }
 
-test('setup fixtures', async () => {
+// Shared fixtures of this file, written once before its tests (a hook, not a test that asserts nothing).
+before(async () => {
   writeCorpus(data);
   teacherDir = (await writeFixtureCheckpoint(join(dir, 'teacher'), { ...TEACHER, seed: 1 })).dir;
   studentDir = (await writeFixtureCheckpoint(join(dir, 'student'), { ...STUDENT, seed: 2 })).dir;

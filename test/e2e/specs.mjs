@@ -2,7 +2,7 @@
 // A scenario that needs a job kind the worker does not register yet is reported "pending" with the
 // reason — it is not faked; it starts passing once the job lands.
 
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { activationTime, waitFor, webviewFrame } from './harness.mjs';
 import { megatronLog, tbEventFile } from './log-writers.mjs';
@@ -177,8 +177,9 @@ export function scenarios(ctx) {
           r.dispatchEvent(new Event('input', { bubbles: true }));
         });
         await waitFor(async () => Number(await f.getAttribute('#estimate', 'data-params')) < before, 'the parameter estimate to drop');
-        const step = await f.getAttribute('#axis-mambaNumHeads', 'step');
-        if (Number(step) !== config.n_groups) throw new Error(`Mamba heads slider step ${step}, expected n_groups=${config.n_groups}`);
+        // The slider runs over exactly the legal values: multiples of n_groups from n_groups up.
+        const values = (await f.getAttribute('#axis-mambaNumHeads', 'data-values')).split(',').map(Number);
+        if (values[0] !== config.n_groups || values.some((v) => v % config.n_groups !== 0)) throw new Error(`Mamba heads slider offers ${values.join(', ')}, expected multiples of n_groups=${config.n_groups}`);
         await page.screenshot({ path: join(shots, 'compress-panel.png') });
         // Negative check: no item on a folder that is not a checkpoint.
         await page.keyboard.press('Escape');
@@ -189,38 +190,16 @@ export function scenarios(ctx) {
       },
     },
     {
-      name: 'A checkpoint whose config.json cannot be read shows the reason in the Compress panel and the Checkpoints tree, and Retry recovers',
+      name: 'A checkpoint that cannot be read opens as an error state with the reason, never an endless "Loading…"',
       async run() {
-        const broken = join(ws, 'models', 'broken');
-        mkdirSync(broken, { recursive: true });
-        copyFileSync(join(model, 'model.safetensors'), join(broken, 'model.safetensors'));
-        writeFileSync(join(broken, 'config.json'), '{"model_type": "nemotron_h", "hidden_size": ');
-        try {
-          await expandFolder(page, 'models');
-          await explorerMenu(page, 'broken', 'Compress Model…');
-          const f = await webviewFrame(page, 'compress', 30_000, (h1) => h1 === 'broken');
-          const reason = await waitFor(async () => (await f.locator('.load-error').count()) > 0 && f.locator('.load-error').innerText(), 'the reason in the panel', 20_000);
-          if (!/config\.json: not valid JSON/.test(reason)) throw new Error(`panel shows "${reason}"`);
-          if (await f.evaluate(() => document.body.innerText.includes('Loading…'))) throw new Error('the panel still says Loading…');
-          await page.screenshot({ path: join(shots, 'unreadable-checkpoint.png') });
-          // The Checkpoints tree marks it and shows the same reason as its child.
-          await openSidebar(page);
-          const row = await waitFor(async () => {
-            const rows = page.locator('.pane-body .monaco-list-row', { hasText: 'broken' });
-            return (await rows.count()) > 0 && /cannot be read/.test(await rows.first().innerText()) ? rows.first() : undefined;
-          }, 'the unreadable checkpoint in the Checkpoints tree', 20_000, 500);
-          await waitFor(async () => (await page.locator('.pane-body .monaco-list-row', { hasText: 'not valid JSON' }).count()) > 0, "the tree's error row with the reason", 10_000, 500);
-          const treeText = (await row.innerText()).replace(/\s+/g, ' ').trim();
-          await page.locator('.part.sidebar').screenshot({ path: join(shots, 'unreadable-tree.png') });
-          // Fix the file; Retry reads it again and the form appears.
-          copyFileSync(join(model, 'config.json'), join(broken, 'config.json'));
-          await f.click('#retry');
-          await f.waitForSelector('#estimate[data-params]', { timeout: 20_000 });
-          return `${reason.slice(0, 90)}…; tree: ${treeText}`;
-        } finally {
-          await closeTab(page, 'Compress: broken');
-          rmSync(broken, { recursive: true, force: true });
-        }
+        await page.keyboard.press('Escape');
+        await explorerMenu(page, 'broken', 'Compress Model…');
+        const f = await webviewFrame(page, 'compress', 30_000, (h1) => h1 === 'broken');
+        const text = await f.waitForSelector('#unreadable', { timeout: 20_000 }).then((e) => e.textContent());
+        if (!/model\.safetensors/.test(text) || !/header/i.test(text)) throw new Error(`unreadable state says "${text}", expected the file and what is wrong with its header`);
+        if (await f.$('#retry') === null) throw new Error('no Retry button');
+        await closeTab(page, 'Compress: broken');
+        return text.slice(0, 120);
       },
     },
     {

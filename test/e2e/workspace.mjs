@@ -1,6 +1,6 @@
 // Builds the e2e workspace: a fixture checkpoint (through the project's own CLI), a pre-tokenised
 // calibration file, and helpers that write run folders in the documented formats (run.json,
-// metrics.jsonl, importance.safetensors of issue 4 item 7) for the views to read.
+// metrics.jsonl, importance.safetensors as src/core/calibrate/importance-file.ts reads it) for the views to read.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, appendFileSync } from 'node:fs';
@@ -12,6 +12,11 @@ export function makeWorkspace(root, repo) {
   execFileSync(process.execPath, [join(repo, 'dist', 'cli.js'), 'fixture', model, '--preset', 'tiny'], { stdio: 'pipe' });
   // config.json may hold bare Infinity (transformers writes it); 1e999 parses to Infinity.
   const config = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8').replace(/-?\bInfinity\b/g, (m) => (m.startsWith('-') ? '-1e999' : '1e999')).replace(/\bNaN\b/g, 'null'));
+  // A checkpoint that cannot be read: a real config next to a safetensors file whose header is cut off.
+  const broken = join(root, 'models', 'broken');
+  mkdirSync(broken, { recursive: true });
+  writeFileSync(join(broken, 'config.json'), readFileSync(join(model, 'config.json')));
+  writeFileSync(join(broken, 'model.safetensors'), readFileSync(join(model, 'model.safetensors')).subarray(0, 40));
   mkdirSync(join(root, 'data'), { recursive: true });
   // Pre-tokenised rows (input_ids): calibration works without a tokenizer file.
   const lines = [];

@@ -12,7 +12,8 @@ import { loadRecipeData } from '../../src/core/recipes/data';
 import { planMegatronRecipe, type MegatronRecipeOptions } from '../../src/core/recipes/megatron';
 import { checkDataPrefixes, checkSteps, describeTokens, legalGlobalBatch, parseLayout, pipelineParallelChoices, recipeDefaults, tensorParallelChoices } from '../../src/extension/viewmodel/cluster-recipe';
 import { curvesPathOf, keyFigure } from '../../src/extension/viewmodel/run-summary';
-import { recipeOptions } from '../../src/extension/viewmodel/job-launch';
+import { taskToJob } from '../../src/extension/viewmodel/task-params';
+import { recipeOptionsFrom } from '../../src/core/recipes/settings';
 
 /** The option planMegatronRecipe names when it refuses, or undefined when it accepts. */
 function refusal(o: MegatronRecipeOptions): string | undefined {
@@ -74,10 +75,11 @@ test('layout, global batch, steps and data prefixes: parsed and checked while ty
   assert.match(checkDataPrefixes(' ')!, /at least one/);
 });
 
-test('recipe options from task params: defaults left to the data file, the run folder as output', () => {
-  const o = recipeOptions({ teacher: '/t', student: '/s', data: '0.5:/d/a,/d/b', steps: 300, tp: 2, warmupSteps: 20, workspace: '/w', out: '/w/run' }, '/w/run');
-  assert.deepEqual(o, { teacher: '/t', student: '/s', data: [{ weight: 0.5, prefix: '/d/a' }, { weight: 1, prefix: '/d/b' }], mockData: false, out: '/w/run', steps: 300, tp: 2, warmup: 20 });
-  assert.deepEqual(recipeOptions({ teacher: '/t', student: '/s', mockData: true, steps: 100 }, '/r').data, []);
+test('recipe options from a task: defaults left to the data file, the run folder as output', () => {
+  const req = taskToJob({ action: 'distill-external', teacher: '/t', student: '/s', data: '0.5:/d/a,/d/b', steps: 300, tp: 2, warmupSteps: 20, out: '/w/run' }, '/w');
+  const o = recipeOptionsFrom(req.params, req.workspace);
+  assert.deepEqual(o, { teacher: '/t', student: '/s', data: [{ weight: 0.5, prefix: '/d/a' }, { weight: 1, prefix: '/d/b' }], mockData: false, out: '/w/run', steps: 300, hfExport: true, tp: 2, warmup: 20 });
+  assert.deepEqual(recipeOptionsFrom(taskToJob({ action: 'distill-external', teacher: '/t', student: '/s', mockData: true, steps: 100 }, '/w').params, '/w').data, []);
 });
 
 test('Runs tree: a recipe run shows its size and follows its Megatron output folder; prune/search show params', () => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSpec } from '../../src/core/arch/index';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
-import { ImportanceScores, importanceLayout } from '../../src/core/prune/importance';
+import { ImportanceScores, importanceLayout } from '../../src/core/calibrate/importance-file';
 import { Rng } from '../../src/core/util/random';
 import { histogram, importanceVM, sortedChannels, thresholdOf } from '../../src/extension/viewmodel/importance-vm';
 
@@ -50,7 +50,7 @@ test('heatmap: one cell per Mamba head and layer; kept heads are the best of eac
 
 test('FFN threshold is the lowest kept score; histogram counts every neuron; attention and embedding cuts', () => {
   const s = scores(2);
-  const st = importanceVM(spec, s, { intermediateSize: 10, numAttentionHeads: 2, hiddenSize: 30 }, run, '/w/models/m');
+  const st = importanceVM(spec, s, { ffnHiddenSize: 10, numAttentionHeads: 2, hiddenSize: 30 }, run, '/w/models/m');
   for (const row of st.mlp!.rows) {
     const v = Array.from(s.require(`layers.${row.layer}.mlp.neurons`, [40], 't'));
     const sorted = [...v].sort((a, b) => b - a);

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { writeFixtureCheckpoint } from '../../src/core/testing/fixtures';
 import { HybridCompressError } from '../../src/core/errors';
-import { launchMegatronRecipe, launchPrune, launchSearch, PIPELINE_REPORT_FILE } from '../../src/core/jobs/launch';
+import { launchPrune, launchSearch } from '../../src/core/prune/launch';
+import { launchMegatronRecipe } from '../../src/core/recipes/launch';
+import { REPORT_FILE } from '../../src/core/runs/layout';
 import { listRuns, readRun, runsRoot } from '../../src/core/runs/index';
 import { pruneCommand } from '../../src/cli/commands/prune';
 import type { PruneJobParams, SearchJobParams } from '../../src/core/prune/job-params';
@@ -50,7 +52,7 @@ test('launchPrune: a tiny prune leaves a "prune" run folder with inputs, setting
   assert.equal(r['loss_before'], v.loss_before);
   assert.equal(r['loss_after'], v.loss_after);
   assert.equal(rec.ep, v.engine);
-  assert.deepEqual(JSON.parse(readFileSync(join(run.dir, PIPELINE_REPORT_FILE), 'utf8')), JSON.parse(JSON.stringify(report)));
+  assert.deepEqual(JSON.parse(readFileSync(join(run.dir, REPORT_FILE), 'utf8')), JSON.parse(JSON.stringify(report)));
   assert.ok(existsSync(join(ws, 'pruned', 'config.json')));
   assert.ok(phases.has('write'));
   // The Runs tree's listing and key figure.
@@ -107,7 +109,7 @@ test('launchSearch: the winner, the budget and the output folder are the run’s
   assert.equal(r['output_dir'], join(ws, 'best'));
   assert.equal(r['loss_after'], report.winner['loss']);
   assert.ok(existsSync(join(ws, 'best', 'config.json')));
-  assert.ok(existsSync(join(run!.dir, PIPELINE_REPORT_FILE)));
+  assert.ok(existsSync(join(run!.dir, REPORT_FILE)));
 });
 
 test('prune CLI: same output as before, plus a run folder under <cwd>/.hybrid-compress/runs', async (t) => {

@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { buildSpec } from '../../src/core/arch/index';
 import { isLegal } from '../../src/core/prune/targets';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
-import { bytesPerParam, compressAxes, estimateTargets, legalValues, modelVMFromSpec, normalizeTargets, snapToAxis } from '../../src/extension/viewmodel/model-vm';
 import { checkTargets } from '../../src/core/prune/targets';
+import { Rng } from '../../src/core/util/random';
+import { bytesPerParam, compressAxes, estimateTargets, modelVMFromSpec } from '../../src/extension/viewmodel/model-vm';
+import { axisValues } from '../../webview/shared/axis-values';
+import type { Targets } from '../../webview/protocol';
 
 const opts = { hiddenSize: 64, pattern: 'M-M*M-', mambaHeads: 8, mambaHeadDim: 16, nGroups: 2, stateSize: 16, convKernel: 4, intermediateSize: 96, attentionHeads: 4, kvHeads: 2, attentionHeadDim: 16, vocabSize: 272 };
 const spec = buildSpec(fixtureConfig(opts));
@@ -12,17 +15,39 @@ const spec = buildSpec(fixtureConfig(opts));
 test('axes offer exactly the pruner’s legal values', () => {
   const axes = compressAxes(spec);
   const byKey = new Map(axes.map((a) => [a.key, a]));
-  assert.deepEqual([...byKey.keys()], ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers']);
+  assert.deepEqual([...byKey.keys()], ['hiddenSize', 'ffnHiddenSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers']);
   const heads = byKey.get('mambaNumHeads')!;
   assert.deepEqual([heads.min, heads.max, heads.step], [2, 8, 2]);
-  assert.deepEqual(legalValues(heads), [8, 6, 4, 2]);
-  assert.deepEqual(legalValues(byKey.get('numAttentionHeads')!), [4, 2]);
-  for (const a of axes) for (const v of legalValues(a, 20)) assert.ok(isLegal(v, a), `${a.key}=${v}`);
-  assert.equal(snapToAxis(5, heads), 6);
-  assert.equal(snapToAxis(1, heads), 2);
-  assert.equal(snapToAxis(99, heads), 8);
-  const long = legalValues(byKey.get('hiddenSize')!, 10);
-  assert.ok(long.length <= 12 && long[0] === 64 && long[long.length - 1] === 1);
+  const model = modelVMFromSpec('/m', spec, 0, 4);
+  assert.deepEqual(axisValues(heads, {}, model), [2, 4, 6, 8]);
+  assert.deepEqual(axisValues(byKey.get('numAttentionHeads')!, {}, model), [2, 4]);
+  for (const a of axes) for (const v of axisValues(a, {}, model)) assert.ok(isLegal(v, a), `${a.key}=${v}`);
+  assert.equal(axisValues(byKey.get('hiddenSize')!, {}, model).length, 64);
+  assert.ok(axes.every((a) => a.coupled === undefined), 'nemotron_h axes are independent');
+});
+
+test('pure Mamba2: sliders offer only combinations transformers can express (integer expand), and the pruner agrees', () => {
+  const m2 = buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 2, hiddenSize: 48, mambaHeads: 12, mambaHeadDim: 8, nGroups: 2, stateSize: 8, vocabSize: 300 }));
+  const model = modelVMFromSpec('/m2', m2, 0, 4);
+  const axes = compressAxes(m2).filter((a) => a.key !== 'numLayers');
+  assert.deepEqual(axes.map((a) => a.key), ['hiddenSize', 'mambaNumHeads', 'mambaHeadDim']);
+  assert.ok(axes.every((a) => a.coupled?.includes('integer expand')));
+  // At the source (12 × 8 = 96 = 2 × 48) the hidden slider offers the divisors of 96 up to 48.
+  assert.deepEqual(axisValues(axes[0]!, {}, model), [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48]);
+  const rng = new Rng(3);
+  let targets: Targets = {};
+  for (let i = 0; i < 200; i++) {
+    const a = axes[rng.int(axes.length)]!;
+    const vals = axisValues(a, targets, model);
+    assert.ok(vals.length > 0, `${a.key} offers nothing at ${JSON.stringify(targets)}`);
+    targets = { ...targets, [a.key]: vals[rng.int(vals.length)] };
+    checkTargets(m2, targets);
+    assert.equal(estimateTargets(m2, targets, 4).error, undefined, JSON.stringify(targets));
+    // A grid value the slider leaves out is refused by the pruner, naming the rule.
+    const grid = axisValues({ ...a, coupled: undefined }, targets, model);
+    const left = grid.find((v) => !axisValues(a, targets, model).includes(v));
+    if (left !== undefined) assert.throws(() => checkTargets(m2, { ...targets, [a.key]: left }), /whole multiple of hidden_size.*integer expand/);
+  }
 });
 
 test('estimate matches a hand count of what pruning Mamba heads and FFN neurons removes', () => {
@@ -36,7 +61,7 @@ test('estimate matches a hand count of what pruning Mamba heads and FFN neurons 
   const perMamba = (2 * dI + (H - h)) * D + dI * K + convBias + 3 * (H - h) + dI + D * dI;
   const perMlp = 2 * D * (F - f); // up_proj rows and down_proj columns (no bias)
   const expected = spec.params.total - mambaLayers * perMamba - mlpLayers * perMlp;
-  const e = estimateTargets(spec, { mambaNumHeads: h, intermediateSize: f }, 2);
+  const e = estimateTargets(spec, { mambaNumHeads: h, ffnHiddenSize: f }, 2);
   assert.equal(e.error, undefined);
   assert.equal(e.params, expected);
   assert.equal(e.bytes, expected * 2);
@@ -63,34 +88,4 @@ test('model view model and bytes per parameter', () => {
   assert.equal(vm.layers.length, 6);
   assert.equal(vm.layers.reduce((a, l) => a + l.params, 0) + spec.params.byComponent.embedding + spec.params.byComponent.lm_head + spec.normF.shape[0]!, spec.params.total);
   assert.deepEqual(vm.mamba, { numHeads: 8, headDim: 16, nGroups: 2, stateSize: 16 });
-});
-
-test('pure Mamba2: the width axes list only values an integer expand allows, and moving one adjusts the others', () => {
-  const m2 = buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 2, hiddenSize: 32, mambaHeads: 8, mambaHeadDim: 8, nGroups: 2, stateSize: 8 }));
-  const byKey = (t = {}) => new Map(compressAxes(m2, t).map((a) => [a.key, a]));
-  const axes = byKey();
-  assert.deepEqual(axes.get('mambaHeadDim')!.values, [4, 8], 'with hidden 32, 8·p or h·p must be a multiple of 32 for some h');
-  assert.deepEqual(axes.get('mambaNumHeads')!.values, [4, 8]);
-  const hidden = axes.get('hiddenSize')!.values!;
-  for (const d of [30, 24, 32, 7]) assert.ok(hidden.includes(d), `${d} divides some heads × head_dim (6 × 5, 6 × 4, 8 × 4, 2 × 7)`);
-  for (const d of [11, 13, 22, 25, 27, 31]) assert.ok(!hidden.includes(d), `${d} divides no heads × head_dim with heads ≤ 8, head_dim ≤ 8`);
-  assert.match(axes.get('hiddenSize')!.rule, /integer expand/);
-  assert.deepEqual(byKey({ hiddenSize: 16 }).get('mambaHeadDim')!.values, [2, 4, 6, 8]);
-  assert.equal(compressAxes(spec).some((a) => a.values), false, 'nemotron_h axes are independent');
-  // Every combination the panel can reach by moving one axis to an offered value is legal after normalising.
-  let t = {};
-  for (const [key, v] of [['hiddenSize', 16], ['mambaNumHeads', 2], ['mambaHeadDim', 6], ['hiddenSize', 4], ['hiddenSize', 32], ['mambaNumHeads', 4]] as const) {
-    const axis = byKey(t).get(key)!;
-    assert.ok(axis.values!.includes(v), `${key}=${v} offered in ${JSON.stringify(axis.values)}`);
-    const r = normalizeTargets(m2, t, { ...t, [key]: v });
-    assert.doesNotThrow(() => checkTargets(m2, r.targets), JSON.stringify(r.targets));
-    assert.equal((r.targets as Record<string, number>)[key] ?? { hiddenSize: 32, mambaNumHeads: 8, mambaHeadDim: 8 }[key], v, 'the moved axis keeps its value');
-    assert.equal(estimateTargets(m2, r.targets, 4).error, undefined);
-    if (r.note) assert.match(r.note, /integer expand/);
-    t = r.targets;
-  }
-  const moved = normalizeTargets(m2, {}, { mambaHeadDim: 4, mambaNumHeads: 6 });
-  assert.match(moved.note ?? '', /→/);
-  const same = normalizeTargets(spec, {}, { mambaHeadDim: 3 });
-  assert.deepEqual(same, { targets: { mambaHeadDim: 3 } });
 });

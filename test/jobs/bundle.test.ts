@@ -16,7 +16,7 @@ test('a bundled worker runs jobs registered by a separate module', async () => {
   try {
     const outfile = join(dir, 'worker.js');
     await build({
-      entryPoints: [join(ROOT, 'src/core/jobs/worker-main.ts')],
+      entryPoints: [join(ROOT, 'src/core/pipeline/worker-main.ts')],
       outfile,
       bundle: true,
       platform: 'node',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { runJob, JobError, type JobLogEntry, type RunJobOptions } from '../../src/core/jobs/client';
 import type { MetricPoint, ProgressInfo } from '../../src/core/jobs/protocol';
 
-const WORKER = join(__dirname, '../../src/core/jobs/worker-main.ts');
+const WORKER = join(__dirname, '../../src/core/pipeline/worker-main.ts');
 const TEST_JOBS = join(__dirname, 'fixtures/test-jobs.ts');
 
 function run<R = unknown>(kind: string, params: unknown = {}, opts: RunJobOptions = {}): Promise<R> {

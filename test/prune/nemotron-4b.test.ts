@@ -7,7 +7,7 @@ import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { checkpointFingerprint } from '../../src/core/checkpoint/fingerprint';
 import { fixtureConfig, writeFixtureCheckpoint } from '../../src/core/testing/fixtures';
 import { NEMOTRON_H_4B, NEMOTRON_H_4B_PARAMS, NEMOTRON_H_8B } from '../../src/core/testing/nemotron-h-8b';
-import { randomImportance } from '../../src/core/prune/importance';
+import { randomImportance } from '../../src/core/calibrate/importance-file';
 import { buildPlan } from '../../src/core/prune/plan';
 import { applyPlan } from '../../src/core/prune/apply';
 import { prunedParams } from '../../src/core/prune/config';
@@ -20,7 +20,7 @@ test('the shape-only 8B fixture pruned to hidden 3072 / FFN 12288 / 112 Mamba he
   const src = await openCheckpoint(f.dir);
   t.after(() => src.close());
   const fp = await checkpointFingerprint(src);
-  const plan = buildPlan(src.spec, randomImportance(src.spec, 1), { hiddenSize: 3072, intermediateSize: 12288, mambaNumHeads: 112 }, fp.id);
+  const plan = buildPlan(src.spec, randomImportance(src.spec, 1), { hiddenSize: 3072, ffnHiddenSize: 12288, mambaNumHeads: 112 }, fp.id);
   assert.equal(prunedParams(src.spec, planDims(src.spec, plan)), NEMOTRON_H_4B_PARAMS, 'parameter count known before writing');
   for (const l of plan.layers) if (l.kind === 'M') assert.equal(l.mamba_heads.length, 112);
   const res = await applyPlan(src, plan, { out: join(dir, '4b') });

@@ -10,9 +10,9 @@ import { referenceForward } from '../../src/core/model/reference';
 import { writeSafetensors } from '../../src/core/safetensors/writer';
 import { fixtureConfig, writeFixtureCheckpoint, type FixtureOptions } from '../../src/core/testing/fixtures';
 import { NEMOTRON_H_8B } from '../../src/core/testing/nemotron-h-8b';
-import { importanceLayout, randomImportance } from '../../src/core/prune/importance';
+import { importanceLayout, randomImportance } from '../../src/core/calibrate/importance-file';
 import type { PipelineContext, PruneJobParams } from '../../src/core/prune/job-params';
-import { validatePruneParams, validateSearchParams } from '../../src/core/prune/job-params';
+import { validatePruneParams, validateSearchParams } from '../../src/core/prune/settings';
 import { lmLoss } from '../../src/core/prune/evaluate';
 import { countPrunedParams } from '../../src/core/prune/param-count';
 import { prunedParams, sourceDims } from '../../src/core/prune/config';
@@ -21,7 +21,6 @@ import { runSearch } from '../../src/core/prune/search-job';
 import { KD_NEEDS_DATA } from '../../src/core/prune/job-params';
 import { axisChoices, enumerateCandidates, rankCandidates, searchGrid, type ScoredCandidate } from '../../src/core/prune/search';
 import { modelOptExportConfig } from '../../src/core/prune/modelopt';
-import { hasExpandRule, legalWithOthers } from '../../src/core/prune/mamba2-expand';
 import { Rng } from '../../src/core/util/random';
 import { readAll, tempDir } from './helpers';
 
@@ -55,10 +54,11 @@ test('closed-form parameter count equals the spec-based count on random dims of 
         keptLayers: base.keptLayers.filter(() => rng.next() < 0.8),
       };
       if (d.keptLayers.length === 0) d.keptLayers = [0];
-      if (hasExpandRule(spec)) {
-        // Pure Mamba2 widths must keep an integer expand: draw the hidden size among the legal ones.
-        const legal = legalWithOthers(spec, 'hiddenSize', { hiddenSize: d.hiddenSize, mambaNumHeads: d.mambaNumHeads!, mambaHeadDim: d.mambaHeadDim! });
-        d.hiddenSize = legal[rng.int(legal.length)]!;
+      if (spec.family === 'mamba2') {
+        // Only inner sizes that are whole multiples of hidden_size are expressible (integer expand).
+        const inner = d.mambaNumHeads! * d.mambaHeadDim!;
+        const divisors = Array.from({ length: Math.min(inner, spec.hiddenSize) }, (_, k) => k + 1).filter((x) => inner % x === 0);
+        d.hiddenSize = divisors[rng.int(divisors.length)]!;
       }
       assert.equal(countPrunedParams(spec, d), prunedParams(spec, d), JSON.stringify(d));
     }
@@ -101,7 +101,7 @@ test('runPrune: plan, write, verify (zero-shot loss before/after equals the refe
   const dir = tempDir(t);
   const f = await writeFixtureCheckpoint(join(dir, 'src'), FX);
   const c = ctx();
-  const params = validatePruneParams({ model: f.dir, importance: 'random', seed: 3, out: join(dir, 'out'), targets: { hiddenSize: 24, mambaNumHeads: 6, intermediateSize: 30 }, emitModelOptConfig: true, rows: 2, seqLen: 16, device: 'cpu' });
+  const params = validatePruneParams({ model: f.dir, importance: 'random', seed: 3, out: join(dir, 'out'), targets: { hiddenSize: 24, mambaNumHeads: 6, ffnHiddenSize: 30 }, emitModelOptConfig: true, rows: 2, seqLen: 16, device: 'cpu' });
   const r = await runPrune(params, c);
   assert.deepEqual([...c.phases].sort(), ['fingerprint', 'verify', 'write']);
   assert.equal(r.pruned.hidden_size, 24);
@@ -203,10 +203,10 @@ test('runSearch: candidates within tolerance scored and ranked, search.json writ
 test('job parameters are validated field by field', () => {
   assert.throws(() => validatePruneParams(null), /"params" must be an object/);
   assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: {} }), /"out" is required/);
-  assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: { hiddenSize: 'x' }, out: '/o' }), /"hiddenSize" must be a number/);
+  assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: { hiddenSize: 'x' }, out: '/o' }), /targets: "hiddenSize" must be an integer ≥ 1, got "x"/);
   assert.throws(() => validatePruneParams({ model: '/m', importance: 'random', targets: {}, out: '/o', metric: 'l2' }), /"metric" must be one of activation\|flap/);
   assert.throws(() => validateSearchParams({ model: '/m', importance: 'random' }), /"targetParams" must be a non-empty string/);
-  assert.throws(() => validateSearchParams({ model: '/m', importance: 'random', targetParams: '1e6', tolerance: 2 }), /"tolerance" must be a number ≥ 0 ≤ 1/);
+  assert.throws(() => validateSearchParams({ model: '/m', importance: 'random', targetParams: '1e6', tolerance: 2 }), /"tolerance" must be a fraction like 0\.05 or 5%, between 0 and 1, got 2/);
 });
 
 test('ModelOpt export_config names every axis of the model, in ModelOpt hparam order', () => {
@@ -225,10 +225,10 @@ test('a real calibrate run feeds prune: every name and shape it writes is accept
   const { runCalibration, CALIBRATION_DEFAULTS } = await import('../../src/core/calibrate/calibrate');
   const run = join(dir, 'run');
   await runCalibration({ ...CALIBRATION_DEFAULTS, model: f.dir, data, samples: 4, seqLen: 24, batch: 2, depth: 'kl', depthSamples: 2, device: 'cpu', mode: 'whole' }, run, 'k');
-  const { loadImportance } = await import('../../src/core/prune/importance');
+  const { loadImportance } = await import('../../src/core/calibrate/importance-file');
   const scores = await loadImportance(run);
   for (const { name, shape } of importanceLayout(f.spec)) assert.deepEqual(scores.require(name, shape, 'test').length, shape.reduce((a, b) => a * b, 1), name);
-  const base: PruneJobParams = { model: f.dir, importance: run, targets: { hiddenSize: 20, mambaNumHeads: 4, mambaHeadDim: 3, intermediateSize: 24, numAttentionHeads: 2, numLayers: 5 }, out: join(dir, 'out'), data, rows: 2, seqLen: 24, device: 'cpu' };
+  const base: PruneJobParams = { model: f.dir, importance: run, targets: { hiddenSize: 20, mambaNumHeads: 4, mambaHeadDim: 3, ffnHiddenSize: 24, numAttentionHeads: 2, numLayers: 5 }, out: join(dir, 'out'), data, rows: 2, seqLen: 24, device: 'cpu' };
   const r = await runPrune(base, ctx());
   assert.equal(r.importance, join(run, 'importance.safetensors'));
   const v = r.verification!;

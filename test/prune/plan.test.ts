@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildSpec, mambaGroupOfHead, kvHeadOfQueryHead } from '../../src/core/arch/index';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
 import { HybridCompressError } from '../../src/core/errors';
-import { ImportanceScores, randomImportance, importanceLayout, checkImportanceFingerprint } from '../../src/core/prune/importance';
+import { ImportanceScores, randomImportance, importanceLayout, checkImportanceFingerprint } from '../../src/core/calibrate/importance-file';
 import { buildPlan, formatPlan, planDims, PLAN_FORMAT, type PruningPlan } from '../../src/core/prune/plan';
 import { checkPlan, parsePlan } from '../../src/core/prune/plan-check';
 import { applyPruneAxis, checkTargets, parseTargetParams, nearbyLegal } from '../../src/core/prune/targets';
@@ -43,7 +43,7 @@ test('illegal targets are rejected before any work, naming the option and nearby
   expectReject(() => buildPlan(spec, imp, { mambaHeadDim: 5 }, FP), 'mamba-head-dim', 'between 1 and mamba_head_dim=4', 'nearby legal values: 4');
   expectReject(() => buildPlan(spec, imp, { hiddenSize: 17 }, FP), 'hidden-size', 'nearby legal values: 16');
   expectReject(() => buildPlan(spec, imp, { hiddenSize: 2.5 }, FP), 'hidden-size', 'nearby legal values: 2, 3');
-  expectReject(() => buildPlan(spec, imp, { intermediateSize: 33 }, FP), 'ffn-hidden-size', 'intermediate_size=32');
+  expectReject(() => buildPlan(spec, imp, { ffnHiddenSize: 33 }, FP), 'ffn-hidden-size', 'intermediate_size=32');
   expectReject(() => buildPlan(spec, imp, { numAttentionHeads: 3 }, FP), 'num-attention-heads', 'multiple of num_key_value_heads=2', 'nearby legal values: 2, 4');
   expectReject(() => buildPlan(spec, imp, { numAttentionHeads: 6 }, FP), 'num-attention-heads', 'nearby legal values: 4');
   expectReject(() => buildPlan(spec, imp, { numLayers: 0 }, FP), 'num-layers', 'between 1 and num_hidden_layers=6');
@@ -53,11 +53,20 @@ test('illegal targets are rejected before any work, naming the option and nearby
   expectReject(() => buildPlan(spec, imp, { dropLayers: [1, 1] }, FP), 'drop-layers', 'twice');
   expectReject(() => buildPlan(spec, imp, { dropLayers: [0, 1, 2, 3, 4, 5] }, FP), 'drop-layers', 'at least one');
   const m2 = buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 2, hiddenSize: 16, mambaHeads: 4, mambaHeadDim: 8 }));
-  expectReject(() => buildPlan(m2, randomImportance(m2, 1), { intermediateSize: 8 }, FP), 'ffn-hidden-size', 'no MLP (-) layers');
+  expectReject(() => buildPlan(m2, randomImportance(m2, 1), { ffnHiddenSize: 8 }, FP), 'ffn-hidden-size', 'no MLP (-) layers');
   expectReject(() => buildPlan(m2, randomImportance(m2, 1), { numAttentionHeads: 2 }, FP), 'num-attention-heads', 'no attention (*) layers');
   const moe = buildSpec(fixtureConfig({ pattern: 'ME', hiddenSize: 16, mambaHeads: 8, mambaHeadDim: 4, nGroups: 2 }));
   expectReject(() => checkTargets(moe, { hiddenSize: 8 }), 'hidden-size', 'MoE');
   assert.deepEqual(nearbyLegal(100, { min: 8, max: 128, step: 8 }), [96, 104]);
+});
+
+test('pure Mamba2 targets must keep heads × head_dim a whole multiple of hidden_size (transformers: integer expand)', () => {
+  const m2 = buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 2, hiddenSize: 48, mambaHeads: 12, mambaHeadDim: 8, nGroups: 2, stateSize: 8 }));
+  checkTargets(m2, { mambaNumHeads: 6 }); // 48 = 1 × 48
+  checkTargets(m2, { hiddenSize: 32, mambaNumHeads: 8 }); // 64 = 2 × 32
+  expectReject(() => checkTargets(m2, { mambaNumHeads: 10 }), 'mamba-num-heads', 'legal values with the other targets as given: 6, 12');
+  expectReject(() => checkTargets(m2, { mambaHeadDim: 5 }), 'mamba-head-dim', 'whole multiple of hidden_size = 48');
+  expectReject(() => checkTargets(m2, { hiddenSize: 40 }), 'hidden-size', 'legal values with the other targets as given: 16, 24, 32, 48');
 });
 
 test('--target-params accepts absolute counts and shares, and rejects the rest', () => {
@@ -116,7 +125,7 @@ test('--metric flap ranks heads and neurons by the FLAP scores', () => {
   const flap = [9, 1, 1, 8, 1, 7, 6, 1];
   const mlpFlap = Array.from({ length: 32 }, (_, i) => (i % 5 === 0 ? 100 + i : i / 100));
   const imp = scoresWith({ 'layers.0.mamba.flap': flap, 'layers.1.mlp.flap': mlpFlap });
-  const plan = buildPlan(spec, imp, { mambaNumHeads: 4, intermediateSize: 7 }, FP, { metric: 'flap' });
+  const plan = buildPlan(spec, imp, { mambaNumHeads: 4, ffnHiddenSize: 7 }, FP, { metric: 'flap' });
   const m = plan.layers[0]!;
   const f = plan.layers[1]!;
   assert.ok(m.kind === 'M' && f.kind === '-');
@@ -161,7 +170,7 @@ test('depth: --num-layers drops the lowest depth.kl, else depth.block_importance
 });
 
 test('pruning_plan.json has exactly the issue format and round-trips through parsePlan/checkPlan', () => {
-  const plan = buildPlan(spec, randomImportance(spec, 5), { hiddenSize: 12, mambaNumHeads: 6, mambaHeadDim: 3, intermediateSize: 20, numAttentionHeads: 2, dropLayers: [2] }, 'abc-def');
+  const plan = buildPlan(spec, randomImportance(spec, 5), { hiddenSize: 12, mambaNumHeads: 6, mambaHeadDim: 3, ffnHiddenSize: 20, numAttentionHeads: 2, dropLayers: [2] }, 'abc-def');
   const text = formatPlan(plan);
   const back = parsePlan(text);
   assert.deepEqual(Object.keys(back), ['format', 'source', 'hidden_size', 'layers', 'dropped_layers', 'config_changes']);
@@ -213,7 +222,7 @@ test('importance problems are typed errors naming the file and tensor', () => {
     (e: unknown) => e instanceof HybridCompressError && e.code === 'SHAPE_MISMATCH' && e.context.tensor === 'embedding.channels' && /\[15\].*\[16\]/.test(e.message),
   );
   assert.throws(
-    () => buildPlan(spec, imp, { intermediateSize: 8 }, FP),
+    () => buildPlan(spec, imp, { ffnHiddenSize: 8 }, FP),
     (e: unknown) => e instanceof HybridCompressError && e.code === 'DATA_INVALID' && e.context.tensor === 'layers.1.mlp.neurons' && e.message.includes('--importance random'),
   );
   const fp = { config: 'c'.repeat(64), tensors: 't'.repeat(64), id: 'cccc-tttt' };

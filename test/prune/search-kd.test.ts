@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { HybridCompressError } from '../../src/core/errors';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../../src/core/testing/fixtures';
-import { KD_NEEDS_DATA, validateSearchParams, type PipelineContext, type SearchJobParams } from '../../src/core/prune/job-params';
+import { KD_NEEDS_DATA, type PipelineContext, type SearchJobParams } from '../../src/core/prune/job-params';
+import { validateSearchParams } from '../../src/core/prune/settings';
 import { runPrune } from '../../src/core/prune/prune-job';
 import { runSearch } from '../../src/core/prune/search-job';
 import { LOSS_TIE_DECIMALS, rankAfterKd, rankCandidates, type ScoredCandidate } from '../../src/core/prune/search';
@@ -109,7 +110,7 @@ test('search --kd-steps 5 --top-k 2: KD fields on exactly the zero-shot top 2, r
   assert.ok(r.notes.some((n) => /pruned weights, not the ones after its 5-step KD/.test(n)), r.notes.join('\n'));
   const w = r.winner!;
   await runPrune(
-    { ...base, targetParams: undefined, out: join(dir, 'plain'), verify: false, targets: { hiddenSize: num(w['hidden_size']), intermediateSize: num(w['ffn_hidden_size']), mambaNumHeads: num(w['mamba_num_heads']), mambaHeadDim: num(w['mamba_head_dim']), numLayers: num(w['num_layers']) } },
+    { ...base, targetParams: undefined, out: join(dir, 'plain'), verify: false, targets: { hiddenSize: num(w['hidden_size']), ffnHiddenSize: num(w['ffn_hidden_size']), mambaNumHeads: num(w['mamba_num_heads']), mambaHeadDim: num(w['mamba_head_dim']), numLayers: num(w['num_layers']) } },
     ctx(),
   );
   const best = await openCheckpoint(join(dir, 'best'));

@@ -21,12 +21,15 @@ export interface RecipeFixture {
 }
 
 /** Names with spaces, quotes, $, backticks and globs: the scripts must pass them through verbatim. */
-export async function makeFixture(opts: { nasty?: boolean; plan?: Record<string, unknown> | false; student?: FixtureOptions } = {}): Promise<RecipeFixture> {
+export async function makeFixture(opts: { nasty?: boolean; hostile?: boolean; plan?: Record<string, unknown> | false; student?: FixtureOptions } = {}): Promise<RecipeFixture> {
   const root = mkdtempSync(join(tmpdir(), 'hc-recipe-'));
   const n = opts.nasty ?? true;
-  const teacher = join(root, n ? 'teacher model' : 'teacher');
-  const student = join(root, n ? `student "it's" $HOME *` : 'student');
-  const dataDir = join(root, n ? 'data `x`' : 'data');
+  // hostile: newlines and command substitutions that would run (creating PWNED-* files in root) if any
+  // path reached a script unquoted or ended a comment line.
+  const h = opts.hostile === true;
+  const teacher = join(root, h ? 'teacher\n$(touch PWNED-teacher)\n' : n ? 'teacher model' : 'teacher');
+  const student = join(root, h ? 'student\ntouch PWNED-student\n`touch PWNED-tick`' : n ? `student "it's" $HOME *` : 'student');
+  const dataDir = join(root, h ? 'data\n$(touch PWNED-data)' : n ? 'data `x`' : 'data');
   await writeFixtureCheckpoint(teacher, TEACHER_DIMS);
   await writeFixtureCheckpoint(student, opts.student ?? STUDENT_DIMS);
   if (opts.plan !== false) {
@@ -39,7 +42,7 @@ export async function makeFixture(opts: { nasty?: boolean; plan?: Record<string,
     writeFileSync(`${p}.bin`, '');
     writeFileSync(`${p}.idx`, '');
   }
-  const modelopt = join(root, n ? 'Model Optimizer' : 'Model-Optimizer');
+  const modelopt = join(root, h ? 'ModelOpt\n$(touch PWNED-modelopt)' : n ? 'Model Optimizer' : 'Model-Optimizer');
   for (const f of ['distill.py', 'prune_minitron.py']) {
     mkdirSync(join(modelopt, 'examples', 'megatron_bridge'), { recursive: true });
     writeFileSync(join(modelopt, 'examples', 'megatron_bridge', f), '# stub\n');

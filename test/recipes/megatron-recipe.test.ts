@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRecipeData } from '../../src/core/recipes/data';
 import { mountDirs, planMegatronRecipe, writeMegatronRecipe, type MegatronRecipeOptions } from '../../src/core/recipes/megatron';
@@ -56,6 +56,31 @@ test('every generated script passes bash -n and names every input path (paths wi
     assert.deepEqual(json.inputs.data.map((d: { prefix: string }) => d.prefix), fx.prefixes);
     assert.equal(json.assumptions.container, DATA.container.image);
     assert.equal(json.assumptions.taken_from.model_optimizer_distill.commit, DATA.taken_from['model_optimizer_distill']!.commit);
+  } finally {
+    rmSync(fx.root, { recursive: true, force: true });
+  }
+});
+
+test('hostile paths and names (newlines, $(…), backticks) never run: every script passes bash -n and runs with stubs, handing the exact paths on', async () => {
+  const fx = await makeFixture({ hostile: true });
+  try {
+    const out = join(fx.root, 'recipe\n$(touch PWNED-out)\nout');
+    const recipe = planMegatronRecipe(options(fx, { out, container: 'registry/img:1\n$(touch PWNED-container)', nodes: 1 }), DATA);
+    const written = writeMegatronRecipe(out, recipe);
+    const scripts = written.filter((f) => /\.(sh|sbatch)$/.test(f));
+    assert.equal(scripts.length, 3);
+    for (const f of scripts) {
+      const r = bashSyntaxOk(f);
+      assert.ok(r.ok, `${f}: ${r.stderr}`);
+    }
+    const env = { MODELOPT_DIR: fx.modelopt, MODELOPT_HOST_DIR: fx.modelopt, SLURM_JOB_NODELIST: 'node001', SLURM_NNODES: '1', SLURM_JOB_ID: '1' };
+    for (const name of ['distill_torchrun.sh', 'distill_slurm.sbatch', 'prune_replay.sh']) {
+      const r = runScript(fx, join(out, name), env);
+      assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+      assert.equal(r.argv?.includes(fx.teacher) || r.argv?.some((a) => a === fx.teacher), true, `${name} hands the teacher path on verbatim`);
+    }
+    const pwned = readdirSync(fx.root).filter((f) => f.startsWith('PWNED'));
+    assert.deepEqual(pwned, [], 'no command from an input ran');
   } finally {
     rmSync(fx.root, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSpec } from '../../src/core/arch/index';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
-import { randomImportance } from '../../src/core/prune/importance';
+import { randomImportance } from '../../src/core/calibrate/importance-file';
 import { buildPlan, type PruningPlan } from '../../src/core/prune/plan';
 import { archParams, chooseDepth, chooseWidth, maxCut, scaled, widthGrid } from '../../scripts/reproduce/configs';
 import { misgroupedHeads } from '../../scripts/reproduce/plan-stats';
@@ -23,8 +23,8 @@ test('scaled rounds to the step and stays within [step, size]', () => {
 test('archParams is the teacher size unpruned and shrinks with every cut', () => {
   assert.equal(archParams(spec, {}), T);
   const a = archParams(spec, { mambaNumHeads: 8 });
-  const b = archParams(spec, { mambaNumHeads: 8, intermediateSize: 512 });
-  const c = archParams(spec, { mambaNumHeads: 8, intermediateSize: 512 }, [0, 1, 2, 3, 4, 5]);
+  const b = archParams(spec, { mambaNumHeads: 8, ffnHiddenSize: 512 });
+  const c = archParams(spec, { mambaNumHeads: 8, ffnHiddenSize: 512 }, [0, 1, 2, 3, 4, 5]);
   assert.ok(T > a && a > b && b > c);
 });
 

@@ -137,7 +137,7 @@ test('metrics are appended per line and closed with the run; resume reopens a ru
   // Visible to readers before the run ends (no userland buffering).
   assert.equal(readFileSync(run.path('metrics.jsonl'), 'utf8'), '{"step":1,"loss":3}\n');
   await run.cancel();
-  assert.throws(() => run.metrics().append({ step: 1.5, loss: 1 }), /"step" must be an integer/);
+  assert.throws(() => run.metrics().append({ step: 1.5, loss: 1 }), /"step" must be a non-negative integer/);
   const reopened = await openRun(run.dir);
   assert.equal(reopened.status, 'cancelled');
   await reopened.resume();

@@ -10,7 +10,7 @@ import { runJob, type RunJobOptions } from '../../src/core/jobs/client';
 import { createRun, readMetrics, readRun } from '../../src/core/runs/index';
 
 const opts: RunJobOptions = {
-  workerPath: join(__dirname, '../../src/core/jobs/worker-main.ts'),
+  workerPath: join(__dirname, '../../src/core/pipeline/worker-main.ts'),
   registerModules: [join(__dirname, '../jobs/fixtures/test-jobs.ts')],
 };
 

@@ -3,8 +3,9 @@
 
 import { connect, post, setState } from '../shared/host';
 import { badge, button, divider, dropdown, el, registerComponents, setDisabled, textField } from '../shared/components';
-import { DEVICES, type AxisKey, type AxisVM, type CompressAction, type CompressForm, type CompressState, type EstimateVM, type Targets } from '../protocol';
+import { DEVICES, type AxisVM, type CompressAction, type CompressForm, type CompressState, type EstimateVM, type Targets } from '../protocol';
 import { formatBytesShort, formatCount, KIND_LABEL } from '../shared/format';
+import { axisValues } from '../shared/axis-values';
 
 registerComponents();
 const app = document.getElementById('app')!;
@@ -12,9 +13,6 @@ let state: CompressState | undefined;
 let targets: Targets = {};
 let form: CompressForm;
 let estimateEl: HTMLElement | undefined;
-let noteEl: HTMLElement | undefined;
-/** The target controls by axis, so dependent axes can be updated in place (a slider being dragged must not be replaced). */
-const controls = new Map<AxisKey, { axis: AxisVM; range: HTMLInputElement; out: HTMLOutputElement; rule: HTMLElement }>();
 const buttons = new Map<CompressAction, HTMLElement>();
 let sendTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -26,26 +24,24 @@ connect('compress', (m) => {
     setState({ dir: m.state.model.dir });
     render();
   } else if (m.type === 'compress/estimate' && estimateEl) {
-    if (m.targets) targets = { ...m.targets };
-    if (m.axes) for (const a of m.axes) updateAxis(a);
-    if (noteEl) noteEl.textContent = m.note ?? '';
     renderEstimate(m.estimate);
-  } else if (m.type === 'compress/error') {
+  } else if (m.type === 'compress/unreadable') {
     state = undefined;
     estimateEl = undefined;
     setState({ dir: m.dir });
-    renderError(m.dir, m.message);
+    renderUnreadable(m.dir, m.error);
   }
 });
 
-/** An unreadable checkpoint: the reason, in the panel, with a way to read it again. */
-function renderError(dir: string, message: string): void {
+/** A checkpoint that cannot be read: say why, never an endless "Loading…". */
+function renderUnreadable(dir: string, error: string): void {
   app.replaceChildren();
   const header = el('header', 'panel-header');
-  header.append(el('h1', undefined, dir.split(/[\\/]/).filter(Boolean).pop() ?? dir), badge('unreadable'));
-  const msg = el('p', 'error load-error', message);
+  header.append(el('h1', undefined, dir.split(/[\\/]/).pop() ?? dir), badge('unreadable'));
+  const msg = el('p', 'error', error);
+  msg.id = 'unreadable';
   msg.setAttribute('role', 'alert');
-  app.append(header, el('p', 'muted', `Hybrid Compress cannot read this checkpoint (${dir}):`), msg, button('Retry', { id: 'retry', onClick: () => post({ type: 'compress/reload' }) }));
+  app.append(header, el('p', 'muted', dir), msg, button('Retry', { id: 'retry', onClick: () => post({ type: 'compress/retry' }) }));
 }
 
 function render(): void {
@@ -85,12 +81,7 @@ function render(): void {
   // Targets.
   const tg = el('section', 'targets');
   tg.append(el('h2', undefined, 'Targets'));
-  controls.clear();
   for (const a of s.axes) tg.append(axisControl(a));
-  noteEl = el('p', 'muted axis-note');
-  noteEl.id = 'axis-note';
-  noteEl.setAttribute('aria-live', 'polite');
-  tg.append(noteEl);
   estimateEl = el('p', 'estimate');
   estimateEl.id = 'estimate';
   tg.append(estimateEl);
@@ -173,57 +164,43 @@ function axisControl(a: AxisVM): HTMLElement {
   const id = `axis-${a.key}`;
   const label = el('label', undefined, a.label);
   label.htmlFor = id;
+  // The slider runs over exactly the legal values (for coupled axes: legal given the other targets).
+  const values = axisValues(a, targets, state!.model);
+  const value = targets[a.key] ?? a.max;
   const range = el('input');
   range.type = 'range';
   range.id = id;
+  range.min = '0';
+  range.max = String(values.length - 1);
+  range.step = '1';
+  range.value = String(Math.max(0, values.indexOf(value)));
   range.setAttribute('aria-describedby', `${id}-rule`);
-  const out = el('output', 'axis-value');
+  range.setAttribute('aria-valuetext', String(value));
+  range.dataset['values'] = values.join(',');
+  const out = el('output', 'axis-value', `${value} / ${a.max}`);
   out.htmlFor.add(id);
-  const rule = el('span', 'muted rule');
-  rule.id = `${id}-rule`;
-  const c = { axis: a, range, out, rule };
-  controls.set(a.key, c);
   range.addEventListener('input', () => {
-    const v = valueAt(c.axis, Number(range.value));
-    out.textContent = `${v} / ${c.axis.max}`;
+    const v = values[Number(range.value)]!;
+    out.textContent = `${v} / ${a.max}`;
     range.setAttribute('aria-valuetext', String(v));
-    range.dataset['value'] = String(v);
-    if (v === c.axis.max) delete targets[c.axis.key];
-    else targets[c.axis.key] = v;
+    if (v === a.max) delete targets[a.key];
+    else targets[a.key] = v;
+    if (a.coupled) refreshCoupled(a.key);
     sendTargets();
   });
-  updateAxis(a);
+  const rule = el('span', 'muted rule', `--${a.option}: ${a.rule}${a.coupled ? `; ${a.coupled}` : ''}`);
+  rule.id = `${id}-rule`;
   row.append(label, range, out, rule);
   return row;
 }
 
-/** The value at slider position `pos`: a legal value either way (an index into `values`, or min..max by step). */
-function valueAt(a: AxisVM, pos: number): number {
-  return a.values ? a.values[Math.max(0, Math.min(a.values.length - 1, pos))]! : pos;
-}
-
-/** (Re)configures an axis control: its grid is exactly the legal values, its value the current target. */
-function updateAxis(a: AxisVM): void {
-  const c = controls.get(a.key);
-  if (!c) return;
-  c.axis = a;
-  const value = targets[a.key] ?? a.max;
-  if (a.values) {
-    c.range.min = '0';
-    c.range.max = String(a.values.length - 1);
-    c.range.step = '1';
-    const i = a.values.indexOf(value);
-    if (Number(c.range.value) !== i) c.range.value = String(i >= 0 ? i : a.values.length - 1);
-  } else {
-    c.range.min = String(a.min);
-    c.range.max = String(a.max);
-    c.range.step = String(a.step);
-    c.range.value = String(value);
+/** Rebuilds the other coupled axes' sliders so they offer only values legal with the new target. */
+function refreshCoupled(changed: string): void {
+  for (const a of state!.axes) {
+    if (!a.coupled || a.key === changed) continue;
+    const row = app.querySelector(`.axis[data-axis="${a.key}"]`);
+    row?.replaceWith(axisControl(a));
   }
-  c.range.setAttribute('aria-valuetext', String(value));
-  c.range.dataset['value'] = String(value);
-  c.out.textContent = `${value} / ${a.max}`;
-  c.rule.textContent = `--${a.option}: ${a.rule}${a.values ? ` (${a.values.length} legal values here)` : ''}`;
 }
 
 function numberField(label: string, value: number, onChange: (v: number) => void): HTMLElement {

@@ -6,7 +6,7 @@ import * as d3 from 'd3';
 import { connect, post, setState, getState } from '../shared/host';
 import { badge, button, checkbox, el, registerComponents } from '../shared/components';
 import { formatScore } from '../shared/format';
-import type { CurvePoint, CurvesState } from '../protocol';
+import type { MetricPoint, CurvesState } from '../protocol';
 import { appendSeries, groupCharts, nearestIndex, smooth, thin, toSeries, yDomain, type ChartGroup, type Series } from './series';
 
 registerComponents();
@@ -191,7 +191,7 @@ function hover(c: Chart, px: number): void {
   c.tip.classList.add('visible');
 }
 
-function append(pts: CurvePoint[]): void {
+function append(pts: MetricPoint[]): void {
   if (pts.length === 0) {
     statusEl.textContent = status;
     return;

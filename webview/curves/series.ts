@@ -1,7 +1,7 @@
 // Curve data handling for the loss panel (no DOM, unit-tested): grouping series into charts,
 // smoothing, log-scale filtering and thinning long series for drawing.
 
-import type { CurvePoint } from '../protocol';
+import type { MetricPoint } from '../protocol';
 
 export interface Series {
   name: string;
@@ -10,7 +10,7 @@ export interface Series {
 }
 
 /** Column arrays of every series in `points` (a point may lack some series). */
-export function toSeries(points: readonly CurvePoint[]): Map<string, Series> {
+export function toSeries(points: readonly MetricPoint[]): Map<string, Series> {
   const out = new Map<string, Series>();
   for (const p of points) {
     for (const [k, v] of Object.entries(p)) {
@@ -25,7 +25,7 @@ export function toSeries(points: readonly CurvePoint[]): Map<string, Series> {
 }
 
 /** Appends points to existing column arrays (the incremental path of live updates). */
-export function appendSeries(series: Map<string, Series>, points: readonly CurvePoint[]): void {
+export function appendSeries(series: Map<string, Series>, points: readonly MetricPoint[]): void {
   for (const [k, s] of toSeries(points)) {
     const cur = series.get(k);
     if (!cur) series.set(k, s);

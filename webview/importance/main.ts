@@ -171,10 +171,12 @@ function ffnDistributions(s: ImportanceState): void {
   const f = s.mlp!;
   const sec = section('FFN neurons', `Distribution of neuron scores per MLP layer; the dashed line is the cut for ${f.keep} of ${f.size} neurons (neurons left of it are pruned).`);
   const w = Math.min(width(), 420);
-  const h = 60;
+  // Room below the axis for its tick labels (they were cut off at the SVG's edge).
+  const h = 66;
+  const axisY = h - 20;
   for (const row of f.rows) {
     const x = d3.scaleLinear().domain([row.min, row.max === row.min ? row.min + 1 : row.max]).range([30, w - 6]);
-    const y = d3.scaleLinear().domain([0, d3.max(row.bins, (b) => b.count) ?? 1]).range([h - 14, 4]);
+    const y = d3.scaleLinear().domain([0, d3.max(row.bins, (b) => b.count) ?? 1]).range([axisY, 4]);
     const svg = d3.select(sec).append('svg').attr('class', 'ffn-hist').attr('width', w).attr('height', h).attr('role', 'group').attr('aria-label', `layer ${row.layer} FFN score distribution`);
     svg.append('text').attr('class', 'row-label').attr('x', 0).attr('y', h / 2).text(`L${row.layer}`);
     const bars = svg
@@ -190,10 +192,10 @@ function ffnDistributions(s: ImportanceState): void {
       .attr('role', 'img');
     tip(bars, (b) => `layer ${row.layer}: ${b.count} neurons with score ${formatScore(b.lo)}–${formatScore(b.hi)}`);
     if (f.keep < f.size && Number.isFinite(row.threshold)) {
-      const cut = svg.append('line').attr('class', 'cut-line').attr('x1', x(row.threshold)).attr('x2', x(row.threshold)).attr('y1', 2).attr('y2', h - 14).attr('tabindex', 0).attr('role', 'img');
+      const cut = svg.append('line').attr('class', 'cut-line').attr('x1', x(row.threshold)).attr('x2', x(row.threshold)).attr('y1', 2).attr('y2', axisY).attr('tabindex', 0).attr('role', 'img');
       tip(cut, () => `layer ${row.layer}: lowest kept score ${formatScore(row.threshold)}`);
     }
-    svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${h - 14})`).call(d3.axisBottom(x).ticks(4, '~g'));
+    svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${axisY})`).call(d3.axisBottom(x).ticks(4, '~g'));
   }
 }
 
@@ -231,9 +233,12 @@ function embeddingChannels(s: ImportanceState): void {
   const e = s.embedding!;
   const sec = section('Embedding channels', `Hidden channels sorted by score; the dashed line keeps the best ${e.keep} of ${e.size}.`);
   const w = Math.min(width(), 420);
-  const h = 120;
-  const x = d3.scaleLinear().domain([0, e.size - 1 || 1]).range([36, w - 6]);
-  const y = d3.scaleLinear().domain([0, d3.max(e.sorted, (d) => d.score) ?? 1]).nice().range([h - 18, 6]);
+  // Margins that hold the axes' labels: 44 px left for y ticks like "1.5e+1", 22 px below for x ticks, 10 px on top.
+  const h = 132;
+  const left = 44;
+  const axisY = h - 22;
+  const x = d3.scaleLinear().domain([0, e.size - 1 || 1]).range([left, w - 8]);
+  const y = d3.scaleLinear().domain([0, d3.max(e.sorted, (d) => d.score) ?? 1]).nice().range([axisY, 10]);
   const svg = d3.select(sec).append('svg').attr('class', 'embedding-chart').attr('width', w).attr('height', h).attr('role', 'group').attr('aria-label', 'embedding channel scores, sorted');
   svg
     .append('path')
@@ -251,7 +256,7 @@ function embeddingChannels(s: ImportanceState): void {
     .attr('tabindex', 0)
     .attr('role', 'img');
   tip(pts, (d) => `rank ${d.rank} · channel ${d.channel} · score ${formatScore(d.score)} · ${d.rank < e.keep ? 'kept' : 'cut'}`);
-  if (e.keep < e.size) svg.append('line').attr('class', 'cut-line').attr('x1', x(e.keep - 0.5)).attr('x2', x(e.keep - 0.5)).attr('y1', 4).attr('y2', h - 18);
-  svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${h - 18})`).call(d3.axisBottom(x).ticks(5));
-  svg.append('g').attr('class', 'axis').attr('transform', 'translate(36,0)').call(d3.axisLeft(y).ticks(4, '~g'));
+  if (e.keep < e.size) svg.append('line').attr('class', 'cut-line').attr('x1', x(e.keep - 0.5)).attr('x2', x(e.keep - 0.5)).attr('y1', 8).attr('y2', axisY);
+  svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${axisY})`).call(d3.axisBottom(x).ticks(5));
+  svg.append('g').attr('class', 'axis').attr('transform', `translate(${left},0)`).call(d3.axisLeft(y).ticks(4, '~g'));
 }

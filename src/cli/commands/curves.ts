@@ -1,27 +1,22 @@
 import type { Command } from '../command';
-import { optInt, parseCommandArgs, requirePositional } from '../args';
-import { resolve } from 'node:path';
+import { parseArgv, usageOf } from '../../core/util/option-schema';
+import { CURVES_SCHEMA } from '../../core/curves/options';
 import { streamCurves, type CurveSource } from '../../core/curves/source';
-import type { MetricPoint } from '../../core/curves/metric-point';
+import type { MetricPoint } from '../../core/runs/metric-point';
 import { mergeByStep, TableFormatter } from '../../core/curves/table';
 import { WarningTally } from '../../core/curves/warnings';
 
-const usage = 'hybrid-compress curves <log_or_dir> [--follow] [--json] [--seq-len N] [--poll-ms N]';
-
 export const curvesCommand: Command = {
   name: 'curves',
-  usage,
+  usage: usageOf(CURVES_SCHEMA),
+  schema: CURVES_SCHEMA,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(
-      ctx.argv,
-      { follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' }, 'seq-len': { type: 'string' }, 'poll-ms': { type: 'string' } },
-      usage,
-    );
-    const path = resolve(ctx.cwd, requirePositional(positionals, 0, 'log_or_dir', usage));
+    const values = parseArgv(CURVES_SCHEMA, ctx.argv, ctx.cwd);
+    const path = values['path'] as string;
     const follow = values['follow'] === true;
     const json = values['json'] === true;
-    const seqLength = values['seq-len'] !== undefined ? optInt(values, 'seq-len', 0, { min: 1 }) : undefined;
-    const pollMs = optInt(values, 'poll-ms', 500, { min: 10, max: 60_000 });
+    const seqLength = values['seqLen'] as number | undefined;
+    const pollMs = values['pollMs'] as number;
     const tally = new WarningTally();
     let source: CurveSource | undefined;
     const onSource = (s: CurveSource) => {

@@ -3,23 +3,19 @@
 // the held-out split → a table, demo-report.md and a loss-curve SVG.
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Command, CommandContext } from '../command';
-import { optInt, optString, parseCommandArgs } from '../args';
-import { createProgressRenderer, type ProgressRenderer } from '../progress';
+import { createProgressRenderer } from '../progress';
 import { HybridCompressError } from '../../core/errors';
-import { runJob } from '../../core/jobs/index';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
 import { describeCheckpoint, formatInspectReport } from '../../core/checkpoint/describe';
-import { CALIBRATION_DEFAULTS, type CalibrationSettings } from '../../core/calibrate/settings';
-import { launchCalibration, launchTraining } from '../../core/jobs/launch';
-import type { PruneJobParams } from '../../core/prune/job-params';
-import type { PruneReport } from '../../core/prune/prune-job';
+import { CALIBRATION_DEFAULTS } from '../../core/calibrate/settings';
 import { trainSettings } from '../../core/distill/settings';
-import type { EvalReport } from '../../core/eval/lm-eval';
 import { lineChartSvg } from '../../core/demo/svg-plot';
-
-const usage = 'hybrid-compress demo [--teacher DIR] [--data-dir DIR] [--out DIR] [--steps 600] [--threads N] [--json]';
+import { METRICS_FILE } from '../../core/runs/layout';
+import { runCompressPipeline, workerStages } from '../../core/pipeline/pipeline';
+import { DEMO_SCHEMA } from '../../core/pipeline/demo-options';
+import { parseArgv, usageOf } from '../../core/util/option-schema';
 
 /** The project root (holds examples/), from the bundle (dist/) or the sources (src/cli/commands/). */
 export function packageRoot(): string {
@@ -32,6 +28,12 @@ export function packageRoot(): string {
   return process.cwd();
 }
 
+/** A stage's header: the previous job's last progress line first, so the output stays in order. */
+function stage(r: ReturnType<typeof createProgressRenderer>, title: string): void {
+  r.endPhase();
+  r.print(`\n== ${title}`);
+}
+
 interface Row {
   name: string;
   params: number;
@@ -40,22 +42,18 @@ interface Row {
   tps: number;
 }
 
-async function stage<T>(r: ProgressRenderer, title: string, fn: () => Promise<T>): Promise<T> {
-  r.print(`\n== ${title}`);
-  return fn();
-}
-
 export const demoCommand: Command = {
   name: 'demo',
-  usage,
+  usage: usageOf(DEMO_SCHEMA),
+  schema: DEMO_SCHEMA,
   async run(ctx: CommandContext) {
-    const { values } = parseCommandArgs(ctx.argv, { teacher: { type: 'string' }, 'data-dir': { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' } }, usage);
+    const values = parseArgv(DEMO_SCHEMA, ctx.argv, ctx.cwd);
     const root = packageRoot();
-    const teacher = resolve(optString(values, 'teacher') ?? join(root, 'examples', 'teacher'));
-    const dataDir = resolve(optString(values, 'data-dir') ?? join(root, 'examples', 'data'));
-    const out = resolve(ctx.cwd, optString(values, 'out') ?? join('.hybrid-compress', 'demo'));
-    const steps = optInt(values, 'steps', 600, { min: 1 });
-    const threads = values['threads'] === undefined ? undefined : optInt(values, 'threads', 0, { min: 0 });
+    const teacher = (values['teacher'] as string | undefined) ?? join(root, 'examples', 'teacher');
+    const dataDir = (values['dataDir'] as string | undefined) ?? join(root, 'examples', 'data');
+    const out = (values['out'] as string | undefined) ?? join(ctx.cwd, '.hybrid-compress', 'demo');
+    const steps = values['steps'] as number;
+    const threads = values['threads'] as number | undefined;
     const train = join(dataDir, 'train.txt');
     const val = join(dataDir, 'val.txt');
     for (const f of [join(teacher, 'config.json'), train, val]) if (!existsSync(f)) throw new HybridCompressError('CHECKPOINT_INVALID', `demo: ${f} is missing (the bundled teacher and data live in examples/)`, { file: f });
@@ -68,36 +66,22 @@ export const demoCommand: Command = {
       const report = describeCheckpoint(ckpt);
       const spec = ckpt.spec;
       await ckpt.close();
-      await stage(r, 'inspect the bundled teacher', async () => r.print(formatInspectReport(report)));
+      stage(r, 'inspect the bundled teacher');
+      r.print(formatInspectReport(report));
 
-      // 2. calibrate (reused when the same teacher, data and settings were calibrated before)
-      const cs: CalibrationSettings = { ...CALIBRATION_DEFAULTS, model: teacher, data: train, samples: 64, seqLen: 256, batch: 8, shuffle: true, seed: 1, depth: 'bi', device: 'cpu', threads };
-      const cal = await stage(r, `calibrate on ${cs.samples} training rows × ${cs.seqLen} tokens`, async () => {
-        const l = await launchCalibration(ctx.cwd, cs, { out: join(out, 'calibration') }, { ...r.handlers, signal: ctx.signal });
-        if (l.action === 'reuse') r.print(`reusing ${l.run.dir} (same teacher, data and settings)`);
-        return l.run.dir;
-      });
-
-      // 3. prune to about half the parameters with the group-aware recipe
+      // 2-5. calibrate (reused when the same teacher, data and settings were calibrated before) → prune to about
+      // half the parameters with the group-aware recipe → distill from the teacher → evaluate on the held-out split.
       const m = spec.mamba!;
       const targets = {
         hiddenSize: Math.max(32, Math.round((spec.hiddenSize * 0.75) / 32) * 32),
         mambaNumHeads: Math.max(m.nGroups, Math.round(m.numHeads / 2 / m.nGroups) * m.nGroups),
-        intermediateSize: spec.mlp ? Math.max(32, Math.round(spec.mlp.intermediateSize / 2 / 32) * 32) : undefined,
+        ...(spec.mlp ? { ffnHiddenSize: Math.max(32, Math.round(spec.mlp.intermediateSize / 2 / 32) * 32) } : {}),
       };
-      const pruned = join(out, 'pruned');
-      const pr = await stage(r, `prune: hidden ${spec.hiddenSize}→${targets.hiddenSize}, Mamba heads ${m.numHeads}→${targets.mambaNumHeads} (within ${m.nGroups} groups), FFN ${spec.mlp?.intermediateSize}→${targets.intermediateSize}`, () =>
-        runJob<PruneReport>('prune', { model: teacher, importance: cal, out: pruned, targets, force: true, verify: false, mambaHeadRanking: 'group', metric: 'activation', device: 'cpu' } satisfies PruneJobParams, { ...r.handlers, signal: ctx.signal }),
-      );
-      r.print(`pruned: ${pr.pruned.params.toLocaleString('en-US')} parameters (${((100 * pr.pruned.params) / spec.params.total).toFixed(1)}% of ${spec.params.total.toLocaleString('en-US')})`);
-
-      // 4. distill from the teacher
+      const distillOut = join(out, 'distill');
       const ts = trainSettings('distill', {
-        student: pruned,
-        teacher,
+        student: '',
         data: train,
-        evalData: val,
-        out: join(out, 'distill'),
+        out: distillOut,
         steps,
         batch: 4,
         seqLen: 128,
@@ -111,22 +95,30 @@ export const demoCommand: Command = {
         device: 'cpu',
         threads,
       });
-      rmSync(ts.out, { recursive: true, force: true });
-      const dist = await stage(r, `distill ${steps} steps (forward KL from the teacher)`, async () => (await launchTraining(ctx.cwd, 'distill', ts, { ...r.handlers, signal: ctx.signal })).result);
-
-      // 5. evaluate on the held-out split
-      const rows: Row[] = [];
-      for (const [name, model] of [
-        ['teacher', teacher],
-        ['pruned (no retraining)', pruned],
-        ['pruned + distilled', dist.final],
-      ] as const) {
-        const ev = await stage(r, `evaluate ${name} on the held-out split`, () =>
-          runJob<EvalReport>('eval', { model, data: val, samples: 64, seqLen: 256, batch: 4, packing: 'concat', device: 'cpu', threads }, { ...r.handlers, signal: ctx.signal }),
-        );
-        rows.push({ name, params: ev.params, loss: ev.loss, ppl: ev.perplexity, tps: ev.tokensPerS });
-      }
+      rmSync(distillOut, { recursive: true, force: true });
+      const res = await runCompressPipeline(
+        workerStages(ctx.cwd, { ...r.handlers, signal: ctx.signal }),
+        {
+          teacher,
+          train,
+          val,
+          calibration: { ...CALIBRATION_DEFAULTS, samples: 64, seqLen: 256, batch: 8, shuffle: true, seed: 1, depth: 'bi', device: 'cpu', threads },
+          calibrationDir: join(out, 'calibration'),
+          targets,
+          prunedDir: join(out, 'pruned'),
+          distill: ts,
+          eval: { samples: 64, seqLen: 256, batch: 4, packing: 'concat', device: 'cpu', threads },
+        },
+        (title) => stage(r, title),
+      );
+      r.endPhase();
       r.finish();
+      const cal = res.calibration.dir;
+      const pr = res.prune;
+      const dist = res.distill;
+      const names = { teacher: 'teacher', pruned: 'pruned (no retraining)', distilled: 'pruned + distilled' };
+      const rows: Row[] = res.evals.map((e) => ({ name: names[e.name], params: e.report.params, loss: e.report.loss, ppl: e.report.perplexity, tps: e.report.tokensPerS }));
+      r.print(`pruned: ${pr.pruned.params.toLocaleString('en-US')} parameters (${((100 * pr.pruned.params) / spec.params.total).toFixed(1)}% of ${spec.params.total.toLocaleString('en-US')})${res.calibration.reused ? `; calibration reused from ${cal}` : ''}`);
 
       // 6. report
       const base = rows[0]!;
@@ -135,7 +127,7 @@ export const demoCommand: Command = {
         '|---|---:|---:|---:|---:|---:|',
         ...rows.map((x) => `| ${x.name} | ${x.params.toLocaleString('en-US')} | ${x.loss.toFixed(4)} | ${x.ppl.toFixed(2)} | ${x.tps.toFixed(0)} | ${(x.tps / base.tps).toFixed(2)}× |`),
       ].join('\n');
-      const metrics = readFileSync(join(ts.out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l.replace(/\bNaN\b/g, 'null')) as Record<string, number>);
+      const metrics = readFileSync(join(ts.out, METRICS_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l.replace(/\bNaN\b/g, 'null')) as Record<string, number>);
       const svg = lineChartSvg(
         [
           { name: 'KD loss (train)', color: '#1f77b4', points: metrics.filter((p) => p['kd_loss'] !== undefined).map((p) => ({ x: p['step']!, y: p['kd_loss']! })) },

@@ -2,34 +2,21 @@
 // data file, on the ONNX engine in the worker process.
 
 import type { Command } from '../command';
-import { optEnum, optString, parseCommandArgs, requirePositional } from '../args';
 import { createProgressRenderer } from '../progress';
-import { runJob } from '../../core/jobs/index';
-import type { EvalReport, EvalSettings } from '../../core/eval/lm-eval';
-import { DATA_OPTIONS, readDataOptions } from '../job-options';
-import { resolve } from 'node:path';
-
-const usage =
-  'hybrid-compress eval <model_dir> --data <file> [--samples N] [--seq-len 512] [--batch 4] [--packing concat|none] [--shuffle --seed S] ' +
-  '[--device auto|cpu|webgpu|cuda] [--threads N] [--mode whole|streamed] [--dump-logits out.safetensors] [--json]';
+import { launchEval } from '../../core/eval/launch';
+import { EVAL_SCHEMA, evalSettingsFrom } from '../../core/eval/settings';
+import { parseArgv, usageOf } from '../../core/util/option-schema';
 
 export const evalCommand: Command = {
   name: 'eval',
-  usage,
+  usage: usageOf(EVAL_SCHEMA),
+  schema: EVAL_SCHEMA,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(ctx.argv, { ...DATA_OPTIONS, mode: { type: 'string' }, 'dump-logits': { type: 'string' } }, usage);
-    const data = readDataOptions(values, { seqLen: 512, batch: 4 });
-    const dump = optString(values, 'dump-logits');
-    const settings: EvalSettings = {
-      ...data,
-      model: resolve(requirePositional(positionals, 0, 'model_dir', usage)),
-      data: resolve(data.data),
-      mode: optEnum(values, 'mode', ['whole', 'streamed'] as const, 'whole'),
-      dumpLogits: dump ? resolve(dump) : undefined,
-    };
+    const values = parseArgv(EVAL_SCHEMA, ctx.argv, ctx.cwd);
+    const settings = evalSettingsFrom(values);
     const json = values['json'] === true;
     const r = createProgressRenderer(ctx, { json });
-    const rep = await runJob<EvalReport>('eval', settings, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
+    const { run, result: rep } = await launchEval(ctx.cwd, settings, { out: values['out'] as string | undefined }, { ...r.handlers, signal: ctx.signal }).finally(() => r.finish());
     if (json) ctx.stdout.write(JSON.stringify({ event: 'result', result: rep }) + '\n');
     else {
       ctx.stdout.write(
@@ -40,6 +27,7 @@ export const evalCommand: Command = {
           `perplexity  ${rep.perplexity.toFixed(2)}`,
           `throughput  ${rep.tokensPerS.toFixed(0)} tokens/s on ${rep.ep}`,
           ...(rep.logitsFile ? [`logits      ${rep.logitsFile}`] : []),
+          `run         ${run.dir}`,
         ].join('\n') + '\n',
       );
     }

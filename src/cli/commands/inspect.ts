@@ -1,16 +1,16 @@
 import type { Command } from '../command';
-import { parseCommandArgs, requirePositional } from '../args';
+import { parseArgv, usageOf } from '../../core/util/option-schema';
+import { INSPECT_SCHEMA } from '../../core/checkpoint/inspect-options';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
 import { describeCheckpoint, formatInspectReport, groupThousands } from '../../core/checkpoint/describe';
 
-const usage = 'hybrid-compress inspect <model_dir> [--json] [--layers]';
-
 export const inspectCommand: Command = {
   name: 'inspect',
-  usage,
+  usage: usageOf(INSPECT_SCHEMA),
+  schema: INSPECT_SCHEMA,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(ctx.argv, { json: { type: 'boolean' }, layers: { type: 'boolean' } }, usage);
-    const ckpt = await openCheckpoint(requirePositional(positionals, 0, 'model_dir', usage));
+    const values = parseArgv(INSPECT_SCHEMA, ctx.argv, ctx.cwd);
+    const ckpt = await openCheckpoint(values['model'] as string);
     try {
       const report = describeCheckpoint(ckpt);
       if (values['json']) {

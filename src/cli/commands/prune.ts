@@ -3,107 +3,16 @@
 // nearby values), then the work runs as a "prune" job in the worker, recorded as a run folder under
 // <cwd>/.hybrid-compress/runs (launchPrune) so the extension's Runs tree lists it.
 
-import { resolve } from 'node:path';
 import type { Command, CommandContext } from '../command';
-import { optEnum, optInt, optString, parseCommandArgs, requirePositional, type OptionSpec } from '../args';
 import { createProgressRenderer } from '../progress';
-import { HybridCompressError } from '../../core/errors';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
-import { launchPrune, type JobHandlers, type PipelineLaunch } from '../../core/jobs/launch';
-import { ENGINE_DEVICES, type CommonPruneParams, type PruneJobParams } from '../../core/prune/job-params';
+import { launchPrune, type PipelineLaunch } from '../../core/prune/launch';
+import type { JobHandlers } from '../../core/jobs/launcher';
 import { checkOutputPath } from '../../core/prune/output-dir';
 import type { DimsReport, PruneReport } from '../../core/prune/prune-job';
-import { applyPruneAxis, checkTargets, parseTargetParams, type PruneTargets } from '../../core/prune/targets';
-
-const usage =
-  'hybrid-compress prune <model_dir> --importance <run_dir_or_file|random> --out <dir> [--seed S] ' +
-  '[--hidden-size N] [--ffn-hidden-size N] [--mamba-num-heads N] [--mamba-head-dim N] [--num-attention-heads N] ' +
-  '[--num-layers N | --drop-layers i,j] [--target-params X [--tolerance 5%] [--max-width-pruning 0.4] [--max-depth-pruning 0]] ' +
-  '[--mamba-head-ranking group|global] [--metric activation|flap] [--prune-axis heads|channels] [--sort-by-importance] ' +
-  '[--plan pruning_plan.json] [--emit-modelopt-config] [--allow-fingerprint-mismatch] [--data FILE] [--rows 4] [--seq-len 64] [--device auto|cpu|webgpu|cuda] [--no-verify] ' +
-  '[--dry-run] [--force] [--json]';
-
-/** Options shared with `search`. */
-export const COMMON_OPTIONS: OptionSpec = {
-  importance: { type: 'string' },
-  seed: { type: 'string' },
-  'mamba-head-ranking': { type: 'string' },
-  metric: { type: 'string' },
-  'sort-by-importance': { type: 'boolean' },
-  'allow-fingerprint-mismatch': { type: 'boolean' },
-  'emit-modelopt-config': { type: 'boolean' },
-  force: { type: 'boolean' },
-  json: { type: 'boolean' },
-  data: { type: 'string' },
-  rows: { type: 'string' },
-  'seq-len': { type: 'string' },
-  device: { type: 'string' },
-  out: { type: 'string' },
-  tolerance: { type: 'string' },
-  'target-params': { type: 'string' },
-  'max-width-pruning': { type: 'string' },
-  'max-depth-pruning': { type: 'string' },
-};
-
-const OPTIONS: OptionSpec = {
-  ...COMMON_OPTIONS,
-  'hidden-size': { type: 'string' },
-  'ffn-hidden-size': { type: 'string' },
-  'mamba-num-heads': { type: 'string' },
-  'mamba-head-dim': { type: 'string' },
-  'num-attention-heads': { type: 'string' },
-  'num-layers': { type: 'string' },
-  'drop-layers': { type: 'string' },
-  'prune-axis': { type: 'string' },
-  plan: { type: 'string' },
-  'no-verify': { type: 'boolean' },
-  'dry-run': { type: 'boolean' },
-};
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-/** "5%" or "0.05" → 0.05. */
-export function parseFraction(values: Values, name: string, def: number): number {
-  const v = optString(values, name);
-  if (v === undefined) return def;
-  const pct = /^(\d+(?:\.\d+)?)%$/.exec(v.trim());
-  const n = pct ? Number(pct[1]) / 100 : Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new HybridCompressError('OPTION_INVALID', `--${name} must be a fraction like 0.05 or 5%, between 0 and 1, got ${JSON.stringify(v)}`, { option: name });
-  return n;
-}
-
-function optPositive(values: Values, name: string): number | undefined {
-  return values[name] === undefined ? undefined : optInt(values, name, 0, { min: 1 });
-}
-
-export function commonParams(values: Values, model: string, cwd: string): CommonPruneParams {
-  const importance = optString(values, 'importance');
-  const data = optString(values, 'data');
-  const p: CommonPruneParams = {
-    model,
-    importance: importance === undefined || importance === 'random' ? 'random' : resolve(cwd, importance),
-    mambaHeadRanking: optEnum(values, 'mamba-head-ranking', ['group', 'global'] as const, 'group'),
-    metric: optEnum(values, 'metric', ['activation', 'flap'] as const, 'activation'),
-    sortByImportance: values['sort-by-importance'] === true,
-    allowFingerprintMismatch: values['allow-fingerprint-mismatch'] === true,
-    emitModelOptConfig: values['emit-modelopt-config'] === true,
-    force: values['force'] === true,
-    device: optEnum(values, 'device', ENGINE_DEVICES, 'auto'),
-  };
-  if (values['seed'] !== undefined) p.seed = optInt(values, 'seed', 0, { min: 0 });
-  if (data !== undefined) p.data = resolve(cwd, data);
-  if (values['rows'] !== undefined) p.rows = optInt(values, 'rows', 4, { min: 1 });
-  if (values['seq-len'] !== undefined) p.seqLen = optInt(values, 'seq-len', 64, { min: 2 });
-  return p;
-}
-
-function parseDropLayers(values: Values): number[] | undefined {
-  const v = optString(values, 'drop-layers');
-  if (v === undefined) return undefined;
-  const parts = v.split(',').map((s) => s.trim());
-  if (parts.some((s) => !/^\d+$/.test(s))) throw new HybridCompressError('OPTION_INVALID', `--drop-layers must be a comma-separated list of layer indices like 3,7,12, got ${JSON.stringify(v)}`, { option: 'drop-layers' });
-  return parts.map(Number);
-}
+import { PRUNE_SCHEMA, pruneParamsFrom } from '../../core/prune/settings';
+import { applyPruneAxis, checkTargets, parseTargetParams } from '../../core/prune/targets';
+import { parseArgv, usageOf } from '../../core/util/option-schema';
 
 function dimsLine(label: string, d: DimsReport, base?: DimsReport): string {
   const parts = [`hidden ${d.hidden_size}`];
@@ -146,47 +55,17 @@ export async function runPipelineJob<R>(ctx: CommandContext, launch: (h: JobHand
 
 export const pruneCommand: Command = {
   name: 'prune',
-  usage,
+  usage: usageOf(PRUNE_SCHEMA),
+  schema: PRUNE_SCHEMA,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(ctx.argv, OPTIONS, usage);
-    const model = resolve(ctx.cwd, requirePositional(positionals, 0, 'model_dir', usage));
-    const planFile = optString(values, 'plan');
-    if (!planFile && values['importance'] === undefined) {
-      throw new HybridCompressError('OPTION_INVALID', `--importance is required: a calibrate run folder, its importance.safetensors, or "random"\nusage: ${usage}`, { option: 'importance' });
-    }
-    const dryRun = values['dry-run'] === true;
-    const outArg = optString(values, 'out');
-    if (!dryRun && outArg === undefined) throw new HybridCompressError('OPTION_INVALID', `--out is required (or --dry-run to only show the plan)\nusage: ${usage}`, { option: 'out' });
-    const targets: PruneTargets = {
-      hiddenSize: optPositive(values, 'hidden-size'),
-      intermediateSize: optPositive(values, 'ffn-hidden-size'),
-      mambaNumHeads: optPositive(values, 'mamba-num-heads'),
-      mambaHeadDim: optPositive(values, 'mamba-head-dim'),
-      numAttentionHeads: optPositive(values, 'num-attention-heads'),
-      numLayers: optPositive(values, 'num-layers'),
-      dropLayers: parseDropLayers(values),
-    };
-    for (const k of Object.keys(targets) as (keyof PruneTargets)[]) if (targets[k] === undefined) delete targets[k];
-    const params: PruneJobParams = { ...commonParams(values, model, ctx.cwd), targets, dryRun, verify: values['no-verify'] !== true };
-    if (outArg !== undefined) params.out = resolve(ctx.cwd, outArg);
-    if (planFile) params.plan = resolve(ctx.cwd, planFile);
-    const pruneAxis = values['prune-axis'] === undefined ? undefined : optEnum(values, 'prune-axis', ['heads', 'channels'] as const, 'heads');
-    if (pruneAxis) params.pruneAxis = pruneAxis;
-    const targetParams = optString(values, 'target-params');
-    if (targetParams !== undefined) params.targetParams = targetParams;
-    if (values['tolerance'] !== undefined) params.tolerance = parseFraction(values, 'tolerance', 0.05);
-    if (values['max-width-pruning'] !== undefined) params.maxWidthPruning = parseFraction(values, 'max-width-pruning', 0.4);
-    if (values['max-depth-pruning'] !== undefined) params.maxDepthPruning = parseFraction(values, 'max-depth-pruning', 0);
-    if (values['importance'] !== undefined && values['importance'] !== 'random' && values['seed'] !== undefined) {
-      throw new HybridCompressError('OPTION_INVALID', '--seed only applies to --importance random', { option: 'seed' });
-    }
-
+    const values = parseArgv(PRUNE_SCHEMA, ctx.argv, ctx.cwd);
+    const params = pruneParamsFrom(values);
     // Instant checks against the headers, before a worker starts or anything is written.
-    const ckpt = await openCheckpoint(model);
+    const ckpt = await openCheckpoint(params.model);
     try {
-      const t = params.pruneAxis ? applyPruneAxis(ckpt.spec, targets, params.pruneAxis).targets : targets;
+      const t = params.pruneAxis ? applyPruneAxis(ckpt.spec, params.targets, params.pruneAxis).targets : params.targets;
       checkTargets(ckpt.spec, t);
-      if (targetParams !== undefined) parseTargetParams(targetParams, ckpt.spec.params.total);
+      if (params.targetParams !== undefined) parseTargetParams(params.targetParams, ckpt.spec.params.total);
       if (params.out) checkOutputPath(ckpt.dir, params.out, params.force ?? false);
     } finally {
       await ckpt.close();

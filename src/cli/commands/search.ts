@@ -5,33 +5,15 @@
 // (not KD'd) weights, to be distilled properly with `hybrid-compress distill`. Each search is recorded as a
 // run folder under <cwd>/.hybrid-compress/runs (launchSearch).
 
-import { join, resolve } from 'node:path';
 import type { Command } from '../command';
-import { optInt, optNumber, optString, parseCommandArgs, requirePositional, type OptionSpec } from '../args';
-import { HybridCompressError } from '../../core/errors';
 import { openCheckpoint } from '../../core/checkpoint/checkpoint';
-import { KD_NEEDS_DATA, SEARCH_FILE, SEARCH_KD_DEFAULTS, type SearchJobParams } from '../../core/prune/job-params';
 import { checkOutputPath } from '../../core/prune/output-dir';
 import type { SearchReport } from '../../core/prune/search-job';
 import { parseTargetParams } from '../../core/prune/targets';
-import { launchSearch } from '../../core/jobs/launch';
-import { COMMON_OPTIONS, commonParams, parseFraction, runPipelineJob } from './prune';
-
-const usage =
-  'hybrid-compress search <model_dir> --target-params X --importance <run_dir_or_file|random> [--tolerance 5%] ' +
-  '[--max-width-pruning 0.4] [--max-depth-pruning 0.2] [--max-candidates 20] [--kd-steps N [--top-k 3] [--kd-lr 1e-3]] ' +
-  '[--data FILE] [--rows 8] [--seq-len 128] [--device auto|cpu|webgpu|cuda] [--report search.json] [--out DIR [--force] [--emit-modelopt-config]] ' +
-  '[--mamba-head-ranking group|global] [--metric activation|flap] [--sort-by-importance] [--seed S] [--work-dir DIR] [--json]';
-
-const OPTIONS: OptionSpec = {
-  ...COMMON_OPTIONS,
-  'max-candidates': { type: 'string' },
-  'top-k': { type: 'string' },
-  'kd-steps': { type: 'string' },
-  'kd-lr': { type: 'string' },
-  report: { type: 'string' },
-  'work-dir': { type: 'string' },
-};
+import { launchSearch } from '../../core/prune/launch';
+import { SEARCH_SCHEMA, searchParamsFrom } from '../../core/prune/settings';
+import { parseArgv, usageOf } from '../../core/util/option-schema';
+import { runPipelineJob } from './prune';
 
 export function formatSearchReport(r: SearchReport): string {
   const lines = [
@@ -59,42 +41,14 @@ export function formatSearchReport(r: SearchReport): string {
 
 export const searchCommand: Command = {
   name: 'search',
-  usage,
+  usage: usageOf(SEARCH_SCHEMA),
+  schema: SEARCH_SCHEMA,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(ctx.argv, OPTIONS, usage);
-    const model = resolve(ctx.cwd, requirePositional(positionals, 0, 'model_dir', usage));
-    const targetParams = optString(values, 'target-params');
-    if (targetParams === undefined) throw new HybridCompressError('OPTION_INVALID', `--target-params is required (e.g. 4e9 or 50%)\nusage: ${usage}`, { option: 'target-params' });
-    if (values['importance'] === undefined) {
-      throw new HybridCompressError('OPTION_INVALID', `--importance is required: a calibrate run folder, its importance.safetensors, or "random"\nusage: ${usage}`, { option: 'importance' });
-    }
-    const kdSteps = optInt(values, 'kd-steps', 0, { min: 0 });
-    if (kdSteps > 0 && values['data'] === undefined) throw new HybridCompressError('OPTION_INVALID', `${KD_NEEDS_DATA}\nusage: ${usage}`, { option: 'data' });
-    if (kdSteps === 0 && values['kd-lr'] !== undefined) throw new HybridCompressError('OPTION_INVALID', '--kd-lr only applies with --kd-steps N (N > 0)', { option: 'kd-lr' });
-    const params: SearchJobParams = {
-      ...commonParams(values, model, ctx.cwd),
-      targetParams,
-      tolerance: parseFraction(values, 'tolerance', 0.05),
-      maxWidthPruning: parseFraction(values, 'max-width-pruning', 0.4),
-      maxDepthPruning: parseFraction(values, 'max-depth-pruning', 0.2),
-      maxCandidates: optInt(values, 'max-candidates', 20, { min: 1 }),
-    };
-    if (values['top-k'] !== undefined) params.topK = optInt(values, 'top-k', 1, { min: 1 });
-    if (kdSteps > 0) {
-      params.kdSteps = kdSteps;
-      params.kdLr = optNumber(values, 'kd-lr', SEARCH_KD_DEFAULTS.lr, { min: 0 });
-      if (!(params.kdLr > 0)) throw new HybridCompressError('OPTION_INVALID', `--kd-lr must be a number > 0, got ${JSON.stringify(values['kd-lr'])}`, { option: 'kd-lr' });
-    }
-    const out = optString(values, 'out');
-    if (out !== undefined) params.out = resolve(ctx.cwd, out);
-    const report = optString(values, 'report');
-    params.report = report !== undefined ? resolve(ctx.cwd, report) : out === undefined ? join(ctx.cwd, SEARCH_FILE) : undefined;
-    const work = optString(values, 'work-dir');
-    if (work !== undefined) params.workDir = resolve(ctx.cwd, work);
-
-    const ckpt = await openCheckpoint(model);
+    const values = parseArgv(SEARCH_SCHEMA, ctx.argv, ctx.cwd);
+    const params = searchParamsFrom(values, ctx.cwd);
+    const ckpt = await openCheckpoint(params.model);
     try {
-      parseTargetParams(targetParams, ckpt.spec.params.total);
+      parseTargetParams(params.targetParams, ckpt.spec.params.total);
       if (params.out) checkOutputPath(ckpt.dir, params.out, params.force ?? false);
     } finally {
       await ckpt.close();

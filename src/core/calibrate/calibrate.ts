@@ -20,8 +20,9 @@ import type { CalibrationSettings } from './settings';
 import { openModelDataset } from '../eval/model-data';
 import { ImportanceCollector, calibrationStats, calibrationTaps, type CollectorState } from './collector';
 import { MeanAccumulator, klPerToken, type MeanAccumulatorState } from './depth';
-import { IMPORTANCE_FILE, IMPORTANCE_FORMAT } from './importance-format';
+import { IMPORTANCE_FILE, IMPORTANCE_FORMAT } from './importance-file';
 import { writeCalibrationSummary } from './summary';
+import { CALIBRATION_STATE_FILE, SUMMARY_FILE } from '../runs/layout';
 
 export { CALIBRATION_DEFAULTS, type CalibrationSettings, type DepthMetric } from './settings';
 
@@ -55,7 +56,7 @@ interface SavedState {
   timings: { forward_s: number; aggregation_s: number; depth_kl_s: number };
 }
 
-const STATE_FILE = 'state.json';
+const STATE_FILE = CALIBRATION_STATE_FILE;
 
 export interface CalibrationHooks {
   onProgress?: (p: CalibrationProgress) => void;
@@ -79,8 +80,11 @@ function chooseMode(ckpt: Checkpoint, mode: CalibrationSettings['mode']): 'whole
   return ckpt.bytesOnDisk < 4 * 1024 ** 3 ? 'whole' : 'streamed';
 }
 
-/** Runs (or resumes) a calibration into `runDir`; `key` identifies model + data + settings. */
-export async function runCalibration(s: CalibrationSettings, runDir: string, key: string, hooks: CalibrationHooks = {}): Promise<CalibrationResult> {
+/**
+ * Runs (or resumes) a calibration into `runDir`; `key` identifies model + data + settings. `fingerprintId` is
+ * the checkpoint's fingerprint when the caller has it already (the parent computed it for the key).
+ */
+export async function runCalibration(s: CalibrationSettings, runDir: string, key: string, hooks: CalibrationHooks = {}, fingerprintId?: string): Promise<CalibrationResult> {
   const t0 = performance.now();
   await mkdir(runDir, { recursive: true });
   const ckpt = await openCheckpoint(s.model);
@@ -88,7 +92,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
   const datasets: { close(): Promise<void> }[] = [];
   try {
     const spec = ckpt.spec;
-    const fingerprint = await checkpointFingerprint(ckpt);
+    const fingerprint = { id: fingerprintId ?? (await checkpointFingerprint(ckpt)).id };
     const statePath = join(runDir, STATE_FILE);
     let state: SavedState | undefined;
     if (existsSync(statePath)) {
@@ -210,7 +214,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
     const total_s = (performance.now() - t0) / 1000;
     const result: CalibrationResult = {
       importance,
-      summary: join(runDir, 'summary.md'),
+      summary: join(runDir, SUMMARY_FILE),
       rows: collector.rows,
       tokens: collector.tokens,
       ep: runner.ep,

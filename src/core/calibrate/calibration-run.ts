@@ -10,7 +10,8 @@ import { checkpointFingerprint } from '../checkpoint/fingerprint';
 import { HybridCompressError } from '../errors';
 import { createRun, listRuns, openRun, readRun, type Run } from '../runs/index';
 import type { CalibrationSettings } from './calibrate';
-import { IMPORTANCE_FILE } from './importance-format';
+import { IMPORTANCE_FILE } from './importance-file';
+import { RUN_FILE } from '../runs/layout';
 
 /** Identity of (model weights, data file, every setting that changes the scores). */
 export async function calibrationKey(s: CalibrationSettings): Promise<{ key: string; fingerprint: string }> {
@@ -40,7 +41,7 @@ export async function chooseCalibrationRun(workspace: string, s: CalibrationSett
   const settings = { ...s, model: undefined, data: undefined, key };
   const candidates: { dir: string; status: string }[] = [];
   if (o.out) {
-    if (existsSync(join(o.out, 'run.json'))) {
+    if (existsSync(join(o.out, RUN_FILE))) {
       const r = await readRun(o.out).catch(() => undefined);
       if (r && r.kind === 'calibrate' && r.settings['key'] === key) candidates.push({ dir: resolve(o.out), status: r.status });
       else if (r) throw new HybridCompressError('OPTION_INVALID', `${o.out} already holds a ${r.kind} run with other settings; choose another --out folder`, { option: 'out' });

@@ -1,5 +1,5 @@
 // ImportanceCollector: turns the engine's per-layer taps into every importance score the pruner needs
-// (research/paper.md §2–3, issue 4), with resumable float64 state. It is engine-agnostic: the caller
+// (research/paper.md §2–3), with resumable float64 state. It is engine-agnostic: the caller
 // feeds layer by layer (whole-model or layer-streamed runs alike) either the full taps (addLayer) or the
 // per-row statistics the graph reduced them to (addLayerStats, much less to copy), and the weights FLAP needs.
 
@@ -201,7 +201,7 @@ export class ImportanceCollector {
   }
 
   /**
-   * Final scores with the names of the importance file (issue 4 item 7). `readWeight` supplies the
+   * Final scores with the names of the importance file (importance-file.ts). `readWeight` supplies the
    * out_proj / down_proj weights FLAP needs (float32, [out, in]).
    */
   async scores(readWeight: (name: string) => Promise<Float32Array>): Promise<Map<string, Float32Array>> {

@@ -2,12 +2,13 @@
 // files. Opening reads only config.json and the safetensors headers; tensor data is read on demand.
 // Pickled PyTorch files are never opened.
 
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { HybridCompressError } from '../errors';
+import { readConfigText, type ConfigText } from '../arch/config-codec';
 import { SafetensorsFile } from '../safetensors/reader';
+import { readRegularFile } from '../util/regular-file';
 import { buildSpec, validateTensors, type HybridModelSpec } from '../arch/index';
-import { readConfigFile } from '../arch/config-codec';
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'] as const;
 const PICKLE_RE = /^(pytorch_model.*\.bin|.*\.pt|.*\.pth|.*\.ckpt|.*\.pkl|training_args\.bin)$/;
@@ -38,6 +39,8 @@ export class Checkpoint {
   constructor(
     readonly dir: string,
     readonly config: Record<string, unknown>,
+    /** config.json as read, so writers can keep what they do not change byte-for-byte. */
+    readonly configText: ConfigText,
     readonly spec: HybridModelSpec,
     readonly tensors: ReadonlyMap<string, CheckpointTensor>,
     readonly weightFiles: WeightFile[],
@@ -87,6 +90,11 @@ export class Checkpoint {
   }
 }
 
+/** Reads config.json (bare or tagged non-finite floats; see arch/config-codec). */
+export function readConfig(path: string): Record<string, unknown> {
+  return readConfigText(path).values;
+}
+
 /** Accepts the checkpoint folder, or its config.json / a .safetensors file / the index inside it. */
 export function resolveCheckpointDir(path: string): string {
   const abs = resolve(path);
@@ -134,15 +142,17 @@ export async function openCheckpoint(path: string, options: OpenOptions = {}): P
     if (pickles.length > 0) throw pickleError(dir, pickles);
     throw new HybridCompressError('CHECKPOINT_INVALID', `${dir}: no model.safetensors or model.safetensors.index.json next to config.json`, { file: dir });
   }
-  const config = readConfigFile(configPath);
+  const configText = readConfigText(configPath);
+  const config = configText.values;
 
   const shardNames: string[] = [];
   let weightMap: Record<string, string> | undefined;
   const indexPath = join(dir, 'model.safetensors.index.json');
   if (hasIndex) {
     let idx: unknown;
+    const indexText = readRegularFile(indexPath, 'utf8', 'index');
     try {
-      idx = JSON.parse(readFileSync(indexPath, 'utf8'));
+      idx = JSON.parse(indexText);
     } catch (e) {
       throw new HybridCompressError('CHECKPOINT_INVALID', `${indexPath}: not valid JSON (${(e as Error).message})`, { file: indexPath });
     }
@@ -192,7 +202,7 @@ export async function openCheckpoint(path: string, options: OpenOptions = {}): P
   }
   if (!options.skipValidation) validateTensors(spec, tensors, dir);
   const tokenizerFiles = TOKENIZER_FILES.filter((f) => entries.includes(f));
-  return new Checkpoint(dir, config, spec, tensors, weightFiles, hasIndex, tokenizerFiles, files);
+  return new Checkpoint(dir, config, configText, spec, tensors, weightFiles, hasIndex, tokenizerFiles, files);
 }
 
 /** Cheap test for the extension's discovery: config.json plus safetensors weights. */

@@ -1,7 +1,7 @@
 // Training-curve readers: one MetricPoint shape for local runs, Megatron logs and TensorBoard
 // event files, incremental parsers (feed bytes as a file grows) and a polling follower.
 
-export { makePoint, seriesNames, seriesValues, fromFlatPoint, type MetricPoint, type CurveUpdate } from './metric-point';
+export { makePoint, seriesNames, seriesValues, type MetricPoint } from '../runs/metric-point';
 export { WarningTally, type CurveWarning, type CurveWarningKind, type WarningSink } from './warnings';
 export { LineSplitter } from './lines';
 export { MegatronLogParser, parseMegatronLine, megatronLineToPoint, snakeName, type MegatronLine, type MegatronParserOptions } from './megatron-log';
@@ -11,4 +11,4 @@ export { TfRecordReader, MAX_RECORD_BYTES, type TfRecordStats } from './tfrecord
 export { decodeEvent, ScalarExtractor, DT, type DecodedEvent, type DecodedValue, type DecodedTensor } from './tf-event';
 export { TfEventsParser, isEventFileName, type TfEventsParserOptions } from './tfevents';
 export { FileTail, followFile, followFiles, findFiles, pause, type TailChunk, type FollowOptions } from './follow';
-export { detectCurveSource, detectFileKind, streamCurves, readCurves, METRICS_JSONL, type CurveSource, type CurveSourceKind, type StreamCurvesOptions } from './source';
+export { detectCurveSource, detectFileKind, streamCurves, readCurves, type CurveSource, type CurveSourceKind, type CurveUpdate, type StreamCurvesOptions } from './source';

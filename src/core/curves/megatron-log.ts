@@ -17,10 +17,10 @@
 //   Validation: `<p>_loss` / `<p>_ppl` for lm loss, `<p>_<name>` / `<p>_<name>_ppl` for other keys,
 //   where <p> is val, val_<set> for `validation-<set>`, or test for `... on test set`.
 //   With `seqLength` known, tokens_per_s = global batch size × seqLength / iteration time.
-// The timestamp has no zone; `time` reads it as UTC, which keeps differences between points right.
+// The timestamp has no zone; parseMegatronLine's `time` reads it as UTC (points carry no wall time).
 
 import { LineSplitter } from './lines';
-import { makePoint, type MetricPoint } from './metric-point';
+import { makePoint, type MetricPoint } from '../runs/metric-point';
 
 const TRAIN_RE = /(?:\[(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\]\s*)?\biteration\s+(\d+)\s*\/\s*(\d+)\s*\|(.*)$/;
 const VALID_RE = /\bvalidation(-\S+)?\s+loss at iteration\s+(\d+)(?:\s+on\s+(validation|test)\s+set)?\s*\|(.*)$/;
@@ -111,7 +111,7 @@ export function megatronLineToPoint(line: MegatronLine, opts: MegatronParserOpti
     const gbs = byName.get('global batch size');
     const ms = byName.get('elapsed time per iteration (ms)');
     if (opts.seqLength && gbs !== undefined && ms !== undefined && ms > 0) pairs.push(['tokens_per_s', (gbs * opts.seqLength) / (ms / 1000)]);
-    return makePoint(line.iteration, pairs, line.time);
+    return makePoint(line.iteration, pairs);
   }
   for (const { key, what, value: x } of line.fields) {
     const name = key === 'lm loss' ? 'loss' : key === 'total loss' ? 'total_loss' : (KNOWN[key] ?? snakeName(key));

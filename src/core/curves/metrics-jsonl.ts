@@ -7,7 +7,7 @@
 
 import { parseJson } from '../util/json';
 import { LineSplitter } from './lines';
-import { makePoint, type MetricPoint } from './metric-point';
+import { makePoint, type MetricPoint } from '../runs/metric-point';
 import type { WarningSink } from './warnings';
 
 export class MetricsJsonlParser {

@@ -8,7 +8,19 @@ import { HybridCompressError } from '../errors';
 import { maskedCrc32c } from './crc32c';
 import { findFiles, followFiles, pause, type FollowOptions } from './follow';
 import { MegatronLogParser, parseMegatronLine } from './megatron-log';
-import type { CurveUpdate, MetricPoint } from './metric-point';
+import type { MetricPoint } from '../runs/metric-point';
+import { METRICS_FILE } from '../runs/layout';
+
+/** The points of one read, tagged with the file they came from. */
+export interface CurveUpdate {
+  file: string;
+  points: MetricPoint[];
+  /**
+   * True when `file` shrank or was replaced (a new run writing to the same path): points previously
+   * received from `file` are stale and should be dropped before adding these.
+   */
+  reset?: boolean;
+}
 import { MetricsJsonlParser } from './metrics-jsonl';
 import { isEventFileName, TfEventsParser } from './tfevents';
 import type { WarningSink } from './warnings';
@@ -22,7 +34,7 @@ export interface CurveSource {
   isDir: boolean;
 }
 
-export const METRICS_JSONL = 'metrics.jsonl';
+
 const LOG_NAME_RE = /\.(log|out|txt|err)$/i;
 const SNIFF_BYTES = 64 * 1024;
 
@@ -102,7 +114,7 @@ export async function detectCurveSource(path: string): Promise<CurveSource | und
   }
   if (st.isFile()) return { kind: await detectFileKind(path), path, isDir: false };
   if (!st.isDirectory()) return undefined;
-  const jsonl = join(path, METRICS_JSONL);
+  const jsonl = join(path, METRICS_FILE);
   if (await stat(jsonl).then((s) => s.isFile(), () => false)) return { kind: 'metrics-jsonl', path: jsonl, isDir: false };
   if ((await findFiles(path, isEventFileName)).length > 0) return { kind: 'tfevents', path, isDir: true };
   const log = await findMegatronLog(path);

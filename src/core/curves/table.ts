@@ -2,7 +2,7 @@
 // per series, numbers in a short fixed form. Points of the same step are merged into one row
 // (TensorBoard writers emit one event per tag).
 
-import type { MetricPoint } from './metric-point';
+import { seriesOf, type MetricPoint } from '../runs/metric-point';
 
 /** Compact number: integers as is (below 1e7), others with 5 significant digits. */
 export function formatNumber(x: number): string {
@@ -17,11 +17,8 @@ export function mergeByStep(points: readonly MetricPoint[]): MetricPoint[] {
   const byStep = new Map<number, MetricPoint>();
   for (const p of points) {
     const q = byStep.get(p.step);
-    if (!q) byStep.set(p.step, { step: p.step, series: { ...p.series }, ...(p.time !== undefined ? { time: p.time } : {}) });
-    else {
-      Object.assign(q.series, p.series);
-      if (p.time !== undefined) q.time = Math.max(q.time ?? p.time, p.time);
-    }
+    if (!q) byStep.set(p.step, { ...p });
+    else Object.assign(q, p);
   }
   return [...byStep.values()].sort((a, b) => a.step - b.step);
 }
@@ -33,14 +30,14 @@ export class TableFormatter {
   /** Rows for `points`; a header line comes first whenever a new series appears. */
   rows(points: readonly MetricPoint[]): string[] {
     const out: string[] = [];
-    const fresh = points.flatMap((p) => Object.keys(p.series)).filter((k, i, all) => !this.columns.includes(k) && all.indexOf(k) === i);
+    const fresh = points.flatMap((p) => seriesOf(p).map(([k]) => k)).filter((k, i, all) => !this.columns.includes(k) && all.indexOf(k) === i);
     if (fresh.length > 0 || this.columns.length === 0) {
       this.columns.push(...fresh);
       const stepW = Math.max(4, ...points.map((p) => String(p.step).length));
       this.widths = [stepW, ...this.columns.map((c) => Math.max(c.length, 10))];
       out.push(this.line(['step', ...this.columns]));
     }
-    for (const p of points) out.push(this.line([String(p.step), ...this.columns.map((c) => (p.series[c] !== undefined ? formatNumber(p.series[c]!) : ''))]));
+    for (const p of points) out.push(this.line([String(p.step), ...this.columns.map((c) => (p[c] !== undefined ? formatNumber(p[c]!) : ''))]));
     return out;
   }
 

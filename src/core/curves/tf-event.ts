@@ -5,8 +5,9 @@
 //   tagged with plugin "scalars" / DATA_CLASS_SCALAR — TF2 `tf.summary.scalar` and newer writers.
 // Writers put `metadata` only on the first value of each tag, so the extractor remembers per tag.
 
-import { makePoint, type MetricPoint } from './metric-point';
+import { makePoint, type MetricPoint } from '../runs/metric-point';
 import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, WireReader, type WireField } from './protobuf-wire';
+import { bf16ToF32, f16ToF32 } from '../safetensors/dtype';
 
 // Field numbers (event.proto / summary.proto / tensor.proto / tensor_shape.proto).
 const EVENT_WALL_TIME = 1;
@@ -163,21 +164,6 @@ function readRepeated(r: WireReader, f: WireField, elem: 'f32' | 'f64' | 'varint
   }
 }
 
-export function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-export function bfloat16ToFloat(bits: number): number {
-  const b = new DataView(new ArrayBuffer(4));
-  b.setUint32(0, (bits & 0xffff) << 16);
-  return b.getFloat32(0);
-}
-
 function decodeContent(bytes: Uint8Array, dtype: number): number[] | undefined {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: number[] = [];
@@ -196,8 +182,8 @@ function decodeContent(bytes: Uint8Array, dtype: number): number[] | undefined {
     case DT.UINT16: return each(2, (p) => v.getUint16(p, true));
     case DT.INT8: return each(1, (p) => v.getInt8(p));
     case DT.UINT8: return each(1, (p) => v.getUint8(p));
-    case DT.HALF: return each(2, (p) => halfToFloat(v.getUint16(p, true)));
-    case DT.BFLOAT16: return each(2, (p) => bfloat16ToFloat(v.getUint16(p, true)));
+    case DT.HALF: return each(2, (p) => f16ToF32(v.getUint16(p, true)));
+    case DT.BFLOAT16: return each(2, (p) => bf16ToF32(v.getUint16(p, true)));
     default: return undefined;
   }
 }
@@ -227,8 +213,8 @@ function decodeTensor(r: WireReader): DecodedTensor {
   if (!NUMERIC_DTYPES.has(dtype)) return { dtype, shape };
   let values: number[] | undefined;
   if (content && content.length > 0) values = decodeContent(content, dtype);
-  else if (dtype === DT.HALF) values = halfBits.map(halfToFloat);
-  else if (dtype === DT.BFLOAT16) values = halfBits.map(bfloat16ToFloat);
+  else if (dtype === DT.HALF) values = halfBits.map(f16ToF32);
+  else if (dtype === DT.BFLOAT16) values = halfBits.map(bf16ToF32);
   else values = vals;
   return { dtype, shape, values };
 }
@@ -253,7 +239,7 @@ export class ScalarExtractor {
       const x = this.scalarOf(v);
       if (x !== undefined) pairs.push([this.tagPrefix + v.tag, x]);
     }
-    return makePoint(ev.step, pairs, ev.wallTime > 0 ? ev.wallTime * 1000 : undefined);
+    return makePoint(ev.step, pairs);
   }
 
   private scalarOf(v: DecodedValue): number | undefined {

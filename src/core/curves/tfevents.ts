@@ -1,7 +1,7 @@
 // TensorBoard event file (events.out.tfevents.*) → metric points, incrementally: TFRecord deframing,
 // Event decoding, scalar extraction. Corrupt records are skipped and reported, never thrown.
 
-import type { MetricPoint } from './metric-point';
+import type { MetricPoint } from '../runs/metric-point';
 import { decodeEvent, ScalarExtractor } from './tf-event';
 import { TfRecordReader, type TfRecordStats } from './tfrecord';
 import type { WarningSink } from './warnings';

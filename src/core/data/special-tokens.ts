@@ -3,11 +3,11 @@
 // generation_config.json), so each is read and the first one that names a token wins, tokenizer files
 // first: they are what the model was trained with.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { HybridCompressError } from '../errors';
+import { readRegularFile } from '../util/regular-file';
 import { parseJson } from '../util/json';
-import { decodeTaggedFloats } from '../arch/config-codec';
 
 export interface SpecialTokenIds {
   eosId?: number;
@@ -26,8 +26,7 @@ export function readModelJson(dir: string, name: string): Record<string, unknown
   if (!existsSync(file)) return undefined;
   let value: unknown;
   try {
-    // transformers 5.x tags non-finite floats ({"__float__": "Infinity"}) in the files it writes.
-    value = decodeTaggedFloats(parseJson(readFileSync(file, 'utf8'), { allowNonFinite: true, rejectDuplicateKeys: false, maxDepth: 256 }));
+    value = parseJson(readRegularFile(file, 'utf8', name), { allowNonFinite: true, rejectDuplicateKeys: false, maxDepth: 256 });
   } catch (e) {
     throw new HybridCompressError('CONFIG_INVALID', `${file}: not valid JSON (${(e as Error).message})`, { file });
   }

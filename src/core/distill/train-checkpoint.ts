@@ -15,6 +15,7 @@ import { SafetensorsFile } from '../safetensors/reader';
 import { writeFileAtomic } from '../runs/atomic-write';
 import { encodeConfig } from '../arch/config-codec';
 import type { DataCursor } from '../data/index';
+import { CHECKPOINTS_DIR, LATEST_POINTER, OPTIMIZER_FILE, TRAINER_STATE_FILE } from '../runs/layout';
 
 export interface TrainerState {
   format: 'hybrid-compress/trainer-state@1';
@@ -37,14 +38,14 @@ export interface NamedArray {
 /** Writes a model folder (config + tokenizer files + weights) from float32 values, in `dtypeOf(name)`. */
 export async function writeModelFolder(dir: string, source: Checkpoint, params: readonly NamedArray[], dtypeOf: (name: string) => string, maxShardBytes?: number): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'config.json'), encodeConfig(source.config));
+  await writeFile(join(dir, 'config.json'), encodeConfig(source.config, source.configText));
   for (const f of TOKENIZER_FILES) if (existsSync(join(source.dir, f))) await copyFile(join(source.dir, f), join(dir, f));
   const tensors: TensorSource[] = params.map((p) => ({ name: p.name, dtype: dtypeOf(p.name), shape: p.shape, data: () => encodeFromFloat(dtypeOf(p.name), p.value) }));
   await writeCheckpointShards(dir, tensors, { maxShardBytes });
 }
 
 export async function saveTrainingCheckpoint(outDir: string, source: Checkpoint, params: readonly NamedArray[], moments: { m: Float32Array[]; v: Float32Array[]; step: number }, state: TrainerState): Promise<string> {
-  const root = join(outDir, 'checkpoints');
+  const root = join(outDir, CHECKPOINTS_DIR);
   const name = `step-${String(state.step).padStart(7, '0')}`;
   const final = join(root, name);
   const tmp = join(root, `.${name}.tmp-${process.pid}`);
@@ -56,8 +57,8 @@ export async function saveTrainingCheckpoint(outDir: string, source: Checkpoint,
       opt.push({ name: `${p.name}.exp_avg`, dtype: 'F32', shape: p.shape, data: encodeFromFloat('F32', moments.m[i]!) });
       opt.push({ name: `${p.name}.exp_avg_sq`, dtype: 'F32', shape: p.shape, data: encodeFromFloat('F32', moments.v[i]!) });
     });
-    await writeSafetensors(join(tmp, 'optimizer.safetensors'), opt, { metadata: { format: 'hybrid-compress/adamw@1', step: String(moments.step) } });
-    await writeFile(join(tmp, 'trainer-state.json'), JSON.stringify(state, null, 1));
+    await writeSafetensors(join(tmp, OPTIMIZER_FILE), opt, { metadata: { format: 'hybrid-compress/adamw@1', step: String(moments.step) } });
+    await writeFile(join(tmp, TRAINER_STATE_FILE), JSON.stringify(state, null, 1));
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     const code = (e as NodeJS.ErrnoException).code;
@@ -66,7 +67,7 @@ export async function saveTrainingCheckpoint(outDir: string, source: Checkpoint,
   }
   await rm(final, { recursive: true, force: true });
   await rename(tmp, final);
-  await writeFileAtomic(join(root, 'latest'), name + '\n');
+  await writeFileAtomic(join(root, LATEST_POINTER), name + '\n');
   // Older checkpoints are removed only once the new one is in place.
   for (const e of await readdir(root)) if (e.startsWith('step-') && e !== name) await rm(join(root, e), { recursive: true, force: true });
   return final;
@@ -83,15 +84,15 @@ export interface LoadedCheckpoint {
 
 /** The newest complete checkpoint under `<out>/checkpoints`, or undefined. */
 export async function loadLatestCheckpoint(outDir: string): Promise<LoadedCheckpoint | undefined> {
-  const root = join(outDir, 'checkpoints');
-  const pointer = join(root, 'latest');
+  const root = join(outDir, CHECKPOINTS_DIR);
+  const pointer = join(root, LATEST_POINTER);
   if (!existsSync(pointer)) return undefined;
   const dir = join(root, readFileSync(pointer, 'utf8').trim());
-  const statePath = join(dir, 'trainer-state.json');
+  const statePath = join(dir, TRAINER_STATE_FILE);
   if (!existsSync(statePath)) throw new HybridCompressError('CHECKPOINT_INVALID', `${pointer} names ${dir}, which has no trainer-state.json; remove ${outDir} or start without --resume`, { file: dir });
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState;
   const model = SafetensorsFile.open(join(dir, 'model.safetensors'));
-  const opt = SafetensorsFile.open(join(dir, 'optimizer.safetensors'));
+  const opt = SafetensorsFile.open(join(dir, OPTIMIZER_FILE));
   try {
     const params = new Map<string, Float32Array>();
     const m = new Map<string, Float32Array>();

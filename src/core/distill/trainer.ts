@@ -11,13 +11,14 @@ import { HybridCompressError } from '../errors';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { allTensorSpecs, type HybridModelSpec } from '../arch/spec';
 import { MetricsWriter } from '../runs/metrics-file';
-import type { MetricPoint } from '../jobs/protocol';
+import type { MetricPoint } from '../runs/metric-point';
 import type { DataCursor, Packing, RowBatch } from '../data/index';
 import { nextTokenNll, openModelDataset } from '../eval/model-data';
 import { AdamW, clipGradients, decays, firstNonFinite } from './optimizer';
 import { learningRate } from './schedule';
 import { loadLatestCheckpoint, saveTrainingCheckpoint, writeModelFolder, type NamedArray } from './train-checkpoint';
 import type { LossKind } from './loss-graph';
+import { CHECKPOINTS_DIR, FINAL_DIR, METRICS_FILE } from '../runs/layout';
 
 export interface StepResult {
   loss: number;
@@ -169,7 +170,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },
     );
 
-    const metricsPath = join(s.out, 'metrics.jsonl');
+    const metricsPath = join(s.out, METRICS_FILE);
     let startStep = 0;
     let cursor: DataCursor | undefined;
     let elapsedBefore = 0;
@@ -198,7 +199,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       hooks.log?.(`resuming from step ${startStep} (${latest.dir})`);
     } else if (!s.resume) {
       await rm(metricsPath, { force: true });
-      await rm(join(s.out, 'checkpoints'), { recursive: true, force: true });
+      await rm(join(s.out, CHECKPOINTS_DIR), { recursive: true, force: true });
     }
     const metrics = new MetricsWriter(metricsPath);
     let metricsLines = countLines(metricsPath);
@@ -288,7 +289,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       if (!Number.isFinite(loss) || bad >= 0) {
         throw new HybridCompressError(
           'NON_FINITE',
-          `step ${step}: ${!Number.isFinite(loss) ? `loss is ${loss}` : 'loss is finite but'}${bad >= 0 ? `; first non-finite gradient: "${params[bad]!.name}"` : ''}; the last good checkpoint in ${join(s.out, 'checkpoints')} is intact (try a lower --lr or --clip)`,
+          `step ${step}: ${!Number.isFinite(loss) ? `loss is ${loss}` : 'loss is finite but'}${bad >= 0 ? `; first non-finite gradient: "${params[bad]!.name}"` : ''}; the last good checkpoint in ${join(s.out, CHECKPOINTS_DIR)} is intact (try a lower --lr or --clip)`,
           { tensor: bad >= 0 ? params[bad]!.name : undefined },
         );
       }
@@ -326,7 +327,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     metrics.close();
 
     // The final student in the source dtypes, as a normal HF checkpoint.
-    const finalDir = join(s.out, 'final');
+    const finalDir = join(s.out, FINAL_DIR);
     const tmp = join(s.out, `.final.tmp-${process.pid}`);
     await rm(tmp, { recursive: true, force: true });
     await writeModelFolder(tmp, student, params, (name) => student.tensors.get(name)?.dtype ?? 'F32');

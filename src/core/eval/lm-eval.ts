@@ -6,6 +6,7 @@ import { dirname, basename, join } from 'node:path';
 import { HybridCompressError } from '../errors';
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import { ForwardRunner } from '../runtime/forward-runner';
+import type { DtClampMode } from '../model/forward-graph-context';
 import type { Device, ExecutionProvider } from '../runtime/session';
 import { buildHeader } from '../safetensors/writer';
 import { describeDataReport } from '../data/index';
@@ -17,6 +18,8 @@ export interface EvalSettings extends DataSettings {
   threads?: number;
   mode?: 'whole' | 'streamed';
   dumpLogits?: string;
+  /** Lower bound of dt: 'config' = time_step_limit (the Hub code and mamba_ssm), 'transformers5' = time_step_min (transformers ≥ 5 NemotronH prefill). */
+  dtClampMode?: DtClampMode;
 }
 
 export interface EvalProgress {
@@ -67,7 +70,7 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
     if (totalRows === 0) throw new HybridCompressError('DATA_INVALID', `${s.data}: no rows of ${s.seqLen} tokens`, { file: s.data });
     // Without a logits dump the loss is computed inside the graph (no [batch, seq, vocab] copy out).
     const inGraph = !s.dumpLogits;
-    runner = await ForwardRunner.create(ckpt, { mode: s.mode ?? 'whole', device: s.device, threads: s.threads, log: hooks.log, ...(inGraph ? { nll: true, logits: false } : {}) });
+    runner = await ForwardRunner.create(ckpt, { mode: s.mode ?? 'whole', dtClampMode: s.dtClampMode, device: s.device, threads: s.threads, log: hooks.log, ...(inGraph ? { nll: true, logits: false } : {}) });
     const V = spec.vocabSize;
     if (s.dumpLogits) {
       // The header needs the row count up front: we know it (countRows or --samples caps it).

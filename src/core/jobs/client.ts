@@ -27,7 +27,7 @@ export interface RunJobOptions {
   onMetric?: (point: MetricPoint) => void;
   /** Aborting cancels the job: the handler's signal fires, and the worker is killed if it has not answered within cancelGraceMs. */
   signal?: AbortSignal;
-  /** Worker entry: defaults to dist/worker.js next to the running bundle, or worker-main.ts when running from sources. */
+  /** Worker entry: defaults to dist/worker.js next to the running bundle, or pipeline/worker-main.ts when running from sources. */
   workerPath?: string;
   /** Node flags for the worker; default [] for a .js entry and ['--import', <tsx>] for a .ts entry. */
   execArgv?: string[];
@@ -73,7 +73,7 @@ const STDERR_TAIL_LINES = 20;
 /** Where the worker entry lives relative to this module, bundled or not. */
 export function defaultWorkerPath(): string {
   const here = typeof __dirname === 'string' ? __dirname : process.cwd();
-  for (const candidate of [join(here, 'worker.js'), join(here, 'worker-main.ts')]) if (existsSync(candidate)) return candidate;
+  for (const candidate of [join(here, 'worker.js'), join(here, '..', 'pipeline', 'worker-main.ts')]) if (existsSync(candidate)) return candidate;
   return join(here, 'worker.js');
 }
 

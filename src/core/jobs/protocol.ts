@@ -5,6 +5,7 @@
 // so params/results may hold typed arrays and non-finite numbers.
 
 import { HybridCompressError, type ErrorCode, type ErrorContext } from '../errors';
+import { parseMetricPoint as parseRunMetricPoint, type MetricPoint } from '../runs/metric-point';
 
 /** Bumped whenever a message changes shape; the parent refuses a worker speaking another version. */
 export const PROTOCOL_VERSION = 1;
@@ -26,10 +27,7 @@ export interface ProgressInfo {
 }
 
 /** One point of a live training curve, e.g. `{step, loss, kd_loss, lr, grad_norm}` (numbers may be non-finite). */
-export interface MetricPoint {
-  step: number;
-  [series: string]: number;
-}
+export type { MetricPoint } from '../runs/metric-point';
 
 // parent → worker
 export interface StartMessage {
@@ -156,18 +154,13 @@ export function parseProgressInfo(m: Obj): ProgressInfo {
   return info;
 }
 
+/** A metric point from the wire (runs/metric-point.ts), with the protocol's error type. */
 export function parseMetricPoint(v: unknown): MetricPoint {
-  if (!isObj(v)) throw new ProtocolError(`"point" must be an object, got ${describe(v)}`);
-  const step = num(v, 'step', { min: 0 })!;
-  if (!Number.isInteger(step)) throw new ProtocolError(`"step" must be an integer, got ${step}`);
-  const point: MetricPoint = { step };
-  for (const [k, x] of Object.entries(v)) {
-    if (k === 'step') continue;
-    // Non-finite values are legitimate (a diverging loss must still reach the curve).
-    if (typeof x !== 'number') throw new ProtocolError(`metric "${k}" must be a number, got ${describe(x)}`);
-    point[k] = x;
+  try {
+    return parseRunMetricPoint(v);
+  } catch (e) {
+    throw new ProtocolError(`"point": ${(e as Error).message}`);
   }
-  return point;
 }
 
 function parseContext(v: unknown): ErrorContext {

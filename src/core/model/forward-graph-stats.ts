@@ -1,4 +1,4 @@
-// Per-row statistics of taps, reduced inside the graph (calibration, issue 4). A full tap is
+// Per-row statistics of taps, reduced inside the graph (calibration: the aggregation of research/paper.md §2.2). A full tap is
 // [batch, seq, width] and copying it out of ORT into a fresh JS buffer costs more than computing it; the
 // importance formulas only need, per calibration row, a few reductions over its tokens:
 //

@@ -6,8 +6,9 @@
 // Naming is deterministic: values get `<scope>/<op>_<n>` unless the caller names them, so the same model
 // always serialises to the same bytes.
 
-import { broadcastShapes, divDims, normAxis, numelOf, shapeToString } from './dims';
+import { broadcastShapes, divDims, einsumShape, matmulShape, normAxis, numelOf, shapeToString } from './dims';
 import { DEFAULT_OPSET, DTYPE_BYTES, MS_DOMAIN, type Attr, type DType, type Dim, type Graph, type Initializer, type InitializerData, type Node, type Shape, type Value } from './types';
+import { f32ToBf16, f32ToF16 } from '../safetensors/dtype';
 
 /** A Value, or a JS number that becomes a scalar constant of the other operand's dtype. */
 export type Operand = Value | number;
@@ -593,84 +594,9 @@ export function encodeValues(dtype: DType, values: ArrayLike<number> | ArrayLike
       arr = Uint8Array.from({ length: n }, (_, i) => (dtype === 'bool' ? (get(i) ? 1 : 0) : get(i)));
       break;
     case 'float16':
-    case 'bfloat16': {
-      const f = new Float32Array(1);
-      const u = new Uint32Array(f.buffer);
-      arr = Uint16Array.from({ length: n }, (_, i) => {
-        f[0] = get(i);
-        return dtype === 'bfloat16' ? bf16Bits(u[0]!) : f16Bits(get(i));
-      });
+    case 'bfloat16':
+      arr = Uint16Array.from({ length: n }, (_, i) => (dtype === 'bfloat16' ? f32ToBf16(get(i)) : f32ToF16(get(i))));
       break;
-    }
   }
   return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength).slice();
 }
-
-function bf16Bits(u: number): number {
-  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff; // NaN stays NaN
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff; // round to nearest even
-}
-
-function f16Bits(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
-
-export function matmulShape(a: Shape, b: Shape, transA: boolean, transB: boolean): Shape {
-  if (a.length < 1 || b.length < 1) throw new Error('MatMul operands must have rank ≥ 1');
-  const A = a.length === 1 ? [1, a[0]!] : a.slice();
-  const B = b.length === 1 ? [b[0]!, 1] : b.slice();
-  if (transA) [A[A.length - 2], A[A.length - 1]] = [A[A.length - 1]!, A[A.length - 2]!];
-  if (transB) [B[B.length - 2], B[B.length - 1]] = [B[B.length - 1]!, B[B.length - 2]!];
-  const k1 = A[A.length - 1]!;
-  const k2 = B[B.length - 2]!;
-  if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2) throw new Error(`MatMul inner dims differ: ${shapeToString(a)} @ ${shapeToString(b)}`);
-  const batch = broadcastShapes([A.slice(0, -2), B.slice(0, -2)]);
-  const out = [...batch, A[A.length - 2]!, B[B.length - 1]!];
-  if (a.length === 1) out.splice(out.length - 2, 1);
-  if (b.length === 1) out.splice(out.length - 1, 1);
-  return out;
-}
-
-function einsumShape(eq: string, shapes: Shape[]): Shape {
-  const [lhs, rhs] = eq.replace(/\s+/g, '').split('->');
-  if (rhs === undefined) throw new Error(`Einsum "${eq}": write the output subscripts explicitly (…->…)`);
-  if (eq.includes('.')) throw new Error(`Einsum "${eq}": ellipsis is not supported by the builder`);
-  const terms = lhs!.split(',');
-  if (terms.length !== shapes.length) throw new Error(`Einsum "${eq}": ${terms.length} terms for ${shapes.length} inputs`);
-  const size = new Map<string, Dim>();
-  terms.forEach((t, i) => {
-    if (t.length !== shapes[i]!.length) throw new Error(`Einsum "${eq}": term ${t} for shape ${shapeToString(shapes[i]!)}`);
-    [...t].forEach((c, k) => {
-      const d = shapes[i]![k]!;
-      const prev = size.get(c);
-      if (prev === undefined || prev === 1) size.set(c, d);
-    });
-  });
-  return [...rhs].map((c) => {
-    const d = size.get(c);
-    if (d === undefined) throw new Error(`Einsum "${eq}": output subscript ${c} is not in any input`);
-    return d;
-  });
-}
-

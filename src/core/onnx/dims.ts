@@ -99,3 +99,45 @@ export function normAxis(axis: number, rank: number): number {
 export function shapeToString(s: readonly Dim[]): string {
   return `[${s.join(', ')}]`;
 }
+
+// ---- shape inference shared by the graph builder (symbolic dims) and autodiff/specialize.ts (numbers) ----
+
+/** Output shape of MatMul / FusedMatMul (numpy matmul semantics, batch dims broadcast). */
+export function matmulShape(a: Shape, b: Shape, transA: boolean, transB: boolean): Shape {
+  if (a.length < 1 || b.length < 1) throw new Error('MatMul operands must have rank ≥ 1');
+  const A = a.length === 1 ? [1, a[0]!] : a.slice();
+  const B = b.length === 1 ? [b[0]!, 1] : b.slice();
+  if (transA) [A[A.length - 2], A[A.length - 1]] = [A[A.length - 1]!, A[A.length - 2]!];
+  if (transB) [B[B.length - 2], B[B.length - 1]] = [B[B.length - 1]!, B[B.length - 2]!];
+  const k1 = A[A.length - 1]!;
+  const k2 = B[B.length - 2]!;
+  if (typeof k1 === 'number' && typeof k2 === 'number' && k1 !== k2) throw new Error(`MatMul inner dims differ: ${shapeToString(a)} @ ${shapeToString(b)}`);
+  const batch = broadcastShapes([A.slice(0, -2), B.slice(0, -2)]);
+  const out = [...batch, A[A.length - 2]!, B[B.length - 1]!];
+  if (a.length === 1) out.splice(out.length - 2, 1);
+  if (b.length === 1) out.splice(out.length - 1, 1);
+  return out;
+}
+
+/** Output shape of an Einsum with explicit output subscripts (no ellipsis). */
+export function einsumShape(eq: string, shapes: Shape[]): Shape {
+  const [lhs, rhs] = eq.replace(/\s+/g, '').split('->');
+  if (rhs === undefined) throw new Error(`Einsum "${eq}": write the output subscripts explicitly (…->…)`);
+  if (eq.includes('.')) throw new Error(`Einsum "${eq}": ellipsis is not supported by the builder`);
+  const terms = lhs!.split(',');
+  if (terms.length !== shapes.length) throw new Error(`Einsum "${eq}": ${terms.length} terms for ${shapes.length} inputs`);
+  const size = new Map<string, Dim>();
+  terms.forEach((t, i) => {
+    if (t.length !== shapes[i]!.length) throw new Error(`Einsum "${eq}": term ${t} for shape ${shapeToString(shapes[i]!)}`);
+    [...t].forEach((c, k) => {
+      const d = shapes[i]![k]!;
+      const prev = size.get(c);
+      if (prev === undefined || prev === 1) size.set(c, d);
+    });
+  });
+  return [...rhs].map((c) => {
+    const d = size.get(c);
+    if (d === undefined) throw new Error(`Einsum "${eq}": output subscript ${c} is not in any input`);
+    return d;
+  });
+}

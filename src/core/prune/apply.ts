@@ -13,8 +13,8 @@ import { HybridCompressError } from '../errors';
 import { buildSpec, validateTensors, type HybridModelSpec } from '../arch/index';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { buildHeader, tensorByteLength, writeOrder } from '../safetensors/writer';
-import { encodeConfig, withConfigChanges } from '../arch/config-codec';
-import { configChanges } from './config';
+import { encodeConfig } from '../arch/config-codec';
+import { applyConfigChanges, configChanges } from './config';
 import { formatPlan, planDims, PLAN_FILE, type PruningPlan } from './plan';
 import { sliceRecipes, untrackedTensors, type SliceRecipe } from './recipe';
 import { SliceBuffers, sliceTensors, DEFAULT_CHUNK_BYTES } from './stream-slice';
@@ -143,7 +143,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
   const out = checkOutputPath(ckpt.dir, opts.out, opts.force ?? false);
   checkPlan(spec, plan);
   const changes = configChanges(spec, planDims(spec, plan));
-  const config = withConfigChanges(ckpt.config, changes);
+  const config = applyConfigChanges(ckpt.config, changes);
   const recipes = sliceRecipes(spec, plan);
   // The output must satisfy its own config before a byte is written.
   const outSpec = buildSpec(config, recipes.map((r) => r.name));
@@ -196,7 +196,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
       const sorted = Object.fromEntries(Object.keys(weightMap).sort().map((k) => [k, weightMap[k]]));
       await writeFile(join(tmp, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sorted }, null, 2) + '\n');
     }
-    await writeFile(join(tmp, 'config.json'), encodeConfig(config));
+    await writeFile(join(tmp, 'config.json'), encodeConfig(config, ckpt.configText));
     const copiedFiles = await copySideFiles(ckpt.dir, tmp);
     await writeFile(join(tmp, PLAN_FILE), formatPlan({ ...plan, config_changes: changes }));
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await writeFile(join(tmp, name), text);

@@ -2,9 +2,6 @@
 // pattern rewritten (key order and every other key, including non-finite numbers, preserved).
 
 import { buildSpec, type HybridModelSpec } from '../arch/index';
-import { withConfigChanges } from '../arch/config-codec';
-import { HybridCompressError } from '../errors';
-import { MAMBA2_EXPAND_RULE } from './mamba2-expand';
 
 /** The dimensions of a pruned model (absent axes: unchanged or not in the model). */
 export interface PrunedDims {
@@ -42,14 +39,12 @@ export function configChanges(spec: HybridModelSpec, d: PrunedDims): Record<stri
     set('num_heads', d.mambaNumHeads, spec.mamba!.numHeads);
     set('head_dim', d.mambaHeadDim, spec.mamba!.headDim);
     const inner = (d.mambaNumHeads ?? spec.mamba!.numHeads) * (d.mambaHeadDim ?? spec.mamba!.headDim);
-    if (inner !== spec.mamba!.innerSize || d.hiddenSize !== spec.hiddenSize) {
-      // Mamba2Config: integer expand with hidden_size × expand = num_heads × head_dim (default 2).
-      if (inner % d.hiddenSize !== 0) {
-        throw new HybridCompressError('OPTION_INVALID', `mamba2: num_heads × head_dim = ${inner} with hidden_size ${d.hiddenSize}: ${MAMBA2_EXPAND_RULE}`, { rule: 'mamba2-expand' });
-      }
-      const expand = inner / d.hiddenSize;
-      if (c['expand'] !== undefined || expand !== 2) set('expand', expand, c['expand']);
-    }
+    // transformers derives the inner size as expand × hidden_size with an integer expand (checkTargets
+    // refuses targets that break that); write it whenever it differs from what the config gives now.
+    const expand = inner / d.hiddenSize;
+    if (!Number.isInteger(expand)) throw new Error(`mamba2 inner size ${inner} is not a multiple of hidden_size ${d.hiddenSize}`);
+    const current = typeof c['expand'] === 'number' ? c['expand'] : 2;
+    if (expand !== current) out['expand'] = expand;
     if (layersChanged || c['num_hidden_layers'] !== undefined) set('num_hidden_layers', d.keptLayers.length, c['num_hidden_layers']);
     return out;
   }
@@ -71,9 +66,17 @@ export function configChanges(spec: HybridModelSpec, d: PrunedDims): Record<stri
   return out;
 }
 
+/** A copy of `config` with `changes` applied: existing keys keep their position, new keys go last. */
+export function applyConfigChanges(config: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) out[k] = k in changes ? changes[k] : v;
+  for (const [k, v] of Object.entries(changes)) if (!(k in out)) out[k] = v;
+  return out;
+}
+
 /** The spec of the pruned model (tensor names in the source's naming). */
 export function prunedSpec(spec: HybridModelSpec, d: PrunedDims, tensorNames?: Iterable<string>): HybridModelSpec {
-  return buildSpec(withConfigChanges(spec.config, configChanges(spec, d)), tensorNames);
+  return buildSpec(applyConfigChanges(spec.config, configChanges(spec, d)), tensorNames);
 }
 
 /** Parameter count of the pruned model, without writing anything. */

@@ -1,7 +1,8 @@
 // Parameters of the `prune` and `search` jobs as they cross the worker boundary (structured clone):
-// the CLI and the extension build them, the worker checks every field before using it.
+// the CLI and the extension build them (settings.ts), the worker checks every field before using it
+// (validatePruneParams / validateSearchParams in settings.ts, from the same option schemas).
 
-import { HybridCompressError } from '../errors';
+import type { Device } from '../runtime/devices';
 import type { MambaHeadRanking } from '../calibrate/index';
 import type { ImportanceMetric } from './plan';
 import type { PruneAxis, PruneTargets } from './targets';
@@ -21,8 +22,6 @@ export const KD_NEEDS_DATA = '--kd-steps needs --data <file>: the short distilla
 /** Defaults of the search's short KD (Minitron-SSM §4 step 2, scaled down to a ranking aid). */
 export const SEARCH_KD_DEFAULTS = { topK: 3, batch: 4, lr: 1e-3, minLrRatio: 0.1 } as const;
 
-export const ENGINE_DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
-
 /** Options shared by prune and search. */
 export interface CommonPruneParams {
   /** Source checkpoint folder (absolute). */
@@ -41,7 +40,7 @@ export interface CommonPruneParams {
   rows?: number;
   seqLen?: number;
   /** Where the zero-shot forward runs (default auto). */
-  device?: (typeof ENGINE_DEVICES)[number];
+  device?: Device;
 }
 
 export interface PruneJobParams extends CommonPruneParams {
@@ -78,84 +77,4 @@ export interface SearchJobParams extends CommonPruneParams {
   /** Prune the winner into this folder. */
   out?: string;
   workDir?: string;
-}
-
-type Obj = Record<string, unknown>;
-
-function bad(field: string, what: string): HybridCompressError {
-  return new HybridCompressError('OPTION_INVALID', `job parameter "${field}" ${what}`, { option: field });
-}
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-const check = {
-  str(o: Obj, k: string, required = false): void {
-    if (o[k] === undefined && !required) return;
-    if (typeof o[k] !== 'string' || o[k] === '') throw bad(k, 'must be a non-empty string');
-  },
-  num(o: Obj, k: string, opts: { int?: boolean; min?: number; max?: number } = {}): void {
-    const v = o[k];
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min) || (opts.max !== undefined && v > opts.max)) {
-      throw bad(k, `must be a${opts.int ? 'n integer' : ' number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}${opts.max !== undefined ? ` ≤ ${opts.max}` : ''}, got ${JSON.stringify(v)}`);
-    }
-  },
-  bool(o: Obj, k: string): void {
-    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(k, 'must be true or false');
-  },
-  oneOf(o: Obj, k: string, values: readonly string[]): void {
-    if (o[k] !== undefined && !values.includes(o[k] as string)) throw bad(k, `must be one of ${values.join('|')}, got ${JSON.stringify(o[k])}`);
-  },
-};
-
-function checkCommon(o: Obj): void {
-  check.str(o, 'model', true);
-  check.str(o, 'importance', true);
-  check.num(o, 'seed', { int: true, min: 0 });
-  check.oneOf(o, 'mambaHeadRanking', ['group', 'global']);
-  check.oneOf(o, 'metric', ['activation', 'flap']);
-  for (const k of ['sortByImportance', 'allowFingerprintMismatch', 'emitModelOptConfig', 'force']) check.bool(o, k);
-  check.str(o, 'data');
-  check.num(o, 'rows', { int: true, min: 1 });
-  check.num(o, 'seqLen', { int: true, min: 2 });
-  check.oneOf(o, 'device', ENGINE_DEVICES);
-}
-
-export function validatePruneParams(v: unknown): PruneJobParams {
-  if (!isObj(v)) throw bad('params', 'must be an object');
-  checkCommon(v);
-  check.str(v, 'out');
-  check.str(v, 'targetParams');
-  check.str(v, 'plan');
-  check.num(v, 'tolerance', { min: 0, max: 1 });
-  check.num(v, 'maxWidthPruning', { min: 0, max: 1 });
-  check.num(v, 'maxDepthPruning', { min: 0, max: 1 });
-  check.oneOf(v, 'pruneAxis', ['heads', 'channels']);
-  check.bool(v, 'dryRun');
-  check.bool(v, 'verify');
-  const t = v['targets'];
-  if (!isObj(t)) throw bad('targets', 'must be an object');
-  for (const k of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers']) check.num(t, k);
-  if (t['dropLayers'] !== undefined && (!Array.isArray(t['dropLayers']) || !t['dropLayers'].every((x) => typeof x === 'number'))) throw bad('targets.dropLayers', 'must be a list of layer indices');
-  if (!v['dryRun'] && v['out'] === undefined) throw bad('out', 'is required (or use a dry run)');
-  return v as unknown as PruneJobParams;
-}
-
-export function validateSearchParams(v: unknown): SearchJobParams {
-  if (!isObj(v)) throw bad('params', 'must be an object');
-  checkCommon(v);
-  check.str(v, 'targetParams', true);
-  check.num(v, 'tolerance', { min: 0, max: 1 });
-  check.num(v, 'maxWidthPruning', { min: 0, max: 1 });
-  check.num(v, 'maxDepthPruning', { min: 0, max: 1 });
-  check.num(v, 'maxCandidates', { int: true, min: 1 });
-  check.num(v, 'topK', { int: true, min: 1 });
-  check.num(v, 'kdSteps', { int: true, min: 0 });
-  check.num(v, 'kdLr');
-  if (v['kdLr'] !== undefined && !((v['kdLr'] as number) > 0)) throw bad('kdLr', `must be a number > 0, got ${JSON.stringify(v['kdLr'])}`);
-  for (const k of ['report', 'out', 'workDir']) check.str(v, k);
-  if ((v['kdSteps'] as number | undefined) && v['data'] === undefined) throw new HybridCompressError('OPTION_INVALID', KD_NEEDS_DATA, { option: 'data' });
-  return v as unknown as SearchJobParams;
 }

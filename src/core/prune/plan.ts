@@ -1,5 +1,5 @@
 // The pruning plan: from importance scores and targets, the kept indices of every axis of every layer,
-// all referring to the source model. Written as pruning_plan.json (issue 5 item 1) and applied by apply.ts.
+// all referring to the source model. Written as pruning_plan.json (plan-check.ts parses it back) and applied by apply.ts.
 //
 // Mamba (paper §2.2): one head-channel set per layer shared by all heads (ranked by ‖s[:, d]‖ over heads);
 // heads ranked within their B/C group on the kept channels, the same count per group ('group'), or the
@@ -10,12 +10,12 @@
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec, LayerKind } from '../arch/spec';
 import { configChanges, type PrunedDims } from './config';
-import type { ImportanceScores } from './importance';
+import type { ImportanceScores } from '../calibrate/importance-file';
 import { mambaChannelScores, mambaHeadScores, rankAttentionHeads, rankMambaHeads, topK, type MambaHeadRanking } from '../calibrate/index';
 import { checkTargets, type PruneTargets } from './targets';
 
 export const PLAN_FORMAT = 'hybrid-compress/plan@1';
-export const PLAN_FILE = 'pruning_plan.json';
+export { PLAN_FILE } from '../runs/layout';
 
 export type PlanLayer =
   | { source_index: number; kind: 'M'; mamba_heads: number[]; mamba_head_channels: number[] }
@@ -113,7 +113,7 @@ export function buildPlan(spec: HybridModelSpec, scores: ImportanceScores, targe
       layers.push({ source_index: n, kind, mamba_heads: r.heads, mamba_head_channels: r.channels });
     } else if (kind === '-') {
       const F = spec.mlp!.intermediateSize;
-      const keep = targets.intermediateSize ?? F;
+      const keep = targets.ffnHiddenSize ?? F;
       let neurons = range(F);
       if (keep !== F || o.sortByImportance) {
         const name = o.metric === 'flap' ? `layers.${n}.mlp.flap` : `layers.${n}.mlp.neurons`;

@@ -10,7 +10,7 @@ import { checkpointFingerprint } from '../checkpoint/fingerprint';
 import { applyPlan } from './apply';
 import { prunedParams, sourceDims, type PrunedDims } from './config';
 import { defaultEvaluator, loadEvalRows } from './evaluate';
-import { checkImportanceFingerprint, loadImportance, randomImportance, type ImportanceScores } from './importance';
+import { checkImportanceFingerprint, loadImportance, randomImportance, type ImportanceScores } from '../calibrate/importance-file';
 import type { PipelineContext, PruneJobParams } from './job-params';
 import { formatModelOptConfig, modelOptExportConfig, MODELOPT_CONFIG_FILE, type ModelOptExportConfig } from './modelopt';
 import { buildPlan, planDims, type PruningPlan } from './plan';

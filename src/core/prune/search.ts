@@ -12,13 +12,12 @@ import { tmpdir } from 'node:os';
 import type { HybridModelSpec } from '../arch/spec';
 import type { Checkpoint } from '../checkpoint/checkpoint';
 import type { PrunedDims } from './config';
-import type { ImportanceScores } from './importance';
+import type { ImportanceScores } from '../calibrate/importance-file';
 import { buildPlan, selectLayers, type PlanOptions } from './plan';
 import { applyPlan } from './apply';
 import { countPrunedParams } from './param-count';
 import type { Evaluator } from './evaluate';
-import type { PruneTargets } from './targets';
-import { hasExpandRule, mamba2ExpandOk } from './mamba2-expand';
+import { mamba2ExpandOk, type PruneTargets } from './targets';
 import type { TrainHooks, TrainResult, TrainSettings } from '../distill/trainer';
 import { trainSettings } from '../distill/settings';
 
@@ -112,7 +111,6 @@ export function enumerateCandidates(spec: HybridModelSpec, scores: ImportanceSco
   const heads = grid.mambaHeads ?? [undefined];
   const hdim = grid.mambaHeadDim ?? [undefined];
   const out: Candidate[] = [];
-  const expandRule = hasExpandRule(spec);
   let gridSize = 0;
   for (const hidden of grid.hidden)
     for (const f of ffn)
@@ -120,6 +118,7 @@ export function enumerateCandidates(spec: HybridModelSpec, scores: ImportanceSco
         for (const p of hdim)
           for (const n of grid.layers) {
             gridSize++;
+            if (spec.family === 'mamba2' && !mamba2ExpandOk(hidden, h ?? spec.mamba!.numHeads, p ?? spec.mamba!.headDim)) continue;
             const dims: PrunedDims = {
               hiddenSize: hidden,
               intermediateSize: f ?? spec.mlp?.intermediateSize,
@@ -128,12 +127,10 @@ export function enumerateCandidates(spec: HybridModelSpec, scores: ImportanceSco
               numAttentionHeads: spec.attention?.numHeads,
               keptLayers: keptFor.get(n)!,
             };
-            // Pure Mamba2: only widths its config can express (integer expand) are candidates.
-            if (expandRule && !mamba2ExpandOk({ hiddenSize: hidden, mambaNumHeads: dims.mambaNumHeads!, mambaHeadDim: dims.mambaHeadDim! })) continue;
             const params = countPrunedParams(spec, dims);
             if (Math.abs(params - b.targetParams) > b.tolerance * b.targetParams) continue;
             const targets: PruneTargets = { hiddenSize: hidden, numLayers: n };
-            if (f !== undefined) targets.intermediateSize = f;
+            if (f !== undefined) targets.ffnHiddenSize = f;
             if (h !== undefined) targets.mambaNumHeads = h;
             if (p !== undefined) targets.mambaHeadDim = p;
             out.push({ id: 0, targets, dims, params });

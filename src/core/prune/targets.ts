@@ -3,12 +3,12 @@
 
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
-import { hasExpandRule, legalWithOthers, MAMBA2_EXPAND_RULE, mamba2ExpandOk, type Mamba2Axis, type Mamba2Widths } from './mamba2-expand';
+import { PRUNE_AXES, WIDTH_AXES, type PruneAxisKey, type WidthAxisKey } from './axes';
 
 export interface PruneTargets {
   hiddenSize?: number;
-  /** MLP width (`intermediate_size`, ModelOpt's ffn_hidden_size), the same in every MLP layer. */
-  intermediateSize?: number;
+  /** MLP width (`intermediate_size` in config.json, ModelOpt's ffn_hidden_size), the same in every MLP layer. */
+  ffnHiddenSize?: number;
   mambaNumHeads?: number;
   mambaHeadDim?: number;
   numAttentionHeads?: number;
@@ -20,15 +20,8 @@ export interface PruneTargets {
 
 export type PruneAxis = 'heads' | 'channels';
 
-/** The option name of each target, as the CLI spells it. */
-export const TARGET_OPTIONS: Record<Exclude<keyof PruneTargets, 'dropLayers'>, string> = {
-  hiddenSize: 'hidden-size',
-  intermediateSize: 'ffn-hidden-size',
-  mambaNumHeads: 'mamba-num-heads',
-  mambaHeadDim: 'mamba-head-dim',
-  numAttentionHeads: 'num-attention-heads',
-  numLayers: 'num-layers',
-};
+/** The CLI flag of each target (the axes table, axes.ts). */
+export const TARGET_OPTIONS = Object.fromEntries(PRUNE_AXES.map((a) => [a.key, a.flag])) as Record<PruneAxisKey, string>;
 
 /** Legal values of an axis: multiples of `step` in [min, max]. */
 export interface AxisRange {
@@ -52,21 +45,19 @@ export function nearbyLegal(v: number, r: AxisRange): number[] {
 }
 
 /** Legal range of every width axis the model has (source size = max). */
-export function axisRanges(spec: HybridModelSpec): Partial<Record<Exclude<keyof PruneTargets, 'dropLayers' | 'numLayers'>, AxisRange & { rule: string }>> {
+export function axisRanges(spec: HybridModelSpec): Partial<Record<WidthAxisKey, AxisRange & { rule: string }>> {
   const out: ReturnType<typeof axisRanges> = {
     hiddenSize: { min: 1, max: spec.hiddenSize, step: 1, rule: `an integer between 1 and hidden_size=${spec.hiddenSize}` },
   };
   const kinds = new Set(spec.pattern);
   if (spec.mamba && kinds.has('M')) {
     const { numHeads: H, headDim: P, nGroups: G } = spec.mamba;
-    const expand = hasExpandRule(spec) ? `; ${MAMBA2_EXPAND_RULE}` : '';
-    out.mambaNumHeads = { min: G, max: H, step: G, rule: `a multiple of n_groups=${G} between ${G} and ${H} (the same number of heads is kept in every B/C group)${expand}` };
-    out.mambaHeadDim = { min: 1, max: P, step: 1, rule: `an integer between 1 and ${hasExpandRule(spec) ? 'head_dim' : 'mamba_head_dim'}=${P}${expand}` };
-    if (expand) out.hiddenSize!.rule += expand;
+    out.mambaNumHeads = { min: G, max: H, step: G, rule: `a multiple of n_groups=${G} between ${G} and ${H} (the same number of heads is kept in every B/C group)` };
+    out.mambaHeadDim = { min: 1, max: P, step: 1, rule: `an integer between 1 and mamba_head_dim=${P}` };
   }
   if (spec.mlp && kinds.has('-')) {
     const F = spec.mlp.intermediateSize;
-    out.intermediateSize = { min: 1, max: F, step: 1, rule: `an integer between 1 and intermediate_size=${F}` };
+    out.ffnHiddenSize = { min: 1, max: F, step: 1, rule: `an integer between 1 and intermediate_size=${F}` };
   }
   if (spec.attention && kinds.has('*')) {
     const { numHeads: Hq, numKvHeads: Hkv } = spec.attention;
@@ -74,14 +65,6 @@ export function axisRanges(spec: HybridModelSpec): Partial<Record<Exclude<keyof 
   }
   return out;
 }
-
-const AXIS_LABEL: Record<string, string> = {
-  hiddenSize: 'hidden channels',
-  intermediateSize: 'MLP (-) layers',
-  mambaNumHeads: 'Mamba (M) layers',
-  mambaHeadDim: 'Mamba (M) layers',
-  numAttentionHeads: 'attention (*) layers',
-};
 
 function optionError(option: string, message: string, rule: string): HybridCompressError {
   return new HybridCompressError('OPTION_INVALID', `--${option} ${message}`, { option, rule });
@@ -93,12 +76,11 @@ export function checkTargets(spec: HybridModelSpec, t: PruneTargets): void {
     throw optionError('hidden-size', `cannot change hidden_size of a model with MoE (E) layers: expert pruning is not supported (keep ${spec.hiddenSize})`, 'moe');
   }
   const ranges = axisRanges(spec);
-  for (const key of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads'] as const) {
+  for (const { key, flag: option, layers } of WIDTH_AXES) {
     const v = t[key];
     if (v === undefined) continue;
-    const option = TARGET_OPTIONS[key];
     const r = ranges[key];
-    if (!r) throw optionError(option, `${v}: this ${spec.family} model has no ${AXIS_LABEL[key]} (pattern ${spec.pattern})`, 'axis-absent');
+    if (!r) throw optionError(option, `${v}: this ${spec.family} model has no ${layers} (pattern ${spec.pattern})`, 'axis-absent');
     if (!isLegal(v, r)) {
       throw optionError(option, `${v} is not legal: must be ${r.rule}; nearby legal values: ${nearbyLegal(v, r).join(', ')}`, 'legal-values');
     }
@@ -120,29 +102,35 @@ export function checkTargets(spec: HybridModelSpec, t: PruneTargets): void {
   }
 }
 
-/** The `count` values of `legal` nearest `v`, ascending. */
-function nearestOf(legal: readonly number[], v: number, count: number): number[] {
-  return [...legal].sort((a, b) => Math.abs(a - v) - Math.abs(b - v) || a - b).slice(0, count).sort((a, b) => a - b);
+/**
+ * transformers' Mamba2Config has no inner-size key: the model derives it as int(expand × hidden_size) with
+ * `expand: int` (transformers/models/mamba2/configuration_mamba2.py), so a pruned pure-Mamba2 model must
+ * keep mamba_num_heads × head_dim a whole multiple of hidden_size or its config.json cannot express it.
+ */
+export function mamba2ExpandOk(hidden: number, heads: number, headDim: number): boolean {
+  return hidden > 0 && (heads * headDim) % hidden === 0;
 }
 
-function mamba2Widths(spec: HybridModelSpec, t: PruneTargets): Mamba2Widths {
-  return { hiddenSize: t.hiddenSize ?? spec.hiddenSize, mambaNumHeads: t.mambaNumHeads ?? spec.mamba!.numHeads, mambaHeadDim: t.mambaHeadDim ?? spec.mamba!.headDim };
-}
-
-/** Pure Mamba2: the targets together must keep an integer expand; the error names the finest axis given and its legal values. */
 function checkMamba2Expand(spec: HybridModelSpec, t: PruneTargets): void {
-  const order: Mamba2Axis[] = ['mambaHeadDim', 'mambaNumHeads', 'hiddenSize'];
-  const given = order.find((a) => t[a] !== undefined);
-  if (!hasExpandRule(spec) || !given) return;
-  const w = mamba2Widths(spec, t);
-  if (mamba2ExpandOk(w)) return;
-  const legal = legalWithOthers(spec, given, w);
-  const others = order.filter((a) => a !== given).map((a) => `--${TARGET_OPTIONS[a]}`);
-  const fix = legal.length > 0 ? `legal values with the other targets: ${nearestOf(legal, w[given], 6).join(', ')}` : `no value works with the other targets; change ${others.join(' or ')}`;
+  const m = spec.mamba;
+  if (spec.family !== 'mamba2' || !m) return;
+  const D = t.hiddenSize ?? spec.hiddenSize;
+  const H = t.mambaNumHeads ?? m.numHeads;
+  const P = t.mambaHeadDim ?? m.headDim;
+  if (mamba2ExpandOk(D, H, P)) return;
+  const ranges = axisRanges(spec);
+  // Name the option the user gave that the others constrain, with the values legal for it given the rest.
+  const key = t.mambaNumHeads !== undefined && t.mambaNumHeads !== m.numHeads ? 'mambaNumHeads' : t.mambaHeadDim !== undefined && t.mambaHeadDim !== m.headDim ? 'mambaHeadDim' : 'hiddenSize';
+  const r = ranges[key]!;
+  const ok = (v: number) => (key === 'mambaNumHeads' ? mamba2ExpandOk(D, v, P) : key === 'mambaHeadDim' ? mamba2ExpandOk(D, H, v) : mamba2ExpandOk(v, H, P));
+  const legal: number[] = [];
+  for (let v = r.min; v <= r.max; v += r.step) if (ok(v)) legal.push(v);
+  const v = key === 'mambaNumHeads' ? H : key === 'mambaHeadDim' ? P : D;
+  const near = legal.sort((a, b) => Math.abs(a - v) - Math.abs(b - v) || a - b).slice(0, 4).sort((a, b) => a - b);
   throw optionError(
-    TARGET_OPTIONS[given],
-    `${w[given]} is not legal for this mamba2 model: ${MAMBA2_EXPAND_RULE}, and ${w.mambaNumHeads} × ${w.mambaHeadDim} = ${w.mambaNumHeads * w.mambaHeadDim} is not a multiple of hidden_size ${w.hiddenSize}; ${fix}`,
-    'mamba2-expand',
+    TARGET_OPTIONS[key],
+    `${v} is not legal for this mamba2 model: mamba_num_heads × head_dim = ${H} × ${P} = ${H * P} must be a whole multiple of hidden_size = ${D}, because transformers' Mamba2Config stores the inner size as an integer expand × hidden_size; ${near.length > 0 ? `legal values with the other targets as given: ${near.join(', ')}` : 'no value of this option is legal with the other targets as given; change them too'}`,
+    'mamba2-integer-expand',
   );
 }
 
@@ -161,20 +149,6 @@ export function applyPruneAxis(spec: HybridModelSpec, t: PruneTargets, axis: Pru
   }
   const inner = heads * dim;
   const G = m.nGroups;
-  if (hasExpandRule(spec)) {
-    // Only inner sizes that are a multiple of hidden_size can be expressed (integer expand).
-    const w = { ...mamba2Widths(spec, t), mambaNumHeads: m.numHeads, mambaHeadDim: m.headDim };
-    const moved: Mamba2Axis = axis === 'heads' ? 'mambaNumHeads' : 'mambaHeadDim';
-    const per = axis === 'heads' ? m.headDim : m.numHeads;
-    const legal = legalWithOthers(spec, moved, w);
-    if (legal.length === 0) throw optionError('prune-axis', `${axis}: no ${TARGET_OPTIONS[moved]} keeps ${MAMBA2_EXPAND_RULE.split(':')[0]} with hidden_size ${w.hiddenSize}`, 'mamba2-expand');
-    const v = nearestOf(legal, inner / per, 1)[0]!;
-    const targets = { ...t, mambaNumHeads: axis === 'heads' ? v : m.numHeads, mambaHeadDim: axis === 'heads' ? m.headDim : v };
-    return {
-      targets,
-      note: `--prune-axis ${axis}: inner size ${inner} → mamba_num_heads ${targets.mambaNumHeads} × mamba_head_dim ${targets.mambaHeadDim} = ${targets.mambaNumHeads * targets.mambaHeadDim} (a multiple of hidden_size ${w.hiddenSize}: Mamba2Config's expand is an integer)`,
-    };
-  }
   if (axis === 'heads') {
     // Keep all channels; choose the multiple of G whose H·P is nearest the requested inner size.
     const h = Math.min(m.numHeads, Math.max(G, Math.round(inner / m.headDim / G) * G));

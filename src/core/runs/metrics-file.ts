@@ -6,7 +6,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { HybridCompressError } from '../errors';
-import { parseMetricPoint, type MetricPoint } from '../jobs/protocol';
+import { parseMetricPoint, type MetricPoint } from './metric-point';
 import { parseJson, stringifyJson } from '../util/json';
 
 export class MetricsWriter {

@@ -12,13 +12,14 @@ import { HybridCompressError, describeError, isHybridCompressError } from '../er
 import { parseJson, stringifyJson } from '../util/json';
 import { writeFileAtomic } from './atomic-write';
 import { MetricsWriter } from './metrics-file';
-import { METRICS_FILE, RUN_FILE, checkKind, makeRunId, validateRunRecord, type RunError, type RunRecord, type RunStatus } from './run-record';
+import { METRICS_FILE, RUN_FILE, RUNS_DIR, STATE_DIR } from './layout';
+import { checkKind, makeRunId, validateRunRecord, type RunError, type RunRecord, type RunStatus } from './run-record';
 import { isProcessAlive } from './process-alive';
 
-export const STATE_DIR = '.hybrid-compress';
+export { STATE_DIR } from './layout';
 
 export function runsRoot(workspaceDir: string): string {
-  return join(resolve(workspaceDir), STATE_DIR, 'runs');
+  return join(resolve(workspaceDir), STATE_DIR, RUNS_DIR);
 }
 
 export interface CreateRunOptions {

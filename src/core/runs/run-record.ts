@@ -38,8 +38,7 @@ export interface RunRecord {
   host?: string;
 }
 
-export const RUN_FILE = 'run.json';
-export const METRICS_FILE = 'metrics.jsonl';
+export { RUN_FILE, METRICS_FILE } from './layout';
 
 const KIND_RE = /^[a-z][a-z0-9-]*$/;
 

@@ -13,9 +13,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { HybridCompressError, describeError } from '../errors';
 
-export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
-export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
-export const DEVICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+import { DEVICES, type Device, type ExecutionProvider } from './devices';
+
+export { DEVICES, type Device, type ExecutionProvider };
 
 export interface SessionOptions {
   /** Folder external-data locations are relative to (resolved to its real path). */
@@ -115,7 +115,7 @@ function runtimeError(what: string, e: unknown): HybridCompressError {
 
 export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): Promise<CreatedSession> {
   const device = o.device ?? 'auto';
-  if (!DEVICES.includes(device)) throw new HybridCompressError('OPTION_INVALID', `--device ${String(device)} is not valid; use one of ${DEVICES.join(', ')}`, { option: 'device' });
+  if (!(DEVICES as readonly string[]).includes(device)) throw new HybridCompressError('OPTION_INVALID', `--device ${String(device)} is not valid; use one of ${DEVICES.join(', ')}`, { option: 'device' });
   if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 0)) {
     throw new HybridCompressError('OPTION_INVALID', `--threads ${o.threads} is not valid; use 0 (ORT default) or a positive integer`, { option: 'threads' });
   }

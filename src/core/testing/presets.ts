@@ -1,7 +1,7 @@
 // Named fixture configurations shared by tests, benches and the `fixture` command.
 import type { FixtureOptions } from './fixtures';
 
-/** The inference bench model of issue 3 (13.8M parameters). */
+/** The inference bench model of bench/forward.ts (13.8M parameters). */
 export const BENCH_FIXTURE: FixtureOptions = {
   family: 'nemotron_h',
   vocabSize: 4096,
@@ -20,5 +20,5 @@ export const BENCH_FIXTURE: FixtureOptions = {
   chunkSize: 128,
 };
 
-/** The training bench student of issue 6: the bench model with hidden 384, FFN 768, 8 Mamba heads (2 per group). */
+/** The training bench student of bench/train.ts: the bench model with hidden 384, FFN 768, 8 Mamba heads (2 per group). */
 export const BENCH_STUDENT: FixtureOptions = { ...BENCH_FIXTURE, hiddenSize: 384, intermediateSize: 768, mambaHeads: 8 };

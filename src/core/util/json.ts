@@ -22,6 +22,8 @@ export interface JsonParseOptions {
   rejectDuplicateKeys?: boolean;
   /** Limit on nesting depth, so hostile input cannot exhaust the stack (default 64). */
   maxDepth?: number;
+  /** Filled with [start, end) of each top-level object member's value text (the last one for a repeated key). */
+  topLevelSpans?: Map<string, [number, number]>;
 }
 
 export function parseJson(text: string, options: JsonParseOptions = {}): unknown {
@@ -150,7 +152,12 @@ export function parseJson(text: string, options: JsonParseOptions = {}): unknown
         ws();
         if (text[i] !== ':') fail("expected ':'");
         i++;
-        obj[key] = parseValue(depth + 1);
+        if (depth === 0 && options.topLevelSpans) {
+          ws();
+          const start = i;
+          obj[key] = parseValue(depth + 1);
+          options.topLevelSpans.set(key, [start, i]);
+        } else obj[key] = parseValue(depth + 1);
         ws();
         if (text[i] === ',') {
           i++;

@@ -4,7 +4,7 @@
 // step order. Listeners get batched appends (at most one per `flushMs`), so a fast trainer cannot flood
 // a webview, while the ≥ 1 update/s the panel promises holds. No vscode import (unit-tested).
 
-import type { CurvePoint, CurvesState } from '../../../webview/protocol';
+import type { MetricPoint, CurvesState } from '../../../webview/protocol';
 
 export type CurveStatus = CurvesState['status'];
 
@@ -12,14 +12,14 @@ export interface CurveAppend {
   key: string;
   /** Index of the first appended point (= the number of points a listener already has). */
   from: number;
-  points: CurvePoint[];
+  points: MetricPoint[];
   status: CurveStatus;
 }
 
 type Listener = (e: CurveAppend | { key: string; reset: true }) => void;
 
 class Curve {
-  points: CurvePoint[] = [];
+  points: MetricPoint[] = [];
   /** Points already announced to listeners. */
   flushed = 0;
   status: CurveStatus = 'following';
@@ -55,7 +55,7 @@ export class CurveStore {
   }
 
   /** Adds points (any order, duplicates by step replace nothing: the first value of a step wins). */
-  add(key: string, points: readonly CurvePoint[]): void {
+  add(key: string, points: readonly MetricPoint[]): void {
     const c = this.#curves.get(key);
     if (!c || points.length === 0) return;
     for (const p of points) {

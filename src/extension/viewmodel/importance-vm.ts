@@ -1,12 +1,12 @@
-// Importance view model: from a calibration run's importance.safetensors (issue 4 item 7) and the
+// Importance view model: from a calibration run's importance.safetensors (src/core/calibrate/importance-file.ts) and the
 // current targets, everything the Importance view draws — with the kept/cut decision taken by the
 // pruner's own plan builder, so the picture shows exactly the cut `prune` would make. No vscode import.
 
 import type { HybridModelSpec } from '../../core/arch/spec';
 import { describeError } from '../../core/errors';
 import { buildPlan, type PruningPlan } from '../../core/prune/plan';
-import type { ImportanceScores } from '../../core/prune/importance';
-import type { PruneTargets } from '../../core/prune/targets';
+import type { ImportanceScores } from '../../core/calibrate/importance-file';
+import { toPruneTargets } from './model-vm';
 import type { HeatCell, ImportanceState, LayerKindVM, Targets } from '../../../webview/protocol';
 
 export interface RunInfo {
@@ -54,11 +54,6 @@ export function sortedChannels(scores: ArrayLike<number>, keep: number, limit = 
   return [...ranks].sort((a, b) => a - b).map((rank) => ({ rank, channel: order[rank]!, score: scores[order[rank]!]! }));
 }
 
-function pruneTargets(t: Targets): PruneTargets {
-  const out: PruneTargets = {};
-  for (const k of ['hiddenSize', 'intermediateSize', 'mambaNumHeads', 'mambaHeadDim', 'numAttentionHeads', 'numLayers'] as const) if (t[k] !== undefined) out[k] = t[k];
-  return out;
-}
 
 /**
  * Builds the view model. When the targets are illegal or the file lacks what they need, everything is
@@ -68,7 +63,7 @@ export function importanceVM(spec: HybridModelSpec, scores: ImportanceScores, ta
   let plan: PruningPlan | undefined;
   let planError: string | undefined;
   try {
-    plan = buildPlan(spec, scores, pruneTargets(targets), 'view');
+    plan = buildPlan(spec, scores, toPruneTargets(targets), 'view');
   } catch (e) {
     planError = describeError(e);
   }
@@ -120,7 +115,7 @@ export function importanceVM(spec: HybridModelSpec, scores: ImportanceScores, ta
       for (const v of s) if (Number.isFinite(v)) (min = Math.min(min, v)), (max = Math.max(max, v));
       rows.push({ layer: l.index, bins: histogram(s, 32), threshold: thresholdOf(s, kept), min, max });
     }
-    if (rows.length > 0) state.mlp = { keep: targets.intermediateSize ?? F, size: F, rows };
+    if (rows.length > 0) state.mlp = { keep: targets.ffnHiddenSize ?? F, size: F, rows };
   }
 
   const a = spec.attention;

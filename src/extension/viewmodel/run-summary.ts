@@ -4,6 +4,7 @@
 
 import type { ListedRun } from '../../core/runs/index';
 import { formatParams } from './model-vm';
+import { REPORT_FILE, RUN_FILE, SUMMARY_FILE } from '../../core/runs/layout';
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '';
@@ -75,4 +76,4 @@ export function curvesPathOf(run: Pick<ListedRun, 'kind' | 'dir' | 'result' | 's
 }
 
 /** The files "Open Run Report" opens, the first that exists: a summary, a recipe's README, a prune/search report.json, run.json. */
-export const REPORT_FILES = ['summary.md', 'report.md', 'README.md', 'report.json', 'run.json'] as const;
+export const REPORT_FILES = [SUMMARY_FILE, 'report.md', 'README.md', REPORT_FILE, RUN_FILE] as const;

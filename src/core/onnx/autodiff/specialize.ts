@@ -12,6 +12,7 @@
 // a constant the VJP rules can read); declared numeric dims are cross-checked against the inferred ones.
 
 import { encodeValues } from '../builder';
+import { einsumShape, matmulShape } from '../dims';
 import { attrInt, attrInts, attrString } from '../interpret/attrs';
 import { ELEMENTWISE } from '../interpret/ops-elementwise';
 import { LINALG } from '../interpret/ops-linalg';
@@ -40,17 +41,6 @@ function knownInts(node: Node, t: Tensor | undefined, what: string): number[] {
   return Array.from(t.data);
 }
 
-function matmulShape(a: Shape, b: Shape, transA: boolean, transB: boolean): Shape {
-  const A = a.length === 1 ? [1, a[0]!] : a.slice();
-  const B = b.length === 1 ? [b[0]!, 1] : b.slice();
-  if (transA) [A[A.length - 2], A[A.length - 1]] = [A[A.length - 1]!, A[A.length - 2]!];
-  if (transB) [B[B.length - 2], B[B.length - 1]] = [B[B.length - 1]!, B[B.length - 2]!];
-  const out = [...broadcast([A.slice(0, -2), B.slice(0, -2)]), A[A.length - 2]!, B[B.length - 1]!];
-  if (a.length === 1) out.splice(out.length - 2, 1);
-  if (b.length === 1) out.splice(out.length - 1, 1);
-  return out;
-}
-
 /** Output shapes of a node from its input shapes and the values of its constant inputs. */
 function inferShapes(node: Node, s: (Shape | undefined)[], k: (Tensor | undefined)[]): Shape[] {
   const x = s[0]!;
@@ -63,21 +53,16 @@ function inferShapes(node: Node, s: (Shape | undefined)[], k: (Tensor | undefine
     case 'Abs': case 'Sign': case 'Not': case 'Identity': case 'Clip': case 'Cast': case 'Softmax': case 'LogSoftmax': case 'CumSum': case 'Trilu':
       return same();
     case 'MatMul':
-      return [matmulShape(x, s[1]!, false, false)];
+      return [matmulShape(x, s[1]!, false, false) as Shape];
     case 'FusedMatMul':
-      return [matmulShape(x, s[1]!, attrInt(node, 'transA', 0) === 1, attrInt(node, 'transB', 0) === 1)];
+      return [matmulShape(x, s[1]!, attrInt(node, 'transA', 0) === 1, attrInt(node, 'transB', 0) === 1) as Shape];
     case 'Gemm': {
       const ta = attrInt(node, 'transA', 0) === 1;
       const tb = attrInt(node, 'transB', 0) === 1;
       return [[ta ? x[1]! : x[0]!, tb ? s[1]![0]! : s[1]![1]!]];
     }
-    case 'Einsum': {
-      const [lhs, rhs] = attrString(node, 'equation', '').replace(/\s+/g, '').split('->');
-      if (rhs === undefined) fail(node, 'implicit Einsum output');
-      const size = new Map<string, number>();
-      lhs!.split(',').forEach((t, i) => [...t].forEach((c, j) => (size.get(c) ?? 1) === 1 && size.set(c, s[i]![j]!)));
-      return [[...rhs].map((c) => size.get(c)!)];
-    }
+    case 'Einsum':
+      return [einsumShape(attrString(node, 'equation', ''), s as Shape[]) as Shape];
     case 'Conv': {
       const S = x.length - 2;
       const w = s[1]!;

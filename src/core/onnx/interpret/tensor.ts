@@ -3,6 +3,7 @@
 // rounding), integers are exact up to 2^53 (ample for ids, shapes and indices), bools are 0/1.
 
 import type { DType } from '../types';
+import { f16ToF32 } from '../../safetensors/dtype';
 
 export interface Tensor {
   dtype: DType;
@@ -114,15 +115,6 @@ export function transposeData(x: Tensor, perm: readonly number[]): Tensor {
 
 // ---- byte decoding -------------------------------------------------------------------------------------
 
-function f16ToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 0x1f) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 /** Little-endian bytes of dtype → float64 values. */
 export function decodeBytes(dtype: DType, bytes: Uint8Array): Float64Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -139,7 +131,7 @@ export function decodeBytes(dtype: DType, bytes: Uint8Array): Float64Array {
         out[i] = view.getFloat64(o, true);
         break;
       case 'float16':
-        out[i] = f16ToNumber(view.getUint16(o, true));
+        out[i] = f16ToF32(view.getUint16(o, true));
         break;
       case 'bfloat16': {
         const u = view.getUint16(o, true) << 16;

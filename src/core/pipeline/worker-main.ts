@@ -8,9 +8,9 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HybridCompressError } from '../errors';
-import { registerJobs as registerBuiltinJobs } from './handlers/index';
-import { JobRegistry, type RegisterJobs } from './registry';
-import { NO_JOB_ID, WorkerRuntime, errorToMessage, type WorkerPort } from './worker';
+import { registerJobs as registerBuiltinJobs } from './registered-jobs';
+import { JobRegistry, type RegisterJobs } from '../jobs/registry';
+import { NO_JOB_ID, WorkerRuntime, errorToMessage, type WorkerPort } from '../jobs/worker';
 
 function registerArgs(argv: string[]): string[] {
   const out: string[] = [];

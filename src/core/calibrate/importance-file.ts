@@ -1,6 +1,7 @@
-// Importance scores as the pruner consumes them: the calibration run's `importance.safetensors`
-// (issue 4 item 7: names, shapes and `__metadata__` are that format), or seeded random scores of the same
-// layout (`--importance random`, the random baseline and the only choice for shape-only checkpoints).
+// The importance file the calibrate stage writes and the pruner, the search and the Importance view read:
+// `importance.safetensors` of a calibration run (tensor names, shapes and `__metadata__` below are that
+// format, docs in README), or seeded random scores of the same layout (`--importance random`, the random
+// baseline and the only choice for shape-only checkpoints).
 
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,7 +12,9 @@ import { Rng } from '../util/random';
 import type { Fingerprint } from '../checkpoint/fingerprint';
 
 export const IMPORTANCE_FORMAT = 'hybrid-compress/importance@1';
-export const IMPORTANCE_FILE = 'importance.safetensors';
+import { IMPORTANCE_FILE } from '../runs/layout';
+
+export { IMPORTANCE_FILE };
 
 export class ImportanceScores {
   constructor(
@@ -61,7 +64,7 @@ export class ImportanceScores {
   }
 }
 
-/** The importance tensors a model has, with their shapes, in model order (issue 4 item 7). */
+/** The importance tensors a model has, with their shapes, in model order. */
 export function importanceLayout(spec: HybridModelSpec): { name: string; shape: number[] }[] {
   const out: { name: string; shape: number[] }[] = [{ name: 'embedding.channels', shape: [spec.hiddenSize] }];
   for (const l of spec.layers) {

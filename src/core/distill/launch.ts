@@ -1,0 +1,22 @@
+// The parent side of `distill` and `train` (CLI and extension): the run folder is `settings.out`,
+// created anew or, with settings.resume, reopened. Loads no engine code.
+
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { HybridCompressError } from '../errors';
+import { runJob } from '../jobs/client';
+import { launch, launchIn, openRun, type JobHandlers, type Launched } from '../jobs/launcher';
+import { CHECKPOINTS_DIR, RUN_FILE } from '../runs/layout';
+import type { TrainResult, TrainSettings } from './trainer';
+import type { TrainKind } from './settings';
+
+/** Runs `distill` / `train` into the run folder `settings.out` (resuming it with settings.resume). */
+export async function launchTraining(workspace: string, kind: TrainKind, s: TrainSettings, h: JobHandlers): Promise<Launched<TrainResult>> {
+  if (!s.resume && existsSync(resolve(s.out, CHECKPOINTS_DIR))) {
+    throw new HybridCompressError('OPTION_INVALID', `${s.out} already holds a training run; add --resume to continue it, or choose another --out`, { option: 'out' });
+  }
+  const work = () => runJob<TrainResult>('train', s, h);
+  const figures = (v: TrainResult) => ({ result: { final: v.final, steps: v.steps, loss: v.lastLoss, val_loss: v.lastValLoss, params: v.params, ms_per_step: v.msPerStep } });
+  if (s.resume && existsSync(resolve(s.out, RUN_FILE))) return launchIn(await openRun(s.out), work, { figures });
+  return launch(workspace, { kind, dir: s.out, inputs: { student: s.student, teacher: s.teacher, data: s.data, evalData: s.evalData }, settings: { ...s } }, work, { figures });
+}

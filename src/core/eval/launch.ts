@@ -1,0 +1,17 @@
+// The parent side of `eval` (CLI and extension): a run folder of kind "eval" (inputs, settings, the full
+// report in report.json, loss and perplexity as its figures). Loads no engine code.
+
+import { runJob } from '../jobs/client';
+import { launch, type JobHandlers, type Launched } from '../jobs/launcher';
+import type { EvalReport, EvalSettings } from './lm-eval';
+
+export function launchEval(workspace: string, s: EvalSettings, o: { out?: string }, h: JobHandlers): Promise<Launched<EvalReport>> {
+  const inputs = { model: s.model, data: s.data };
+  const settings: Record<string, unknown> = { ...s };
+  delete settings['model'];
+  delete settings['data'];
+  return launch(workspace, { kind: 'eval', ...(o.out !== undefined ? { dir: o.out } : {}), inputs, settings }, () => runJob<EvalReport>('eval', s, h), {
+    report: true,
+    figures: (r) => ({ result: { loss: r.loss, perplexity: r.perplexity, tokens_per_s: r.tokensPerS, params: r.params, rows: r.rows, ...(r.logitsFile ? { logits: r.logitsFile } : {}) }, patch: { ep: r.ep } }),
+  });
+}
