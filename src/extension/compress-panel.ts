@@ -13,6 +13,7 @@ import { makeTask } from './tasks';
 import { compressAxes, estimateTargets, formatParams, toPruneTargets } from './viewmodel/model-vm';
 import { TASK_TYPE } from './viewmodel/task-params';
 import { WebviewBridge } from './webview-bridge';
+import { checkDataFile } from './viewmodel/data-file';
 import { describeError } from '../core/errors';
 
 export const COMPRESS_VIEW_TYPE = 'hybridCompress.compress';
@@ -28,6 +29,8 @@ interface PanelEntry {
 export interface CompressHooks {
   /** The user moved a target or opened a model: the Importance view follows. */
   onFocusModel(dir: string, targets: Targets): void;
+  /** Whether `dir` is one of the workspace's checkpoint folders (a restored panel's saved folder is re-checked here). */
+  isCheckpoint(dir: string): Promise<boolean>;
   /** "Distill on cluster…": asks for the recipe's inputs; the distill-external task definition, or undefined if the user backed out. */
   askClusterRecipe(teacher: string, form: CompressForm): Promise<vscode.TaskDefinition | undefined>;
 }
@@ -83,8 +86,9 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
 
   /** Restores a panel after a reload; the webview saved `{dir}` with setState. */
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { dir?: string } | undefined): Promise<void> {
+    // The saved state comes from the web page: only a checkpoint folder of this workspace is reopened.
     const dir = state?.dir;
-    if (typeof dir !== 'string' || !existsSync(join(dir, 'config.json'))) {
+    if (typeof dir !== 'string' || !existsSync(join(dir, 'config.json')) || !(await this.hooks.isCheckpoint(dir))) {
       panel.dispose();
       return;
     }
@@ -203,6 +207,8 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     if (!folder) throw new Error('open a workspace folder first: runs are written to <workspace>/.hybrid-compress/runs');
     const needsData = action === 'calibrate' || action === 'distill' || action === 'search';
     if (needsData && !form.dataFile) throw new Error(`${action} needs a data file: choose one with "Data…"`);
+    // The panel's form is the web page's: the data path is re-checked here, in the host.
+    if (form.dataFile) form = { ...form, dataFile: checkDataFile(form.dataFile, (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath)) };
     if (action === 'distill-external') {
       const recipe = await this.hooks.askClusterRecipe(dir, form);
       if (recipe) await vscode.tasks.executeTask(makeTask(recipe, folder, this.jobs, `distill on cluster ${recipe['student'] ? String(recipe['student']).split(/[\\/]/).filter(Boolean).pop() : ''}`.trim()));

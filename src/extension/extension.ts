@@ -5,7 +5,7 @@
 
 import * as vscode from 'vscode';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { formatInspectReport } from '../core/checkpoint/describe';
 import { CheckpointDiscovery } from './discovery';
 import { ModelCache } from './models';
@@ -76,6 +76,10 @@ export function activate(context: vscode.ExtensionContext): void {
     jobs,
     {
       onFocusModel: (dir, targets) => importance.focus(dir, targets),
+      isCheckpoint: async (dir) => {
+        await discovery.scan();
+        return discovery.folders.some((f) => resolve(f) === resolve(dir));
+      },
       askClusterRecipe: (teacher, form) => askClusterRecipe(teacher, form, discovery.folders, models, context.workspaceState),
     },
     log,

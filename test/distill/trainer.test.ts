@@ -145,8 +145,8 @@ test('a SIGKILLed distillation resumes from its last checkpoint with the identic
   await b.close();
 });
 
-test('a NaN stops the run naming the step and the first non-finite gradient; the last checkpoint stays intact', async () => {
-  // A student whose norm_f weight holds a NaN poisons every gradient from the first step on.
+test('a NaN weight is named before any step; a NaN during training names the step and the last checkpoint, which stays intact', async () => {
+  // A student whose norm_f weight holds a NaN would poison every gradient: it is named at load.
   const poisoned = join(dir, 'poisoned');
   await writeFixtureCheckpoint(poisoned, { ...STUDENT, seed: 2 });
   const f = SafetensorsFile.open(join(poisoned, 'model.safetensors'));
@@ -160,7 +160,7 @@ test('a NaN stops the run naming the step and the first non-finite gradient; the
   await f.close();
   await writeSafetensors(join(poisoned, 'model.safetensors'), tensors);
   const out = join(dir, 'nan');
-  await assert.rejects(train(settings(out, { student: poisoned }), engines), (e) => e instanceof HybridCompressError && e.code === 'NON_FINITE' && /step 1\b/.test(e.message) && /gradient|loss is NaN/.test(e.message));
+  await assert.rejects(train(settings(out, { student: poisoned }), engines), (e) => e instanceof HybridCompressError && e.code === 'NON_FINITE' && e.context.tensor === 'backbone.norm_f.weight' && /^student .*"backbone\.norm_f\.weight" holds NaN/.test(e.message));
 
   // NaN after a checkpoint: learning rate so large the weights overflow; the saved checkpoint is untouched.
   const out2 = join(dir, 'nan2');
@@ -170,6 +170,7 @@ test('a NaN stops the run naming the step and the first non-finite gradient; the
   );
   assert.ok(err instanceof HybridCompressError && err.code === 'NON_FINITE', `expected NON_FINITE, got ${String(err)}`);
   const step = Number(/step (\d+)/.exec(err.message)![1]);
+  assert.match(err.message, new RegExp(`last good checkpoint \\(step ${step - 1}\\)`));
   const latest = readFileSync(join(out2, 'checkpoints', 'latest'), 'utf8').trim();
   assert.equal(latest, `step-${String(step - 1).padStart(7, '0')}`);
   const ck = SafetensorsFile.open(join(out2, 'checkpoints', latest, 'model.safetensors'));

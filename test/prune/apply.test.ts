@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { OUTPUT_MARKER } from '../../src/core/runs/layout';
 import { join } from 'node:path';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../../src/core/testing/fixtures';
 import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
@@ -242,7 +243,7 @@ test('sharded sources give sharded outputs with a consistent index; side files a
   assert.ok(!readdirSync(dir).some((n) => n.includes('.partial-')), 'no temp folder left behind');
 });
 
-test('output folder rules: --out must not exist unless --force, never inside or around the source; failures leave nothing', async (t) => {
+test('output folder rules: --out must not exist unless --force, never inside or around the source (real paths); --force replaces only this tool\'s output', async (t) => {
   const dir = tempDir(t);
   const f = await writeFixtureCheckpoint(join(dir, 'src'), BASE);
   const src = await opened(t, f.dir);
@@ -252,12 +253,23 @@ test('output folder rules: --out must not exist unless --force, never inside or 
   writeFileSync(join(outDir, 'old.txt'), 'x');
   const optionError = (option: string, frag: string) => (e: unknown) => e instanceof HybridCompressError && e.code === 'OPTION_INVALID' && e.context.option === option && e.message.includes(frag);
   await assert.rejects(applyPlan(src, plan, { out: outDir }), optionError('out', '--force'));
+  // --force never deletes a folder this tool did not write.
+  await assert.rejects(applyPlan(src, plan, { out: outDir, force: true }), optionError('out', 'not a checkpoint this tool wrote'));
+  assert.ok(existsSync(join(outDir, 'old.txt')));
   await assert.rejects(applyPlan(src, plan, { out: join(f.dir, 'inner') }), optionError('out', 'inside the source'));
-  await assert.rejects(applyPlan(src, plan, { out: f.dir, force: true }), optionError('out', 'inside the source'));
+  await assert.rejects(applyPlan(src, plan, { out: f.dir, force: true }), optionError('out', 'the source'));
   await assert.rejects(applyPlan(src, plan, { out: dir, force: true }), optionError('out', 'contains the source'));
+  // Through a symbolic link the source is still the source.
+  symlinkSync(f.dir, join(dir, 'link'));
+  await assert.rejects(applyPlan(src, plan, { out: join(dir, 'link'), force: true }), optionError('out', 'through a symbolic link'));
+  await assert.rejects(applyPlan(src, plan, { out: join(dir, 'link', 'model.safetensors'), force: true }), optionError('out', 'inside the source'));
   const before = hashDir(f.dir);
-  const res = await applyPlan(src, plan, { out: outDir, force: true });
-  assert.ok(!existsSync(join(outDir, 'old.txt')) && res.params > 0);
+  const fresh = join(dir, 'pruned');
+  const res = await applyPlan(src, plan, { out: fresh });
+  assert.ok(existsSync(join(fresh, OUTPUT_MARKER)) && res.params > 0);
+  // A second run over its own output needs --force, and then replaces it.
+  await assert.rejects(applyPlan(src, plan, { out: fresh }), optionError('out', '--force'));
+  await applyPlan(src, plan, { out: fresh, force: true });
   assert.equal(hashDir(f.dir), before);
   // A cancelled run leaves neither the output nor its temp folder.
   const ac = new AbortController();

@@ -1,7 +1,7 @@
 import type { Command } from '../command';
 import { optInt, optString, parseCommandArgs, requirePositional } from '../args';
-import { existsSync } from 'node:fs';
 import { HybridCompressError } from '../../core/errors';
+import { checkOutput } from '../../core/runs/output-guard';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../../core/testing/fixtures';
 import { NEMOTRON_H_4B, NEMOTRON_H_8B } from '../../core/testing/nemotron-h-8b';
 import { BENCH_FIXTURE } from '../../core/testing/presets';
@@ -29,7 +29,7 @@ export const fixtureCommand: Command = {
     const presetName = optString(values, 'preset') ?? 'tiny';
     const preset = PRESETS[presetName];
     if (!preset) throw new HybridCompressError('OPTION_INVALID', `--preset must be one of ${Object.keys(PRESETS).join('|')}, got "${presetName}"`, { option: 'preset' });
-    if (existsSync(out) && !values['force']) throw new HybridCompressError('OPTION_INVALID', `${out} already exists (use --force to overwrite)`, { option: 'out_dir' });
+    checkOutput(out, { option: 'out_dir', force: values['force'] === true, kind: 'checkpoint', sources: [] });
     const dtype = optString(values, 'dtype');
     if (dtype && !['F32', 'BF16', 'F16'].includes(dtype)) throw new HybridCompressError('OPTION_INVALID', `--dtype must be F32, BF16 or F16, got "${dtype}"`, { option: 'dtype' });
     const f = await writeFixtureCheckpoint(out, {

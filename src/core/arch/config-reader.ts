@@ -2,6 +2,12 @@
 
 import { HybridCompressError } from '../errors';
 
+/** A config value for messages: JSON, but NaN and ±Infinity by name (JSON.stringify would say null). */
+function show(v: unknown): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x));
+}
+
 export class ConfigReader {
   constructor(
     readonly config: Record<string, unknown>,
@@ -32,15 +38,17 @@ export class ConfigReader {
       if (def === undefined) throw this.error(ks[0]!, 'is required but missing', 'an integer');
       return def;
     }
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw this.error(this.keyOf(...ks), `is ${JSON.stringify(v)}`, `an integer ≥ ${min}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw this.error(this.keyOf(...ks), `is ${show(v)}`, `an integer ≥ ${min}`);
     return v;
   }
 
-  num(keys: string | string[], def: number): number {
+  /** A number; `positive`: finite and > 0 (an epsilon, a step size). */
+  num(keys: string | string[], def: number, o: { positive?: boolean } = {}): number {
     const ks = typeof keys === 'string' ? [keys] : keys;
     const v = this.raw(...ks);
     if (v === undefined) return def;
-    if (typeof v !== 'number' || Number.isNaN(v)) throw this.error(this.keyOf(...ks), `is ${JSON.stringify(v)}`, 'a number');
+    if (typeof v !== 'number' || Number.isNaN(v)) throw this.error(this.keyOf(...ks), `is ${show(v)}`, o.positive ? 'a positive number' : 'a number');
+    if (o.positive && !(Number.isFinite(v) && v > 0)) throw this.error(this.keyOf(...ks), `is ${show(v)}`, 'a positive finite number');
     return v;
   }
 
@@ -48,7 +56,7 @@ export class ConfigReader {
     const ks = typeof keys === 'string' ? [keys] : keys;
     const v = this.raw(...ks);
     if (v === undefined) return def;
-    if (typeof v !== 'boolean') throw this.error(this.keyOf(...ks), `is ${JSON.stringify(v)}`, 'true or false');
+    if (typeof v !== 'boolean') throw this.error(this.keyOf(...ks), `is ${show(v)}`, 'true or false');
     return v;
   }
 
@@ -59,7 +67,7 @@ export class ConfigReader {
       if (def === undefined) throw this.error(ks[0]!, 'is required but missing', 'a string');
       return def;
     }
-    if (typeof v !== 'string') throw this.error(this.keyOf(...ks), `is ${JSON.stringify(v)}`, 'a string');
+    if (typeof v !== 'string') throw this.error(this.keyOf(...ks), `is ${show(v)}`, 'a string');
     return v;
   }
 
@@ -69,7 +77,7 @@ export class ConfigReader {
     const v = this.raw(...ks);
     if (v === undefined) return def;
     if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number' && !Number.isNaN(x)) || (v[0] as number) > (v[1] as number)) {
-      throw this.error(this.keyOf(...ks), `is ${JSON.stringify(v)}`, 'a pair [lo, hi] with lo ≤ hi (hi may be Infinity)');
+      throw this.error(this.keyOf(...ks), `is ${show(v)}`, 'a pair [lo, hi] with lo ≤ hi (hi may be Infinity)');
     }
     return [v[0] as number, v[1] as number];
   }

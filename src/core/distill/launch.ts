@@ -7,6 +7,7 @@ import { HybridCompressError } from '../errors';
 import { runJob } from '../jobs/client';
 import { launch, launchIn, openRun, type JobHandlers, type Launched } from '../jobs/launcher';
 import { CHECKPOINTS_DIR, RUN_FILE } from '../runs/layout';
+import { checkOutput } from '../runs/output-guard';
 import type { TrainResult, TrainSettings } from './trainer';
 import type { TrainKind } from './settings';
 
@@ -17,6 +18,8 @@ export async function launchTraining(workspace: string, kind: TrainKind, s: Trai
   }
   const work = () => runJob<TrainResult>('train', s, h);
   const figures = (v: TrainResult) => ({ result: { final: v.final, steps: v.steps, loss: v.lastLoss, val_loss: v.lastValLoss, params: v.params, ms_per_step: v.msPerStep } });
+  const sources = [s.student, s.teacher, s.data, s.evalData];
+  checkOutput(s.out, { option: 'out', force: false, kind: 'run', allowExistingRun: true, sources });
   if (s.resume && existsSync(resolve(s.out, RUN_FILE))) return launchIn(await openRun(s.out), work, { figures });
-  return launch(workspace, { kind, dir: s.out, inputs: { student: s.student, teacher: s.teacher, data: s.data, evalData: s.evalData }, settings: { ...s } }, work, { figures });
+  return launch(workspace, { kind, dir: s.out, inputs: { student: s.student, teacher: s.teacher, data: s.data, evalData: s.evalData }, settings: { ...s } }, work, { figures, sources });
 }

@@ -3,7 +3,7 @@
 // data cursor, metrics line count). Written to a temp folder and renamed into place; `latest` names
 // the newest complete one, so a kill at any moment leaves the previous checkpoint intact.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HybridCompressError } from '../errors';
@@ -14,8 +14,10 @@ import { writeCheckpointShards, writeSafetensors, type TensorSource } from '../s
 import { SafetensorsFile } from '../safetensors/reader';
 import { writeFileAtomic } from '../runs/atomic-write';
 import { encodeConfig } from '../arch/config-codec';
+import { outputMarker } from '../runs/output-guard';
 import type { DataCursor } from '../data/index';
-import { CHECKPOINTS_DIR, LATEST_POINTER, OPTIMIZER_FILE, TRAINER_STATE_FILE } from '../runs/layout';
+import { CHECKPOINTS_DIR, LATEST_POINTER, OPTIMIZER_FILE, TRAINER_STATE_FILE, OUTPUT_MARKER } from '../runs/layout';
+import { readTrainerState, resumeCheckpointDir } from './resume';
 
 export interface TrainerState {
   format: 'hybrid-compress/trainer-state@1';
@@ -39,6 +41,7 @@ export interface NamedArray {
 export async function writeModelFolder(dir: string, source: Checkpoint, params: readonly NamedArray[], dtypeOf: (name: string) => string, maxShardBytes?: number): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'config.json'), encodeConfig(source.config, source.configText));
+  await writeFile(join(dir, OUTPUT_MARKER), outputMarker('trained'));
   for (const f of TOKENIZER_FILES) if (existsSync(join(source.dir, f))) await copyFile(join(source.dir, f), join(dir, f));
   const tensors: TensorSource[] = params.map((p) => ({ name: p.name, dtype: dtypeOf(p.name), shape: p.shape, data: () => encodeFromFloat(dtypeOf(p.name), p.value) }));
   await writeCheckpointShards(dir, tensors, { maxShardBytes });
@@ -82,15 +85,11 @@ export interface LoadedCheckpoint {
   optimizerStep: number;
 }
 
-/** The newest complete checkpoint under `<out>/checkpoints`, or undefined. */
-export async function loadLatestCheckpoint(outDir: string): Promise<LoadedCheckpoint | undefined> {
-  const root = join(outDir, CHECKPOINTS_DIR);
-  const pointer = join(root, LATEST_POINTER);
-  if (!existsSync(pointer)) return undefined;
-  const dir = join(root, readFileSync(pointer, 'utf8').trim());
-  const statePath = join(dir, TRAINER_STATE_FILE);
-  if (!existsSync(statePath)) throw new HybridCompressError('CHECKPOINT_INVALID', `${pointer} names ${dir}, which has no trainer-state.json; remove ${outDir} or start without --resume`, { file: dir });
-  const state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainerState;
+/** The newest complete checkpoint under `<out>/checkpoints`, validated (resume.ts), or undefined. */
+export async function loadLatestCheckpoint(outDir: string, log?: (line: string) => void): Promise<LoadedCheckpoint | undefined> {
+  const dir = resumeCheckpointDir(outDir, log);
+  if (!dir) return undefined;
+  const state = readTrainerState(dir);
   const model = SafetensorsFile.open(join(dir, 'model.safetensors'));
   const opt = SafetensorsFile.open(join(dir, OPTIMIZER_FILE));
   try {
@@ -102,7 +101,11 @@ export async function loadLatestCheckpoint(outDir: string): Promise<LoadedCheckp
       m.set(name, await opt.readFloat32(`${name}.exp_avg`));
       v.set(name, await opt.readFloat32(`${name}.exp_avg_sq`));
     }
-    return { dir, state, params, m, v, optimizerStep: Number(opt.metadata['step'] ?? state.step) };
+    const optimizerStep = Number(opt.metadata['step'] ?? state.step);
+    if (!Number.isSafeInteger(optimizerStep) || optimizerStep !== state.step) {
+      throw new HybridCompressError('CHECKPOINT_INVALID', `${join(dir, OPTIMIZER_FILE)} holds the optimizer of step ${opt.metadata['step']}, trainer-state.json says step ${state.step}; the checkpoint is inconsistent`, { file: dir });
+    }
+    return { dir, state, params, m, v, optimizerStep };
   } finally {
     await model.close();
     await opt.close();

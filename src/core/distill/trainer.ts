@@ -4,13 +4,15 @@
 // an injected TrainStep (ONNX training graphs on ORT), so this file holds no graph code.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HybridCompressError } from '../errors';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { allTensorSpecs, type HybridModelSpec } from '../arch/spec';
 import { MetricsWriter } from '../runs/metrics-file';
+import { firstNonFiniteIndex, nonFiniteError } from '../checkpoint/finite';
+import { repairMetrics } from './resume';
 import type { MetricPoint } from '../runs/metric-point';
 import type { DataCursor, Packing, RowBatch } from '../data/index';
 import { nextTokenNll, openModelDataset } from '../eval/model-data';
@@ -137,13 +139,6 @@ export function checkSameVocabulary(teacher: HybridModelSpec, teacherDir: string
   if (a && b && a !== b) throw new HybridCompressError('OPTION_INVALID', `teacher ${teacherDir} and student ${studentDir} have different tokenizer.json files; distillation needs the same tokenizer`, { option: 'teacher' });
 }
 
-/** Keeps the first `lines` lines of metrics.jsonl (a resumed run rewrites the steps after its checkpoint). */
-function truncateMetrics(path: string, lines: number): void {
-  if (!existsSync(path)) return;
-  const text = readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0);
-  writeFileSync(path, text.slice(0, lines).map((l) => l + '\n').join(''));
-}
-
 function countLines(path: string): number {
   return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0).length : 0;
 }
@@ -164,7 +159,13 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     // Parameters: every tensor of the student, as float32.
     const specs = allTensorSpecs(spec);
     const params: NamedArray[] = [];
-    for (const t of specs) params.push({ name: t.name, shape: t.shape, value: await student.readFloat32(t.name) });
+    for (const t of specs) {
+      const value = await student.readFloat32(t.name);
+      const bad = firstNonFiniteIndex(value);
+      // A NaN weight would surface as NaN gradients everywhere: name the tensor it starts from.
+      if (bad >= 0) throw new HybridCompressError('NON_FINITE', `student ${student.dir}: weight tensor "${t.name}" holds ${value[bad]} (element ${bad}); the checkpoint is damaged`, { tensor: t.name, file: student.dir });
+      params.push({ name: t.name, shape: t.shape, value });
+    }
     const opt = new AdamW(
       params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(specs[i]!.role, p.name) })),
       { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },
@@ -176,8 +177,12 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     let elapsedBefore = 0;
     let tokens = 0;
     let resumedFrom: number | undefined;
-    const latest = s.resume ? await loadLatestCheckpoint(s.out) : undefined;
-    if (s.resume && !latest) hooks.log?.(`--resume: no checkpoint in ${s.out} yet; starting from step 0`);
+    const latest = s.resume ? await loadLatestCheckpoint(s.out, hooks.log) : undefined;
+    if (s.resume && !latest) {
+      hooks.log?.(`--resume: no checkpoint in ${s.out} yet; starting from step 0`);
+      // Points of a run that never reached a checkpoint would repeat: the curve starts over.
+      await rm(metricsPath, { force: true });
+    }
     if (latest) {
       if (latest.state.key !== key) {
         throw new HybridCompressError('OPTION_INVALID', `${latest.dir} was written with other data/optimizer/loss settings; resume with the original options, or use another --out`, { option: 'resume' });
@@ -195,7 +200,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       elapsedBefore = latest.state.elapsedS;
       tokens = latest.state.tokens;
       resumedFrom = startStep;
-      truncateMetrics(metricsPath, latest.state.metricsLines);
+      repairMetrics(metricsPath, startStep, latest.state.metricsLines, (l) => hooks.log?.(l));
       hooks.log?.(`resuming from step ${startStep} (${latest.dir})`);
     } else if (!s.resume) {
       await rm(metricsPath, { force: true });
@@ -256,6 +261,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     let lastCursor = cursor;
     const loopStart = performance.now();
     let stepsRun = 0;
+    let lastSaved = resumedFrom;
     // Accumulation buffers (only with --grad-accum > 1), allocated once: fresh model-sized arrays every
     // step pay a page fault per 4 KiB on first touch (~40 µs each on the dev VM).
     const acc = s.gradAccum > 1 ? params.map((p) => new Float32Array(p.value.length)) : undefined;
@@ -271,6 +277,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
         const b = await nextBatch();
         lastCursor = b.cursor;
         const tl = teacher ? await teacher.logits(b.ids, b.batch, b.seq) : undefined;
+        if (tl && firstNonFiniteIndex(tl) >= 0) throw await nonFiniteError(teacherCkpt!, 'teacher', `its logits at step ${step}`);
         const r = await stepFn.run(values, b.ids, tl);
         loss += r.loss / s.gradAccum;
         kd += (r.kdLoss ?? 0) / s.gradAccum;
@@ -289,7 +296,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       if (!Number.isFinite(loss) || bad >= 0) {
         throw new HybridCompressError(
           'NON_FINITE',
-          `step ${step}: ${!Number.isFinite(loss) ? `loss is ${loss}` : 'loss is finite but'}${bad >= 0 ? `; first non-finite gradient: "${params[bad]!.name}"` : ''}; the last good checkpoint in ${join(s.out, CHECKPOINTS_DIR)} is intact (try a lower --lr or --clip)`,
+          `step ${step}: ${!Number.isFinite(loss) ? `loss is ${loss}` : 'loss is finite but'}${bad >= 0 ? `; first non-finite gradient: "${params[bad]!.name}"` : ''}; ${lastSaved !== undefined ? `the last good checkpoint (step ${lastSaved}) in ${join(s.out, CHECKPOINTS_DIR)} is intact` : 'no checkpoint was written yet'} (try a lower --lr or --clip)`,
           { tensor: bad >= 0 ? params[bad]!.name : undefined },
         );
       }
@@ -312,6 +319,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
         emit({ step, ...ev });
       }
       if (s.saveEvery > 0 && step % s.saveEvery === 0 && step < s.steps) {
+        lastSaved = step;
         await saveTrainingCheckpoint(s.out, student, params, { m: opt.params.map((p) => p.m), v: opt.params.map((p) => p.v), step: opt.step }, {
           format: 'hybrid-compress/trainer-state@1',
           step,

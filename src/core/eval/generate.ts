@@ -2,6 +2,7 @@
 // prefix each step (no cache): fine for the short prompts it is meant for.
 
 import { HybridCompressError } from '../errors';
+import { firstNonFiniteIndex, nonFiniteError } from '../checkpoint/finite';
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import { loadTokenizer } from '../data/index';
 import { ForwardRunner } from '../runtime/forward-runner';
@@ -39,6 +40,8 @@ export async function generateGreedy(s: GenerateSettings, hooks: { onToken?: (te
       const all = [...ids, ...out];
       const { logits } = await runner.run(BigInt64Array.from(all.map(BigInt)), 1, all.length);
       const base = (all.length - 1) * V;
+      // NaN logits would pick token 0 every time and print padding: name the weight instead.
+      if (firstNonFiniteIndex(logits.subarray(base, base + V)) >= 0) throw await nonFiniteError(ckpt, 'model', 'its logits');
       let best = 0;
       for (let v = 1; v < V; v++) if (logits[base + v]! > logits[base + best]!) best = v;
       if (best === tok.eosId) break;

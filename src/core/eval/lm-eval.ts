@@ -6,6 +6,7 @@ import { dirname, basename, join } from 'node:path';
 import { HybridCompressError } from '../errors';
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import { ForwardRunner } from '../runtime/forward-runner';
+import { nonFiniteError } from '../checkpoint/finite';
 import type { DtClampMode } from '../model/forward-graph-context';
 import type { Device, ExecutionProvider } from '../runtime/session';
 import { buildHeader } from '../safetensors/writer';
@@ -20,6 +21,8 @@ export interface EvalSettings extends DataSettings {
   dumpLogits?: string;
   /** Lower bound of dt: 'config' = time_step_limit (the Hub code and mamba_ssm), 'transformers5' = time_step_min (transformers ≥ 5 NemotronH prefill). */
   dtClampMode?: DtClampMode;
+  /** Replace an existing --dump-logits file this tool wrote (checked by the launcher). */
+  force?: boolean;
 }
 
 export interface EvalProgress {
@@ -101,7 +104,7 @@ export async function evaluateLm(s: EvalSettings, hooks: { onProgress?: (p: Eval
       }
       const logits = out.logits;
       const r = inGraph ? sumPredicted(out.nll!, b.batch, b.seq) : nextTokenNll(logits, b.ids, b.batch, b.seq, V);
-      if (!Number.isFinite(r.sum)) throw new HybridCompressError('NON_FINITE', `the model produced non-finite logits on rows ${b.rowIndex}..${b.rowIndex + b.batch - 1} of ${s.data}`);
+      if (!Number.isFinite(r.sum)) throw await nonFiniteError(ckpt, 'model', `its logits on rows ${b.rowIndex}..${b.rowIndex + b.batch - 1} of ${s.data}`);
       nll += r.sum;
       count += r.count;
       rows += b.batch;

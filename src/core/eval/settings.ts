@@ -24,6 +24,7 @@ export const EVAL_SCHEMA: ActionSchema = {
     },
     ...ENGINE_FIELDS,
     { key: 'out', type: 'path', placeholder: 'run_dir', help: 'the run folder (default: .hybrid-compress/runs/<id>)' },
+    { key: 'force', type: 'boolean', help: 'replace an existing --dump-logits file this tool wrote' },
     JSON_FIELD,
   ],
 };
@@ -38,6 +39,7 @@ export function evalSettingsFrom(v: OptionValues): EvalSettings {
   };
   if (v['threads'] !== undefined) s.threads = v['threads'] as number;
   if (v['dumpLogits'] !== undefined) s.dumpLogits = v['dumpLogits'] as string;
+  if (v['force'] === true) s.force = true;
   return s;
 }
 

@@ -6,6 +6,7 @@
 // bundle contains only the handlers listed in handlers/index.ts.
 
 import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { HybridCompressError } from '../errors';
 import { registerJobs as registerBuiltinJobs } from './registered-jobs';
@@ -45,6 +46,21 @@ async function loadRegistration(path: string): Promise<RegisterJobs> {
   return fn as RegisterJobs;
 }
 
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads');
+setInterval(() => {
+  let alive = process.ppid === workerData.ppid;
+  if (alive) try { process.kill(workerData.ppid, 0); } catch (e) { alive = e.code === 'EPERM'; }
+  if (!alive) process.kill(process.pid, 'SIGKILL');
+}, 250);
+`;
+
+/** A worker thread that kills this process when its parent dies (threads run while the main thread is busy). */
+function watchParent(): void {
+  const t = new Worker(WATCHDOG, { eval: true, workerData: { ppid: process.ppid } });
+  t.unref();
+}
+
 async function main(): Promise<void> {
   if (typeof process.send !== 'function') {
     process.stderr.write('this is the hybrid-compress compute worker; it is started by the CLI or the extension, not by hand\n');
@@ -53,8 +69,11 @@ async function main(): Promise<void> {
   const port = process as unknown as WorkerPort;
   let runtime: WorkerRuntime | undefined;
 
-  // The parent going away (closed IPC) ends the worker: nobody would receive its result.
+  // The parent going away (closed IPC) ends the worker: nobody would receive its result. A job busy in a
+  // long synchronous call (an ORT run) cannot see 'disconnect', so a watchdog thread also checks that the
+  // parent lives and kills this process the moment it is gone (a SIGKILLed CLI leaves no orphan).
   process.on('disconnect', () => process.exit(0));
+  watchParent();
   const fatal = (e: unknown) => {
     const done = () => process.exit(70);
     setTimeout(done, 500).unref();

@@ -19,7 +19,9 @@ import { formatPlan, planDims, PLAN_FILE, type PruningPlan } from './plan';
 import { sliceRecipes, untrackedTensors, type SliceRecipe } from './recipe';
 import { SliceBuffers, sliceTensors, DEFAULT_CHUNK_BYTES } from './stream-slice';
 import { OutputStream } from './output-stream';
-import { checkFreeSpace, checkOutputPath, commitDir, copySideFiles, isHoleOnly, tempDirFor } from './output-dir';
+import { checkFreeSpace, checkOutputPath, commitDir, copySideFiles, isHoleOnly, removeDeadPartials, tempDirFor } from './output-dir';
+import { OUTPUT_MARKER } from '../runs/layout';
+import { outputMarker } from '../runs/output-guard';
 import { checkPlan } from './plan-check';
 
 export interface ApplyProgress {
@@ -39,6 +41,7 @@ export interface ApplyOptions {
   onProgress?: (p: ApplyProgress) => void;
   /** Extra text files written into the output folder (name → content), e.g. the ModelOpt export config. */
   extraFiles?: Record<string, string>;
+  log?: (line: string) => void;
   chunkBytes?: number;
   /** fsync each weight file before the rename (default true). */
   sync?: boolean;
@@ -141,6 +144,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
   TR('apply start');
   const spec = ckpt.spec;
   const out = checkOutputPath(ckpt.dir, opts.out, opts.force ?? false);
+  for (const d of await removeDeadPartials(out)) opts.log?.(`removed ${d}, left by a run that was killed`);
   checkPlan(spec, plan);
   const changes = configChanges(spec, planDims(spec, plan));
   const config = applyConfigChanges(ckpt.config, changes);
@@ -200,6 +204,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
     const copiedFiles = await copySideFiles(ckpt.dir, tmp);
     await writeFile(join(tmp, PLAN_FILE), formatPlan({ ...plan, config_changes: changes }));
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await writeFile(join(tmp, name), text);
+    await writeFile(join(tmp, OUTPUT_MARKER), outputMarker('pruned'));
 
     TR('side files');
     await Promise.all(flushes);

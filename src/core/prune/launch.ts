@@ -4,6 +4,7 @@
 import { runJob } from '../jobs/client';
 import { launch, type JobHandlers } from '../jobs/launcher';
 import type { Run } from '../runs/index';
+import { checkOutput } from '../runs/output-guard';
 import type { PruneJobParams, SearchJobParams } from './job-params';
 import type { PruneReport } from './prune-job';
 import type { SearchReport } from './search-job';
@@ -93,6 +94,7 @@ export async function launchPrune(workspace: string, params: PruneJobParams, h: 
 
 /** Runs a `search` job with a run folder of kind "search" (as launchPrune). */
 export function launchSearch(workspace: string, params: SearchJobParams, h: JobHandlers, o: { runDir?: string } = {}): Promise<PipelineLaunch<SearchReport>> {
+  if (params.report !== undefined) checkOutput(params.report, { option: 'report', force: params.force === true, kind: 'file', sources: [params.model, params.data, params.importance] });
   return launchPipeline(workspace, 'search', params, h, o.runDir, searchFigures);
 }
 

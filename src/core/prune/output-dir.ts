@@ -1,28 +1,26 @@
-// The output folder's life cycle: checks before any work (never inside or around the source, --force,
-// free disk space), a temporary sibling folder that is renamed into place only when complete, and the
-// non-weight files carried over from the source (tokenizer, generation config, remote code).
+// The output folder's life cycle: checks before any work (never inside or around the source, --force only
+// over this tool's own outputs, free disk space), a temporary sibling folder that is renamed into place
+// only when complete (those of killed runs are removed by the next run), and the non-weight files carried
+// over from the source (tokenizer, generation config, remote code).
 
 import { copyFile, readdir, rename, rm, stat, statfs, lstat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { HybridCompressError } from '../errors';
+import { checkOutput } from '../runs/output-guard';
+import { isProcessAlive } from '../runs/process-alive';
 
 /** Files copied verbatim from the source folder (everything else is written or left behind). */
 const CARRIED = /^(tokenizer[^/]*|special_tokens_map\.json|added_tokens\.json|generation_config\.json|chat_template\.(json|jinja)|vocab\.(json|txt)|merges\.txt|[^/]*\.tiktoken|[^/]*\.py|LICENSE[^/]*)$/;
 
-function inside(parent: string, child: string): boolean {
-  const r = relative(parent, child);
-  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
-}
-
-/** Rejects an output path that would touch the source, or exists without --force. */
-export function checkOutputPath(sourceDir: string, out: string, force: boolean): string {
-  const abs = resolve(out);
-  const src = resolve(sourceDir);
-  if (inside(src, abs)) throw new HybridCompressError('OPTION_INVALID', `--out ${abs} is inside the source checkpoint ${src}; the source folder is never written, choose a folder outside it`, { option: 'out' });
-  if (inside(abs, src)) throw new HybridCompressError('OPTION_INVALID', `--out ${abs} contains the source checkpoint ${src}; choose a folder that does not hold the source`, { option: 'out' });
-  if (existsSync(abs) && !force) throw new HybridCompressError('OPTION_INVALID', `--out ${abs} already exists (pass --force to replace it)`, { option: 'out', file: abs });
-  return abs;
+/**
+ * Rejects an output path that would touch the source (by real path: a symlink cannot smuggle it in), or
+ * that exists without --force, or exists and is not a checkpoint this tool wrote (runs/output-guard.ts).
+ * `extraSources` are other inputs (the data file, an importance run) that must not be written either.
+ */
+export function checkOutputPath(sourceDir: string, out: string, force: boolean, extraSources: readonly (string | undefined)[] = []): string {
+  return checkOutput(out, { option: 'out', force, kind: 'checkpoint', sources: [sourceDir, ...extraSources] });
 }
 
 /** Fails when the output's filesystem has less than `bytes` (+1% and 16 MiB slack) available. */
@@ -44,7 +42,29 @@ export async function checkFreeSpace(out: string, bytes: number): Promise<{ avai
 
 /** A fresh temporary folder next to `out` (same filesystem, so the final rename is atomic). */
 export function tempDirFor(out: string): string {
-  return join(dirname(out), `.${basename(out)}.partial-${process.pid}-${Date.now().toString(36)}`);
+  return join(dirname(out), `.${basename(out)}.partial-${process.pid}-${hostname()}-${Date.now().toString(36)}`);
+}
+
+/**
+ * Removes the temporary folders that killed runs left next to `out` (`.<name>.partial-<pid>-<host>-*`
+ * of a process that is gone); a live writer's folder is left alone. Returns the folders removed.
+ */
+export async function removeDeadPartials(out: string): Promise<string[]> {
+  const dir = dirname(out);
+  if (!existsSync(dir)) return [];
+  const prefix = `.${basename(out)}.partial-`;
+  const removed: string[] = [];
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)-(.+)-[0-9a-z]+$/.exec(name.slice(prefix.length));
+    // Folders of older versions carry no host: the pid alone decides on this machine.
+    const pid = Number(m ? m[1] : name.slice(prefix.length).split('-')[0]);
+    const host = m ? m[2] : hostname();
+    if (!Number.isInteger(pid) || host !== hostname() || isProcessAlive(pid)) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    removed.push(join(dir, name));
+  }
+  return removed;
 }
 
 /** Moves the finished temporary folder to `out`, replacing an existing `out` (checked earlier for --force). */

@@ -7,6 +7,7 @@ import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
 import { checkpointFingerprint } from '../checkpoint/fingerprint';
+import { nonFiniteError } from '../checkpoint/finite';
 import { applyPlan } from './apply';
 import { prunedParams, sourceDims, type PrunedDims } from './config';
 import { defaultEvaluator, loadEvalRows } from './evaluate';
@@ -164,6 +165,7 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
       signal: ctx.signal,
       extraFiles: p.emitModelOptConfig ? { [MODELOPT_CONFIG_FILE]: formatModelOptConfig(modelopt) } : undefined,
       onProgress: (x) => ctx.progress({ phase: 'write', done: x.done, total: x.total, unit: 'tensors', message: x.tensor }),
+      log: (l) => ctx.log(l),
     });
     report.output = {
       dir: res.dir,
@@ -187,6 +189,7 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
       const evaluate = await defaultEvaluator(rows, { device: p.device, log: (l) => ctx.log(l) });
       try {
         const before = await evaluate(ckpt.dir);
+        if (!Number.isFinite(before.loss)) throw await nonFiniteError(ckpt, 'source', `its zero-shot loss (${before.loss}) on ${rows.source}`);
         ctx.progress({ phase: 'verify', done: 1, total: 2, unit: 'models' });
         const after = await evaluate(res.dir);
         ctx.progress({ phase: 'verify', done: 2, total: 2, unit: 'models' });

@@ -33,6 +33,7 @@ export async function launchMegatronRecipe(workspace: string, o: MegatronRecipeO
   const s = recipe.settings;
   const inputs = { teacher: recipe.teacher.path, student: recipe.student.path, data: o.mockData ? 'mock' : o.data.map((d) => ({ ...d })) };
   const { run, result: files } = await launch(workspace, { kind: 'distill-external', dir, inputs, settings: { ...s } }, async () => writeMegatronRecipe(dir, recipe, { force: true }), {
+    sources: [recipe.teacher.hubId ? undefined : recipe.teacher.path, recipe.student.path],
     figures: () => ({ result: figures(recipe) }),
   });
   return { run, recipe, files };

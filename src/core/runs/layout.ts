@@ -28,5 +28,11 @@ export const TRAINER_STATE_FILE = 'trainer-state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const LOCK_FILE = '.lock';
 
+/**
+ * The marker of a checkpoint folder this tool wrote (a pruned model, a distilled final/, a fixture): --force
+ * may replace such a folder, never any other (runs/output-guard.ts).
+ */
+export const OUTPUT_MARKER = '.hybrid-compress-output';
+
 /** Files a pruned checkpoint carries beside its weights: the plan that produced it (replayable). */
 export const PLAN_FILE = 'pruning_plan.json';

@@ -2,7 +2,8 @@
 // whole or by row ranges, never the whole file.
 
 import { open, type FileHandle } from 'node:fs/promises';
-import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { readSync, closeSync, type Stats } from 'node:fs';
+import { openRegularFile } from '../util/regular-file';
 import { HybridCompressError, SafetensorsError } from '../errors';
 import { checkHeaderLength, parseHeader, type SafetensorsHeader, type TensorInfo } from './header';
 import { DTYPE_BYTES, FLOAT_DTYPES, decodeToFloat32 } from './dtype';
@@ -37,16 +38,16 @@ export class SafetensorsFile {
 
   /** Reads and validates the header only (synchronously: a header is small and bounded). */
   static open(path: string): SafetensorsFile {
+    // Regular files only: a FIFO would block open() forever, a folder fails later with a raw EISDIR.
     let fd: number;
+    let st: Stats;
     try {
-      fd = openSync(path, 'r');
+      ({ fd, stats: st } = openRegularFile(path, 'safetensors file'));
     } catch (e) {
-      throw new HybridCompressError('IO_ERROR', `${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: path });
+      if (e instanceof HybridCompressError && e.code === 'IO_ERROR' && /not a regular file/.test(e.message)) throw new SafetensorsError(path, 'not-a-file', `${e.message.replace(`${path}: `, '')} (expected a .safetensors file)`);
+      throw e;
     }
     try {
-      const st = fstatSync(fd);
-      // A folder opens fine on Linux but fails on read with a raw EISDIR; say what is wrong instead.
-      if (!st.isFile()) throw new SafetensorsError(path, 'not-a-file', 'is not a regular file (expected a .safetensors file)');
       const size = st.size;
       const prefix = new Uint8Array(8);
       const got = size >= 8 ? readSyncAll(path, fd, prefix, 0) : 0;

@@ -9,6 +9,8 @@ import { buildSpec, allTensorSpecs, numel, type HybridModelSpec, type TensorSpec
 import { encodeFromFloat } from '../safetensors/dtype';
 import { writeCheckpointShards, type TensorSource } from '../safetensors/writer';
 import { encodeConfig } from '../arch/config-codec';
+import { OUTPUT_MARKER } from '../runs/layout';
+import { outputMarker } from '../runs/output-guard';
 import { Rng } from '../util/random';
 import { byteAlphabet, byteLevelBpeFiles, writeTokenizerFiles } from '../tokenizer-train/index';
 
@@ -197,6 +199,7 @@ export async function writeFixtureCheckpoint(dir: string, o: FixtureOptions = {}
     };
   });
   writeFileSync(join(dir, 'config.json'), encodeConfig(config));
+  writeFileSync(join(dir, OUTPUT_MARKER), outputMarker('fixture'));
   // Values are drawn in model order (so the RNG stream does not depend on the write order).
   if (!o.sparse) {
     const ordered = new Map<string, Uint8Array>();

@@ -22,12 +22,12 @@ export function openRegularFile(path: string, what = 'file'): { fd: number; stat
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new HybridCompressError(code === 'ENOENT' ? 'CHECKPOINT_INVALID' : 'IO_ERROR', `${path}: cannot open ${what} (${code})`, { file: path });
+    throw new HybridCompressError('IO_ERROR', `${path}: cannot open ${what} (${code})`, { file: path });
   }
   const stats = fstatSync(fd);
   if (!stats.isFile()) {
     closeSync(fd);
-    throw new HybridCompressError('IO_ERROR', `${path}: ${what} is ${kindOf(stats)}; only regular files are read`, { file: path });
+    throw new HybridCompressError('IO_ERROR', `${path}: ${what} is ${kindOf(stats)}, not a regular file (only regular files are read)`, { file: path });
   }
   return { fd, stats };
 }

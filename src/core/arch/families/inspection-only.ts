@@ -99,7 +99,7 @@ export function buildInspectionOnly(family: Family, config: Record<string, unkno
     hiddenSize: D,
     numLayers: pattern.length,
     pattern,
-    normEps: c.num(['rms_norm_eps', 'layer_norm_epsilon'], 1e-5),
+    normEps: c.num(['rms_norm_eps', 'layer_norm_epsilon'], 1e-5, { positive: true }),
     tiedEmbeddings: !lmHead,
     prefix: 'model.',
     ...partial,

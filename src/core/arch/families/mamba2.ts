@@ -60,7 +60,7 @@ export function buildMamba2(config: Record<string, unknown>, names?: ReadonlySet
     hiddenSize: D,
     numLayers: L,
     pattern: 'M'.repeat(L),
-    normEps: c.num(['layer_norm_epsilon', 'rms_norm_eps'], 1e-5),
+    normEps: c.num(['layer_norm_epsilon', 'rms_norm_eps'], 1e-5, { positive: true }),
     tiedEmbeddings,
     prefix,
     mamba,

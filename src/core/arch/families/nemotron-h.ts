@@ -164,7 +164,7 @@ export function buildNemotronH(config: Record<string, unknown>, names?: Readonly
     hiddenSize: D,
     numLayers: pattern.length,
     pattern,
-    normEps: c.num(['layer_norm_epsilon', 'rms_norm_eps'], 1e-5),
+    normEps: c.num(['layer_norm_epsilon', 'rms_norm_eps'], 1e-5, { positive: true }),
     tiedEmbeddings,
     prefix,
     mamba,
