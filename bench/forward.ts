@@ -18,7 +18,7 @@ import { forwardFlops } from '../src/core/model/forward-flops';
 import { DEFAULT_CHUNK_SIZE } from '../src/core/model/forward-graph';
 import { Rng } from '../src/core/util/random';
 import { MatmulProbe } from './matmul-probe';
-import { runPython } from './python';
+import { runPythonScript } from './python';
 
 const PYTORCH_REFERENCE_TOKENS_PER_S = 2285; // issue 3: PyTorch 2.13 + transformers 5.18, 2 threads, 2-core machine
 
@@ -29,24 +29,6 @@ function arg(name: string, fallback: string): string {
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-
-const PY_BENCH = `
-import json, sys, time, numpy as np, torch
-from transformers import AutoModelForCausalLM
-path, threads, runs, batch, seq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-torch.set_num_threads(threads)
-m = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
-ids = torch.from_numpy(np.fromfile(path + '/bench_ids.bin', dtype=np.int64).reshape(batch, seq))
-with torch.no_grad():
-    out = m(ids).logits.float().numpy()
-    for _ in range(1): m(ids)
-    ts = []
-    for _ in range(runs):
-        t0 = time.perf_counter(); m(ids); ts.append(time.perf_counter() - t0)
-ours = np.fromfile(path + '/bench_logits.bin', dtype=np.float32).reshape(out.shape)
-print(json.dumps({"seconds": sorted(ts)[len(ts) // 2], "max_abs_diff": float(np.abs(out - ours).max())}))
-`;
 
 /** Per-op kernel time over the last `runs` model runs of the profile (earlier ones fault pages in). */
 function summariseProfile(prefixDir: string, runs: number): void {
@@ -144,15 +126,16 @@ async function main(): Promise<void> {
     console.log(`ORT 1024³ fp32 MatMul (B pre-packed), ${threads} thread(s): median ${limit.toFixed(1)} GFLOP/s → forward reaches ${((100 * achieved) / limit).toFixed(0)}% of it`);
     console.log(`vs the issue's PyTorch+transformers figure (${PYTORCH_REFERENCE_TOKENS_PER_S} tokens/s on a 2-core machine): ${(tps / PYTORCH_REFERENCE_TOKENS_PER_S).toFixed(2)}× (target ≥ 1.5×)`);
 
-    writeFileSync(join(fx.dir, 'bench_ids.bin'), new Uint8Array(ids.buffer));
-    writeFileSync(join(fx.dir, 'bench_logits.bin'), new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-    const r = runPython(PY_BENCH, [fx.dir, String(threads), String(Math.max(3, Math.min(runs, 5))), String(batch), String(seq)]);
-    const line = r.ok ? (r.stdout.trim().split('\n').pop() ?? '') : '';
-    if (line.startsWith('{')) {
-      const py = JSON.parse(line) as { seconds: number; max_abs_diff: number };
+    const idsFile = join(dir, 'bench_ids.bin');
+    const logitsFile = join(dir, 'bench_logits.bin');
+    writeFileSync(idsFile, new Uint8Array(ids.buffer));
+    writeFileSync(logitsFile, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
+    const r = runPythonScript<{ seconds: number; max_abs_diff: number }>('forward.py', [fx.dir, idsFile, logitsFile, String(threads), String(Math.max(3, Math.min(runs, 5))), String(batch), String(seq)]);
+    if (r.ok && Number.isFinite(r.result.seconds)) {
+      const py = r.result;
       const pyTps = (batch * seq) / py.seconds;
       console.log(`transformers NemotronHForCausalLM (torch, ${threads} thread(s)): ${pyTps.toFixed(0)} tokens/s → ONNX engine is ${(tps / pyTps).toFixed(2)}× that; max |Δlogits| ${py.max_abs_diff.toExponential(2)}`);
-    } else console.log(`FAILED: transformers side by side: ${r.ok ? `unexpected output "${line}"` : r.error}`);
+    } else console.log(`FAILED: transformers side by side: ${r.ok ? `unexpected result ${JSON.stringify(r.result)}` : r.error}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

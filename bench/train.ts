@@ -5,10 +5,10 @@
 //
 //   npx tsx bench/train.ts [--steps 8] [--threads 2]
 //
-// Also prints the split (teacher forward / student step / optimizer) measured in the same run, and, if
-// `python3 -c "import torch, transformers"` works here, the same step in PyTorch side by side.
+// Also prints the split (teacher forward / student step / optimizer) measured in the same run, and the same
+// step in PyTorch + transformers side by side (bench/py/distill_step.py, from the conformance venv).
 
-import { runPython } from './python';
+import { runPythonScript } from './python';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,31 +78,9 @@ async function main(): Promise<void> {
     console.log(`  median over ${steps} steps: ${total.toFixed(0)} ms/step  (teacher fwd ${med(times.teacher).toFixed(0)}, student fwd+bwd ${med(times.student).toFixed(0)}, AdamW ${med(times.optimizer).toFixed(0)})`);
     console.log(`  ${((B * T) / (total / 1000)).toFixed(0)} tokens/s`);
     console.log(`  vs PyTorch reference ${REFERENCE_PYTORCH_MS} ms (this machine class): ratio ${(total / REFERENCE_PYTORCH_MS).toFixed(2)} (target ≤ ${TARGET})`);
-    {
-      const source =
-        [
-          'import sys, time, torch, transformers',
-          `torch.set_num_threads(${threads})`,
-          'from transformers import AutoModelForCausalLM',
-          't = AutoModelForCausalLM.from_pretrained(sys.argv[1], torch_dtype=torch.float32).eval()',
-          's = AutoModelForCausalLM.from_pretrained(sys.argv[2], torch_dtype=torch.float32).train()',
-          'opt = torch.optim.AdamW(s.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01)',
-          `ids = torch.randint(0, ${V}, (${B}, ${T}))`,
-          'ts = []',
-          `for i in range(${steps + 1}):`,
-          '    a = time.perf_counter()',
-          '    with torch.no_grad(): tl = t(ids).logits',
-          '    sl = s(ids).logits',
-          '    loss = torch.nn.functional.kl_div(torch.log_softmax(sl, -1), torch.log_softmax(tl, -1), log_target=True, reduction="sum") / (sl.shape[0] * sl.shape[1])',
-          '    loss.backward(); torch.nn.utils.clip_grad_norm_(s.parameters(), 1.0); opt.step(); opt.zero_grad()',
-          '    if i > 0: ts.append((time.perf_counter() - a) * 1000)',
-          'ts.sort(); print(ts[len(ts)//2])',
-        ].join('\n');
-      const r = runPython(source, [teacherFx.dir, studentFx.dir]);
-      const torchMs = r.ok ? Number(r.stdout.trim().split('\n').pop()) : NaN;
-      if (Number.isFinite(torchMs)) console.log(`  PyTorch + transformers, same run: ${torchMs.toFixed(0)} ms/step; ratio ${(total / torchMs).toFixed(2)} (target ≤ ${TARGET})`);
-      else console.log(`  FAILED: PyTorch side by side: ${r.ok ? 'no timing printed' : r.error}`);
-    }
+    const r = runPythonScript<{ ms: number }>('distill_step.py', [teacherFx.dir, studentFx.dir, String(threads), String(steps), String(B), String(T)]);
+    if (r.ok && Number.isFinite(r.result.ms)) console.log(`  PyTorch + transformers, same run: ${r.result.ms.toFixed(0)} ms/step; ratio ${(total / r.result.ms).toFixed(2)} (target ≤ ${TARGET})`);
+    else console.log(`  FAILED: PyTorch side by side: ${r.ok ? `unexpected result ${JSON.stringify(r.result)}` : r.error}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

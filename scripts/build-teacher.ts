@@ -12,6 +12,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../src/core/testing/fixtures';
 import { lineChartSvg } from '../src/core/demo/svg-plot';
+import { readConfigText } from '../src/core/arch/config-codec';
 import { CHECKPOINTS_DIR, FINAL_DIR, LATEST_POINTER, METRICS_FILE } from '../src/core/runs/layout';
 
 export const TEACHER: FixtureOptions = {
@@ -79,7 +80,7 @@ function doCard(): void {
   const batch = Number(TRAIN_ARGS[TRAIN_ARGS.indexOf('--batch') + 1]);
   const seq = Number(TRAIN_ARGS[TRAIN_ARGS.indexOf('--seq-len') + 1]);
   const unigram = ((stats['tokenizer'] as Record<string, unknown>)['unigram'] as Record<string, number> | undefined)?.['withEos'];
-  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8').replace(/\bInfinity\b/g, '1e999')) as Record<string, unknown>;
+  const cfg = readConfigText(join(out, 'config.json')).values;
   const params = Number(execFileSync(process.execPath, [cli, 'inspect', out, '--json'], { encoding: 'utf8' }).match(/"total":(\d+)/)![1]);
   const md = `# Bundled teacher: a ${(params / 1e6).toFixed(1)}M-parameter Nemotron-H
 

@@ -61,7 +61,7 @@ writeFileSync(
       tasks: [
         { label: 'e2e distill', type: 'hybrid-compress', action: 'distill', teacher: 'models/tiny', student: 'models/tiny', data: 'data/calib.jsonl', steps: 300, seqLen: 32, batch: 2, device: 'cpu', problemMatcher: [] },
         { label: 'e2e calibrate', type: 'hybrid-compress', action: 'calibrate', model: 'models/tiny', data: 'data/calib.jsonl', samples: 8, seqLen: 32, device: 'cpu', problemMatcher: [] },
-        { label: 'e2e prune', type: 'hybrid-compress', action: 'prune', model: 'models/tiny', importance: 'random', hiddenSize: 48, mambaNumHeads: 4, out: 'models/tiny-pruned', data: 'data/calib.jsonl', samples: 2, seqLen: 16, device: 'cpu', problemMatcher: [] },
+        { label: 'e2e prune', type: 'hybrid-compress', action: 'prune', model: 'models/tiny', importance: 'random', hiddenSize: 48, mambaNumHeads: 4, out: 'models/tiny-pruned', data: 'data/calib.jsonl', rows: 2, seqLen: 16, device: 'cpu', problemMatcher: [] },
       ],
     },
     null,

@@ -14,6 +14,7 @@ import { compressAxes, estimateTargets, formatParams, toPruneTargets } from './v
 import { TASK_TYPE } from './viewmodel/task-params';
 import { WebviewBridge } from './webview-bridge';
 import { checkDataFile } from './viewmodel/data-file';
+import { describeError } from '../core/errors';
 
 export const COMPRESS_VIEW_TYPE = 'hybridCompress.compress';
 
@@ -115,7 +116,17 @@ export class CompressPanels implements vscode.Disposable, vscode.WebviewPanelSer
     for (const e of this.#panels.values()) await this.#sendState(e);
   }
 
+  /** Sends the panel's state, or why it has none: whatever fails, the panel never stays on "Loading…". */
   async #sendState(e: PanelEntry): Promise<void> {
+    try {
+      await this.#sendModelState(e);
+    } catch (err) {
+      this.log.error(`Compress panel ${e.dir}: ${describeError(err)}`);
+      e.bridge.post({ type: 'compress/unreadable', dir: e.dir, error: describeError(err) });
+    }
+  }
+
+  async #sendModelState(e: PanelEntry): Promise<void> {
     const r = await this.models.get(e.dir);
     if (!r.ok) {
       e.bridge.post({ type: 'compress/unreadable', dir: e.dir, error: r.error });

@@ -41,8 +41,9 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode> 
 
   async getTreeItem(node: CheckpointNode): Promise<vscode.TreeItem> {
     if (node.kind === 'error') {
-      const item = new vscode.TreeItem(node.message);
-      item.iconPath = new vscode.ThemeIcon('error');
+      // The label names files relative to the checkpoint (its row sits under it); the tooltip has the full text.
+      const item = new vscode.TreeItem(node.message.split(`${node.dir}/`).join('').split(`${node.dir}\\`).join(''));
+      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
       item.tooltip = node.message;
       return item;
     }
@@ -55,18 +56,23 @@ export class CheckpointsTree implements vscode.TreeDataProvider<CheckpointNode> 
     }
     const r = await this.models.get(node.dir);
     const name = vscode.workspace.asRelativePath(node.dir, false);
-    const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.Collapsed);
-    item.id = `model:${node.dir}`;
+    // An unreadable checkpoint opens on its reason (the error child) rather than hiding it in a tooltip;
+    // the id changes with the state so that VS Code applies the new collapsible state.
+    const item = new vscode.TreeItem(name, r.ok ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+    item.id = `model:${node.dir}:${r.ok ? 'ok' : 'error'}`;
     item.resourceUri = vscode.Uri.file(node.dir);
     item.contextValue = 'hybridCompress.checkpoint';
-    item.iconPath = new vscode.ThemeIcon(r.ok ? 'circuit-board' : 'warning');
+    item.iconPath = r.ok ? new vscode.ThemeIcon('circuit-board') : new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
     if (r.ok) {
       const m = r.model.vm;
       item.description = `${m.family} · ${formatParams(m.params)} · ${m.pattern.length > 24 ? m.pattern.slice(0, 24) + '…' : m.pattern}`;
       item.tooltip = new vscode.MarkdownString(
         `**${m.name}** — ${m.modelType}${m.runnable ? '' : ' (inspection only)'}\n\n${formatParams(m.params)} parameters, ${formatBytes(m.bytesOnDisk)} on disk\n\npattern \`${m.pattern}\``,
       );
-    } else item.tooltip = r.error;
+    } else {
+      item.description = 'cannot be read';
+      item.tooltip = r.error;
+    }
     item.command = { command: 'hybridCompress.compressModel', title: 'Compress Model…', arguments: [vscode.Uri.file(node.dir)] };
     return item;
   }

@@ -190,16 +190,30 @@ export function scenarios(ctx) {
       },
     },
     {
-      name: 'A checkpoint that cannot be read opens as an error state with the reason, never an endless "Loading…"',
+      name: 'A checkpoint that cannot be read shows the reason in the Compress panel and the Checkpoints tree, never an endless "Loading…"',
       async run() {
         await page.keyboard.press('Escape');
+        await expandFolder(page, 'models');
         await explorerMenu(page, 'broken', 'Compress Model…');
         const f = await webviewFrame(page, 'compress', 30_000, (h1) => h1 === 'broken');
         const text = await f.waitForSelector('#unreadable', { timeout: 20_000 }).then((e) => e.textContent());
         if (!/model\.safetensors/.test(text) || !/header/i.test(text)) throw new Error(`unreadable state says "${text}", expected the file and what is wrong with its header`);
         if (await f.$('#retry') === null) throw new Error('no Retry button');
+        if (await f.evaluate(() => document.body.innerText.includes('Loading…'))) throw new Error('the panel still says Loading…');
         await closeTab(page, 'Compress: broken');
-        return text.slice(0, 120);
+        // The Checkpoints tree marks the folder and opens on the same reason.
+        await openSidebar(page);
+        const rows = () => page.locator('.part.sidebar .monaco-list-row');
+        const marked = await waitFor(async () => {
+          for (const r of await rows().all()) {
+            const t = (await r.innerText()).replace(/\s+/g, ' ').trim();
+            if (/broken/.test(t) && /cannot be read/.test(t)) return t;
+          }
+          return undefined;
+        }, 'the unreadable checkpoint marked "cannot be read" in the Checkpoints tree', 20_000, 500);
+        await waitFor(async () => (await rows().filter({ hasText: /model\.safetensors.*header|header.*model\.safetensors/i }).count()) > 0, "the tree's error row with the reason", 10_000, 500);
+        await page.locator('.part.sidebar').screenshot({ path: join(shots, 'unreadable-tree.png') });
+        return `${text.slice(0, 100)}; tree: ${marked}`;
       },
     },
     {

@@ -52,6 +52,12 @@ test('prune CLI: illegal input is rejected at once with the option and the legal
   await rejects(searchCommand, ['m', '--importance', 'random', '--target-params', '50%', '--data', 'd.txt', '--kd-steps', '10', '--kd-lr', '0'], dir, 'kd-lr', '> 0');
   await rejects(searchCommand, ['m', '--importance', 'random'], dir, 'target-params', 'is required');
   assert.ok(!existsSync(join(dir, 'o')));
+  // Pure Mamba2: heads × head_dim must stay a whole multiple of hidden_size (transformers' integer expand).
+  await writeFixtureCheckpoint(join(dir, 'm2'), { family: 'mamba2', numLayers: 2, hiddenSize: 32, mambaHeads: 8, mambaHeadDim: 8, nGroups: 2 });
+  const m2 = ['m2', '--importance', 'random', '--out', 'o'];
+  await rejects(pruneCommand, [...m2, '--mamba-head-dim', '6'], dir, 'mamba-head-dim', /8 × 6 = 48 must be a whole multiple of hidden_size = 32.*integer expand.*legal values with the other targets as given: 4, 8$/);
+  await rejects(pruneCommand, [...m2, '--hidden-size', '24'], dir, 'hidden-size', /legal values with the other targets as given: 4, 8, 16, 32$/);
+  assert.ok(!existsSync(join(dir, 'o')));
 });
 
 test('prune CLI runs the job in the worker and prints the report (text and --json)', async (t) => {

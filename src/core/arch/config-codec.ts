@@ -71,19 +71,28 @@ function decodeSpecialFloats(v: unknown, style: { tagged: boolean; bare: boolean
 }
 
 // ---- upstream field types --------------------------------------------------------------------------
-// From the dataclass annotations of NemotronHConfig (transformers/models/nemotron_h/configuration_nemotron_h.py)
-// and Mamba2Config (transformers/models/mamba2/configuration_mamba2.py), transformers 5.18. Fields typed
-// `float | int` are listed as float: that is what transformers writes for them.
-type FieldType = 'int' | 'float' | 'float[]';
+// The numeric fields of transformers 5.18's config dataclasses, by their annotations: PreTrainedConfig
+// (transformers/configuration_utils.py), NemotronHConfig (models/nemotron_h/configuration_nemotron_h.py)
+// and Mamba2Config (models/mamba2/configuration_mamba2.py); plus the legacy names NemotronHConfig.__post_init__
+// maps onto fields, and NemotronHConfig's `num_hidden_layers` property. An annotation that admits float
+// (`float`, `float | int`) is 'float': that is what transformers writes; one that admits int but not float
+// (`int`, `int | None`, `int | list[int]`, `str | int`) is 'int'; `list[float] | tuple[float, ...]` is
+// 'float[]'. test/conformance/config-types.conformance.ts checks this table against the installed classes.
+export type FieldType = 'int' | 'float' | 'float[]';
 
 const COMMON: Record<string, FieldType> = {
+  // PreTrainedConfig
+  chunk_size_feed_forward: 'int',
+  // Both families
   vocab_size: 'int',
   hidden_size: 'int',
-  num_hidden_layers: 'int',
   conv_kernel: 'int',
   expand: 'int',
   chunk_size: 'int',
   n_groups: 'int',
+  bos_token_id: 'int',
+  eos_token_id: 'int',
+  pad_token_id: 'int',
   initializer_range: 'float',
   layer_norm_epsilon: 'float',
   time_step_min: 'float',
@@ -95,6 +104,7 @@ const COMMON: Record<string, FieldType> = {
 const FIELD_TYPES: Record<string, Record<string, FieldType>> = {
   nemotron_h: {
     ...COMMON,
+    num_hidden_layers: 'int', // a property derived from the layer pattern; a given value is ignored
     num_logits_to_keep: 'int',
     num_attention_heads: 'int',
     num_key_value_heads: 'int',
@@ -127,12 +137,17 @@ const FIELD_TYPES: Record<string, Record<string, FieldType>> = {
     mamba_dt_init_floor: 'float',
     mamba_dt_limit: 'float[]',
   },
-  mamba2: { ...COMMON, num_heads: 'int', head_dim: 'int', state_size: 'int' },
+  mamba2: { ...COMMON, num_hidden_layers: 'int', num_heads: 'int', head_dim: 'int', state_size: 'int', time_step_rank: 'int' },
 };
 
 /** The type transformers' config class gives `key` (undefined: not a typed numeric field we know). */
 export function upstreamFieldType(modelType: string, key: string): FieldType | undefined {
   return FIELD_TYPES[modelType]?.[key];
+}
+
+/** The whole table for one model_type (for the conformance check against the installed classes). */
+export function upstreamFieldTypes(modelType: string): Readonly<Record<string, FieldType>> | undefined {
+  return FIELD_TYPES[modelType];
 }
 
 // ---- writing -----------------------------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""One distillation step in PyTorch + transformers, timed: teacher forward, student forward/backward on the
+forward KL (T = 1, mean over positions), gradient clipping at 1.0 and an AdamW update — the step the
+project's trainer takes.
+
+Usage: python distill_step.py TEACHER_DIR STUDENT_DIR THREADS STEPS BATCH SEQ
+Prints one JSON line: {"ms": median milliseconds per step over STEPS steps after one warm-up step}.
+Run from the conformance venv by bench/train.ts; any side-by-side bench may reuse it.
+"""
+import json
+import sys
+import time
+
+import torch
+from transformers import AutoModelForCausalLM
+
+
+def main():
+    teacher_dir, student_dir = sys.argv[1:3]
+    threads, steps, batch, seq = (int(x) for x in sys.argv[3:7])
+    torch.set_num_threads(threads)
+    torch.manual_seed(5)
+    teacher = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32).eval()
+    student = AutoModelForCausalLM.from_pretrained(student_dir, dtype=torch.float32).train()
+    opt = torch.optim.AdamW(student.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01)
+    vocab = student.config.vocab_size
+    times = []
+    for i in range(steps + 1):
+        ids = torch.randint(0, vocab, (batch, seq))
+        start = time.perf_counter()
+        with torch.no_grad():
+            lt = torch.log_softmax(teacher(input_ids=ids, use_cache=False).logits.float(), dim=-1)
+        ls = torch.log_softmax(student(input_ids=ids, use_cache=False).logits.float(), dim=-1)
+        loss = (lt.exp() * (lt - ls)).sum(-1).mean()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad()
+        if i > 0:
+            times.append((time.perf_counter() - start) * 1000)
+    print(json.dumps({"ms": sorted(times)[len(times) // 2]}))
+
+
+if __name__ == "__main__":
+    main()
