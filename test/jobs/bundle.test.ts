@@ -55,6 +55,6 @@ test('the parent-side API (jobs/index.ts, runs/index.ts) bundles without handler
     const inputs = Object.keys(r.metafile.inputs).map((p) => relative(ROOT, join(process.cwd(), p)));
     const imports = Object.values(r.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
     assert.ok(!imports.includes('onnxruntime-node'), `${entry} imports onnxruntime-node`);
-    for (const p of inputs) assert.ok(!/jobs\/(handlers\/|worker)/.test(p), `${entry} pulls in ${p}`);
+    for (const p of inputs) assert.ok(!/jobs\/(handlers\/|worker\.ts$|registry\.ts$)|pipeline\//.test(p), `${entry} pulls in ${p}`);
   }
 });

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { runJob, JobError, describeWorkerDeath, type JobLogEntry, type RunJobOptions } from '../../src/core/jobs/client';
+import { runJob, type JobLogEntry, type RunJobOptions } from '../../src/core/jobs/client';
+import { JobError } from '../../src/core/jobs/job-error';
+import { describeWorkerDeath } from '../../src/core/jobs/worker-death';
 import type { MetricPoint, ProgressInfo } from '../../src/core/jobs/protocol';
 
 const WORKER = join(__dirname, '../../src/core/pipeline/worker-main.ts');

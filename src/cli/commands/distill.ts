@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { Command, CommandContext } from '../command';
 import { createProgressRenderer } from '../progress';
 import { launchTraining } from '../../core/distill/launch';
-import type { TrainSettings } from '../../core/distill/trainer';
+import type { TrainSettings } from '../../core/distill/train-types';
 import { DISTILL_SCHEMA, TRAIN_SCHEMA, trainSettingsFrom, type TrainKind } from '../../core/distill/settings';
 import { parseArgv, usageOf } from '../../core/util/option-schema';
 import { METRICS_FILE } from '../../core/runs/layout';

@@ -4,7 +4,7 @@
 import type { Checkpoint } from '../checkpoint/checkpoint';
 import { ForwardRunner } from '../runtime/forward-runner';
 import type { Device } from '../runtime/session';
-import type { LogitsSource } from './trainer';
+import type { LogitsSource } from './train-types';
 
 export async function forwardLogitsSource(ckpt: Checkpoint, o: { device: string; threads?: number; paramsAsInputs?: boolean }): Promise<LogitsSource> {
   const runner = await ForwardRunner.create(ckpt, { mode: 'whole', device: o.device as Device, threads: o.threads, asInput: o.paramsAsInputs ? () => true : undefined });

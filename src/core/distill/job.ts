@@ -4,7 +4,7 @@ import type { JobHandler } from '../jobs/registry';
 import { HybridCompressError } from '../errors';
 import { checkValues } from '../util/option-schema';
 import { DISTILL_SCHEMA } from './settings';
-import type { TrainResult, TrainSettings } from './trainer';
+import type { TrainResult, TrainSettings } from './train-types';
 
 export const trainJob: JobHandler<TrainResult> = async (params, ctx) => {
   const s = params as TrainSettings;

@@ -8,7 +8,7 @@ import { runJob } from '../jobs/client';
 import { launch, launchIn, openRun, type JobHandlers, type Launched } from '../jobs/launcher';
 import { CHECKPOINTS_DIR, RUN_FILE } from '../runs/layout';
 import { checkOutput } from '../runs/output-guard';
-import type { TrainResult, TrainSettings } from './trainer';
+import type { TrainResult, TrainSettings } from './train-types';
 import type { TrainKind } from './settings';
 
 /** Runs `distill` / `train` into the run folder `settings.out` (resuming it with settings.resume). */

@@ -6,7 +6,7 @@ import { HybridCompressError } from '../errors';
 import type { Checkpoint } from '../checkpoint/checkpoint';
 import { createSession, type Device } from '../runtime/session';
 import { buildTrainingGraph } from './training-graph';
-import type { StepResult, TrainStep, TrainStepFactory } from './trainer';
+import type { StepResult, TrainStep, TrainStepFactory } from './train-types';
 
 /** Next-token targets: targets[b,t] = ids[b,t+1]; the last position of each row is ignored (−1). */
 export function nextTokenTargets(ids: BigInt64Array, batch: number, seq: number): BigInt64Array {

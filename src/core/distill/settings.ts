@@ -6,7 +6,7 @@ import { dataFields, JSON_FIELD } from '../data/options';
 import { ENGINE_FIELDS } from '../runtime/devices';
 import type { ActionSchema, OptionField, OptionValues } from '../util/option-schema';
 import { LOSS_KINDS, type LossKind } from './loss-graph';
-import type { TrainSettings } from './trainer';
+import type { TrainSettings } from './train-types';
 
 export type TrainKind = 'distill' | 'train';
 

@@ -9,111 +9,20 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HybridCompressError } from '../errors';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
-import { allTensorSpecs, type HybridModelSpec } from '../arch/spec';
+import { allTensorSpecs, type TensorRole } from '../arch/spec';
 import { MetricsWriter } from '../runs/metrics-file';
 import { firstNonFiniteIndex, nonFiniteError } from '../checkpoint/finite';
 import { repairMetrics } from './resume';
 import type { MetricPoint } from '../runs/metric-point';
-import type { DataCursor, Packing, RowBatch } from '../data/index';
-import { nextTokenNll, openModelDataset } from '../eval/model-data';
+import type { DataCursor, RowBatch } from '../data/index';
+import { openModelDataset } from '../eval/model-data';
 import { AdamW, clipGradients, decays, firstNonFinite } from './optimizer';
 import { learningRate } from './schedule';
 import { loadLatestCheckpoint, saveTrainingCheckpoint, writeModelFolder, type NamedArray } from './train-checkpoint';
-import type { LossKind } from './loss-graph';
 import { CHECKPOINTS_DIR, FINAL_DIR, METRICS_FILE } from '../runs/layout';
-
-export interface StepResult {
-  loss: number;
-  kdLoss?: number;
-  ceLoss?: number;
-  /** One gradient per parameter, in the order the step was created with. */
-  grads: Float32Array[];
-}
-
-/** Forward + backward of the student on one micro-batch. */
-export interface TrainStep {
-  run(params: readonly Float32Array[], ids: BigInt64Array, teacherLogits?: Float32Array): Promise<StepResult>;
-  release(): Promise<void>;
-}
-
-export interface TrainStepOptions {
-  batch: number;
-  seq: number;
-  loss: LossKind;
-  alpha: number;
-  temperature: number;
-  device: string;
-  threads?: number;
-}
-
-export type TrainStepFactory = (student: Checkpoint, params: readonly { name: string; shape: number[] }[], o: TrainStepOptions) => Promise<TrainStep>;
-
-/** Logits of a model on a batch (teacher forward, student evaluation). */
-export interface LogitsSource {
-  logits(ids: BigInt64Array, batch: number, seq: number, params?: ReadonlyMap<string, Float32Array>): Promise<Float32Array>;
-  readonly ep: string;
-  release(): Promise<void>;
-}
-
-export interface Engines {
-  step: TrainStepFactory;
-  /** A forward runner over a checkpoint; `paramsAsInputs` makes every weight a run-time input (student eval). */
-  forward: (ckpt: Checkpoint, o: { device: string; threads?: number; paramsAsInputs?: boolean }) => Promise<LogitsSource>;
-}
-
-export interface TrainSettings {
-  student: string;
-  teacher?: string;
-  data: string;
-  evalData?: string;
-  out: string;
-  steps: number;
-  batch: number;
-  seqLen: number;
-  packing: Packing;
-  shuffle: boolean;
-  seed: number;
-  lr: number;
-  minLr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  gradAccum: number;
-  clip: number;
-  loss: LossKind;
-  alpha: number;
-  temperature: number;
-  evalEvery: number;
-  evalSamples: number;
-  saveEvery: number;
-  resume: boolean;
-  device: string;
-  threads?: number;
-}
-
-export interface TrainHooks {
-  signal?: AbortSignal;
-  log?: (line: string) => void;
-  onMetric?: (p: MetricPoint) => void;
-  onProgress?: (p: { step: number; steps: number; tokensPerS: number; loss: number }) => void;
-  /** Test hook: called after each completed step (e.g. to kill the process at a given step). */
-  afterStep?: (step: number) => void | Promise<void>;
-}
-
-export interface TrainResult {
-  out: string;
-  final: string;
-  steps: number;
-  resumedFrom?: number;
-  firstLoss: number;
-  lastLoss: number;
-  lastValLoss?: number;
-  tokens: number;
-  seconds: number;
-  tokensPerS: number;
-  msPerStep: number;
-  ep: string;
-  params: number;
-}
+import { HeldOutEval } from './held-out-eval';
+import { checkSameVocabulary } from './vocabulary';
+import type { Engines, TrainHooks, TrainResult, TrainSettings } from './train-types';
 
 /** The settings that fix the numerical trajectory (canonical: key order does not matter); a resume with other values is refused. */
 export function trajectoryKey(s: TrainSettings): string {
@@ -125,22 +34,67 @@ export function trajectoryKey(s: TrainSettings): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 24);
 }
 
-function tokenizerHash(dir: string): string | undefined {
-  const p = join(dir, 'tokenizer.json');
-  return existsSync(p) ? createHash('sha256').update(readFileSync(p)).digest('hex') : undefined;
-}
-
-export function checkSameVocabulary(teacher: HybridModelSpec, teacherDir: string, student: HybridModelSpec, studentDir: string): void {
-  if (teacher.vocabSize !== student.vocabSize) {
-    throw new HybridCompressError('OPTION_INVALID', `teacher ${teacherDir} has vocab_size ${teacher.vocabSize} but student ${studentDir} has ${student.vocabSize}; distillation needs the same tokenizer`, { option: 'teacher' });
-  }
-  const a = tokenizerHash(teacherDir);
-  const b = tokenizerHash(studentDir);
-  if (a && b && a !== b) throw new HybridCompressError('OPTION_INVALID', `teacher ${teacherDir} and student ${studentDir} have different tokenizer.json files; distillation needs the same tokenizer`, { option: 'teacher' });
-}
-
 function countLines(path: string): number {
   return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0).length : 0;
+}
+
+/** The student's parameters: every tensor of the checkpoint, as float32; a NaN weight is named here rather than surfacing later as NaN gradients everywhere. */
+async function readStudentParams(student: Checkpoint): Promise<{ params: NamedArray[]; roles: TensorRole[] }> {
+  const params: NamedArray[] = [];
+  const roles: TensorRole[] = [];
+  for (const t of allTensorSpecs(student.spec)) {
+    const value = await student.readFloat32(t.name);
+    const bad = firstNonFiniteIndex(value);
+    if (bad >= 0) throw new HybridCompressError('NON_FINITE', `student ${student.dir}: weight tensor "${t.name}" holds ${value[bad]} (element ${bad}); the checkpoint is damaged`, { tensor: t.name, file: student.dir });
+    params.push({ name: t.name, shape: t.shape, value });
+    roles.push(t.role);
+  }
+  return { params, roles };
+}
+
+/** Where the loop starts: step 0 of a fresh run, or the newest checkpoint of this run with the optimizer restored into `opt`. */
+interface StartPoint {
+  step: number;
+  cursor?: DataCursor;
+  elapsedS: number;
+  tokens: number;
+  resumedFrom?: number;
+}
+
+async function startPoint(s: TrainSettings, key: string, opt: AdamW, metricsPath: string, log?: (line: string) => void): Promise<StartPoint> {
+  const latest = s.resume ? await loadLatestCheckpoint(s.out, log) : undefined;
+  if (!latest) {
+    if (s.resume) log?.(`--resume: no checkpoint in ${s.out} yet; starting from step 0`);
+    // Points of a run that never reached a checkpoint would repeat: the curve starts over.
+    await rm(metricsPath, { force: true });
+    if (!s.resume) await rm(join(s.out, CHECKPOINTS_DIR), { recursive: true, force: true });
+    return { step: 0, elapsedS: 0, tokens: 0 };
+  }
+  if (latest.state.key !== key) {
+    throw new HybridCompressError('OPTION_INVALID', `${latest.dir} was written with other data/optimizer/loss settings; resume with the original options, or use another --out`, { option: 'resume' });
+  }
+  for (const p of opt.params) {
+    const v = latest.params.get(p.name);
+    if (!v || v.length !== p.value.length) throw new HybridCompressError('CHECKPOINT_INVALID', `${latest.dir}: tensor "${p.name}" missing or resized`, { file: latest.dir, tensor: p.name });
+    p.value.set(v);
+    p.m.set(latest.m.get(p.name)!);
+    p.v.set(latest.v.get(p.name)!);
+  }
+  opt.step = latest.optimizerStep;
+  repairMetrics(metricsPath, latest.state.step, latest.state.metricsLines, (l) => log?.(l));
+  log?.(`resuming from step ${latest.state.step} (${latest.dir})`);
+  return { step: latest.state.step, cursor: latest.state.cursor, elapsedS: latest.state.elapsedS, tokens: latest.state.tokens, resumedFrom: latest.state.step };
+}
+
+/** The final student in the source dtypes, as a normal HF checkpoint, appearing atomically as final/. */
+async function writeFinal(out: string, student: Checkpoint, params: readonly NamedArray[]): Promise<string> {
+  const finalDir = join(out, FINAL_DIR);
+  const tmp = join(out, `.final.tmp-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await writeModelFolder(tmp, student, params, (name) => student.tensors.get(name)?.dtype ?? 'F32');
+  await rm(finalDir, { recursive: true, force: true });
+  await rename(tmp, finalDir);
+  return finalDir;
 }
 
 export async function train(s: TrainSettings, engines: Engines, hooks: TrainHooks = {}): Promise<TrainResult> {
@@ -156,56 +110,15 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     if (s.loss !== 'ce' && !teacherCkpt) throw new HybridCompressError('OPTION_INVALID', `--loss ${s.loss} needs --teacher <dir>`, { option: 'teacher' });
     if (teacherCkpt) checkSameVocabulary(teacherCkpt.spec, teacherCkpt.dir, spec, student.dir);
 
-    // Parameters: every tensor of the student, as float32.
-    const specs = allTensorSpecs(spec);
-    const params: NamedArray[] = [];
-    for (const t of specs) {
-      const value = await student.readFloat32(t.name);
-      const bad = firstNonFiniteIndex(value);
-      // A NaN weight would surface as NaN gradients everywhere: name the tensor it starts from.
-      if (bad >= 0) throw new HybridCompressError('NON_FINITE', `student ${student.dir}: weight tensor "${t.name}" holds ${value[bad]} (element ${bad}); the checkpoint is damaged`, { tensor: t.name, file: student.dir });
-      params.push({ name: t.name, shape: t.shape, value });
-    }
+    const { params, roles } = await readStudentParams(student);
     const opt = new AdamW(
-      params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(specs[i]!.role, p.name) })),
+      params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(roles[i]!, p.name) })),
       { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },
     );
 
     const metricsPath = join(s.out, METRICS_FILE);
-    let startStep = 0;
-    let cursor: DataCursor | undefined;
-    let elapsedBefore = 0;
-    let tokens = 0;
-    let resumedFrom: number | undefined;
-    const latest = s.resume ? await loadLatestCheckpoint(s.out, hooks.log) : undefined;
-    if (s.resume && !latest) {
-      hooks.log?.(`--resume: no checkpoint in ${s.out} yet; starting from step 0`);
-      // Points of a run that never reached a checkpoint would repeat: the curve starts over.
-      await rm(metricsPath, { force: true });
-    }
-    if (latest) {
-      if (latest.state.key !== key) {
-        throw new HybridCompressError('OPTION_INVALID', `${latest.dir} was written with other data/optimizer/loss settings; resume with the original options, or use another --out`, { option: 'resume' });
-      }
-      for (const p of opt.params) {
-        const v = latest.params.get(p.name);
-        if (!v || v.length !== p.value.length) throw new HybridCompressError('CHECKPOINT_INVALID', `${latest.dir}: tensor "${p.name}" missing or resized`, { file: latest.dir, tensor: p.name });
-        p.value.set(v);
-        p.m.set(latest.m.get(p.name)!);
-        p.v.set(latest.v.get(p.name)!);
-      }
-      opt.step = latest.optimizerStep;
-      startStep = latest.state.step;
-      cursor = latest.state.cursor;
-      elapsedBefore = latest.state.elapsedS;
-      tokens = latest.state.tokens;
-      resumedFrom = startStep;
-      repairMetrics(metricsPath, startStep, latest.state.metricsLines, (l) => hooks.log?.(l));
-      hooks.log?.(`resuming from step ${startStep} (${latest.dir})`);
-    } else if (!s.resume) {
-      await rm(metricsPath, { force: true });
-      await rm(join(s.out, CHECKPOINTS_DIR), { recursive: true, force: true });
-    }
+    const start = await startPoint(s, key, opt, metricsPath, hooks.log);
+    let tokens = start.tokens;
     const metrics = new MetricsWriter(metricsPath);
     let metricsLines = countLines(metricsPath);
     const emit = (p: MetricPoint) => {
@@ -218,7 +131,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     closers.push(ds);
     // The data repeats as often as the step count needs (a new permutation each epoch when shuffling);
     // a short last batch of an epoch is skipped so every step sees batch × seq tokens.
-    const it = ds.batches(cursor);
+    const it = ds.batches(start.cursor);
     const nextBatch = async (): Promise<RowBatch> => {
       for (;;) {
         const r = await it.next();
@@ -231,41 +144,22 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     toRelease.push(stepFn);
     const teacher = teacherCkpt ? await engines.forward(teacherCkpt, { device: s.device, threads: s.threads }) : undefined;
     if (teacher) toRelease.push(teacher);
-    let evaluator: LogitsSource | undefined;
-    let evalRows: RowBatch[] | undefined;
-    const evaluate = async (): Promise<{ val_loss: number; val_ppl: number }> => {
-      if (!evalRows) {
-        const eds = await openModelDataset(student.dir, spec, { data: s.evalData!, seqLen: s.seqLen, batch: s.batch, packing: s.packing, samples: s.evalSamples });
-        evalRows = [];
-        for await (const b of eds.batches()) evalRows.push(b);
-        await eds.close();
-        if (evalRows.length === 0) throw new HybridCompressError('DATA_INVALID', `${s.evalData}: no evaluation rows of ${s.seqLen} tokens`, { file: s.evalData, option: 'eval-data' });
-      }
-      evaluator ??= await engines.forward(student, { device: s.device, threads: s.threads, paramsAsInputs: true });
-      const current = new Map(params.map((p) => [p.name, p.value]));
-      let sum = 0;
-      let count = 0;
-      for (const b of evalRows) {
-        const r = nextTokenNll(await evaluator.logits(b.ids, b.batch, b.seq, current), b.ids, b.batch, b.seq, spec.vocabSize);
-        sum += r.sum;
-        count += r.count;
-      }
-      return { val_loss: sum / count, val_ppl: Math.exp(sum / count) };
-    };
+    const heldOut = s.evalData ? new HeldOutEval(student, s, engines) : undefined;
+    if (heldOut) toRelease.push(heldOut);
 
     const schedule = { lr: s.lr, minLr: s.minLr, warmupSteps: s.warmupSteps, totalSteps: s.steps };
     const values = params.map((p) => p.value);
     let firstLoss = NaN;
     let lastLoss = NaN;
     let lastValLoss: number | undefined;
-    let lastCursor = cursor;
+    let lastCursor = start.cursor;
     const loopStart = performance.now();
     let stepsRun = 0;
-    let lastSaved = resumedFrom;
+    let lastSaved = start.resumedFrom;
     // Accumulation buffers (only with --grad-accum > 1), allocated once: fresh model-sized arrays every
     // step pay a page fault per 4 KiB on first touch (~40 µs each on the dev VM).
     const acc = s.gradAccum > 1 ? params.map((p) => new Float32Array(p.value.length)) : undefined;
-    for (let step = startStep + 1; step <= s.steps; step++) {
+    for (let step = start.step + 1; step <= s.steps; step++) {
       if (hooks.signal?.aborted) throw new HybridCompressError('CANCELLED', `training cancelled at step ${step - 1}; rerun with --resume to continue from the last checkpoint`);
       const st = performance.now();
       if (acc) for (const g of acc) g.fill(0);
@@ -282,14 +176,8 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
         loss += r.loss / s.gradAccum;
         kd += (r.kdLoss ?? 0) / s.gradAccum;
         ce += (r.ceLoss ?? 0) / s.gradAccum;
-        if (!acc) grads = r.grads; // one micro-batch: 0 + g / 1 is g (up to the sign of a zero), so no copy
-        else {
-          for (let i = 0; i < acc.length; i++) {
-            const g = acc[i]!;
-            const rg = r.grads[i]!;
-            for (let j = 0; j < g.length; j++) g[j]! += rg[j]! / s.gradAccum;
-          }
-        }
+        if (acc) addDivided(acc, r.grads, s.gradAccum);
+        else grads = r.grads; // one micro-batch: 0 + g / 1 is g (up to the sign of a zero), so no copy
         tokens += b.batch * b.seq;
       }
       const bad = firstNonFinite(grads);
@@ -306,15 +194,15 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       stepsRun++;
       if (Number.isNaN(firstLoss)) firstLoss = loss;
       lastLoss = loss;
-      const elapsed = elapsedBefore + (performance.now() - loopStart) / 1000;
+      const elapsed = start.elapsedS + (performance.now() - loopStart) / 1000;
       const tps = (s.batch * s.seqLen * s.gradAccum) / ((performance.now() - st) / 1000);
       const point: MetricPoint = { step, loss, lr, grad_norm: gradNorm, tokens_per_s: tps, elapsed_s: elapsed };
       if (s.loss !== 'ce') point['kd_loss'] = kd;
       if (s.loss !== 'kd') point['ce_loss'] = ce;
       emit(point);
       hooks.onProgress?.({ step, steps: s.steps, tokensPerS: tps, loss });
-      if (s.evalData && s.evalEvery > 0 && (step % s.evalEvery === 0 || step === s.steps)) {
-        const ev = await evaluate();
+      if (heldOut && s.evalEvery > 0 && (step % s.evalEvery === 0 || step === s.steps)) {
+        const ev = await heldOut.evaluate(params);
         lastValLoss = ev.val_loss;
         emit({ step, ...ev });
       }
@@ -334,20 +222,14 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     }
     metrics.close();
 
-    // The final student in the source dtypes, as a normal HF checkpoint.
-    const finalDir = join(s.out, FINAL_DIR);
-    const tmp = join(s.out, `.final.tmp-${process.pid}`);
-    await rm(tmp, { recursive: true, force: true });
-    await writeModelFolder(tmp, student, params, (name) => student.tensors.get(name)?.dtype ?? 'F32');
-    await rm(finalDir, { recursive: true, force: true });
-    await rename(tmp, finalDir);
+    const finalDir = await writeFinal(s.out, student, params);
     const seconds = (performance.now() - t0) / 1000;
     const loopS = (performance.now() - loopStart) / 1000;
     return {
       out: s.out,
       final: finalDir,
       steps: s.steps,
-      resumedFrom,
+      resumedFrom: start.resumedFrom,
       firstLoss,
       lastLoss,
       lastValLoss,
@@ -361,5 +243,14 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
   } finally {
     for (const r of toRelease) await r.release().catch(() => undefined);
     for (const c of closers) await c.close().catch(() => undefined);
+  }
+}
+
+/** acc[i] += g[i] / n, per parameter (gradient accumulation over n micro-batches). */
+function addDivided(acc: Float32Array[], g: readonly Float32Array[], n: number): void {
+  for (let i = 0; i < acc.length; i++) {
+    const a = acc[i]!;
+    const gi = g[i]!;
+    for (let j = 0; j < a.length; j++) a[j]! += gi[j]! / n;
   }
 }

@@ -1,20 +1,18 @@
-// The parent side of the job protocol, shared by the CLI and the extension: runJob() forks a
-// fresh worker process per job, relays its progress/log/metric messages, and settles with the
-// job's result or a JobError. A worker is a process (not a worker thread) because a native abort in
-// onnxruntime would otherwise take down the extension host. This module must stay light: it never
-// imports the registry's handlers (they load onnxruntime-node).
+// The parent side of the job protocol, shared by the CLI and the extension: runJob() forks a fresh
+// worker process per job (worker-process.ts), relays its progress/log/metric messages, and settles
+// with the job's result or a JobError. This module must stay light: it never imports the registry's
+// handlers (they load onnxruntime-node).
 
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
-import { HybridCompressError, describeError, type ErrorCode, type ErrorContext } from '../errors';
-import { workerVulkanEnv } from '../util/vulkan';
-import { PROTOCOL_VERSION, parseWorkerMessage, type LogLevel, type MetricPoint, type ParentMessage, type ProgressInfo } from './protocol';
-import { formatBytes, memoryInfo, oomKillCount, processMemory } from '../util/memory';
+import { describeError, type ErrorCode, type ErrorContext } from '../errors';
+import { PROTOCOL_VERSION, parseWorkerMessage, type LogLevel, type MetricPoint, type ParentMessage, type ProgressInfo, type WorkerMessage } from './protocol';
+import { memoryInfo, oomKillCount } from '../util/memory';
+import { JobError } from './job-error';
+import { describeWorkerDeath, PeakMemorySampler } from './worker-death';
+import { defaultWorkerPath, forkWorker, type WorkerSpawnOptions } from './worker-process';
 
 export interface JobLogEntry {
   level: LogLevel;
@@ -23,7 +21,7 @@ export interface JobLogEntry {
   source: 'job' | 'stdout' | 'stderr';
 }
 
-export interface RunJobOptions {
+export interface RunJobOptions extends WorkerSpawnOptions {
   onProgress?: (info: ProgressInfo) => void;
   onLog?: (entry: JobLogEntry) => void;
   onMetric?: (point: MetricPoint) => void;
@@ -31,13 +29,6 @@ export interface RunJobOptions {
   signal?: AbortSignal;
   /** Worker entry: defaults to dist/worker.js next to the running bundle, or pipeline/worker-main.ts when running from sources. */
   workerPath?: string;
-  /** Node flags for the worker; default [] for a .js entry and ['--import', <tsx>] for a .ts entry. */
-  execArgv?: string[];
-  /** Extra registration modules (each exports registerJobs(registry)); used by tests to add test-only job kinds. */
-  registerModules?: string[];
-  cwd?: string;
-  /** Added to the parent's environment. */
-  env?: Record<string, string>;
   /** How long a cancelled handler may take to return before the worker is killed (default 500 ms). */
   cancelGraceMs?: number;
   /** How long the worker may take to load and announce itself (default 60 s). */
@@ -50,303 +41,230 @@ export interface RunJobOptions {
   oomKills?: () => number | undefined;
 }
 
-/** Every way runJob can fail. code CANCELLED = cancelled; a crash has exitCode/signal set. */
-export class JobError extends HybridCompressError {
-  constructor(
-    code: ErrorCode,
-    message: string,
-    context: ErrorContext,
-    readonly kind: string,
-    readonly jobId: string,
-    readonly details: {
-      /** Exit code of a worker that ended without answering (null when killed by a signal). */
-      exitCode?: number | null;
-      /** Signal that ended the worker, e.g. "SIGABRT", "SIGKILL". */
-      exitSignal?: string | null;
-      /** Last lines the worker wrote to stderr. */
-      stderrTail?: string[];
-      /** Stack of the error inside the worker. */
-      workerStack?: string;
-      /** Highest resident set size of the worker that was observed (sampled every MEMORY_SAMPLE_MS). */
-      peakRss?: number;
-      /** The kernel's out-of-memory killer ended the worker. */
-      outOfMemory?: boolean;
-    } = {},
-  ) {
-    super(code, message, context);
-    this.name = 'JobError';
-  }
-}
-
 const STDERR_TAIL_LINES = 20;
-/** How often the parent samples the worker's resident memory (its peak is reported if the worker dies). */
-const MEMORY_SAMPLE_MS = 250;
-
-export interface WorkerDeath {
-  kind: string;
-  signal: string | null;
-  exitCode: number | null;
-  /** Highest sampled RSS of the worker (bytes), if any sample was taken. */
-  peakRss?: number;
-  /** OOM-kill counter before the job and after the worker died (undefined where the kernel does not say). */
-  oomKillsBefore?: number;
-  oomKillsAfter?: number;
-  memory: { total: number; available: number };
-  hint?: string;
-  lastStderr?: string;
-}
-
-/**
- * Why a worker ended without answering, in one sentence. SIGKILL plus a grown OOM-kill counter is the
- * kernel's out-of-memory killer (proc(5): /proc/vmstat oom_kill); without the counter, SIGKILL at a peak
- * above 80 % of the memory that was available is called a probable out-of-memory death.
- */
-export function describeWorkerDeath(d: WorkerDeath): { message: string; outOfMemory: boolean } {
-  const counted = d.oomKillsBefore !== undefined && d.oomKillsAfter !== undefined;
-  const oom = d.signal === 'SIGKILL' && (counted ? d.oomKillsAfter! > d.oomKillsBefore! : d.peakRss !== undefined && d.peakRss > 0.8 * d.memory.available);
-  if (oom) {
-    const peak = d.peakRss !== undefined ? ` at a peak of ${formatBytes(d.peakRss)} resident` : '';
-    const machine = `this machine has ${formatBytes(d.memory.total)}, ${formatBytes(d.memory.available)} of it available when the job started`;
-    const fit = d.hint ?? 'close other programs, or lower --batch / --seq-len';
-    return { outOfMemory: true, message: `the worker for job "${d.kind}" ran out of memory: ${counted ? "the kernel's out-of-memory killer stopped it" : 'it was killed (SIGKILL), probably by the out-of-memory killer,'}${peak} (${machine}); ${fit}` };
-  }
-  const how = d.signal ? `was killed by signal ${d.signal}` : `exited with code ${d.exitCode ?? 'unknown'}`;
-  const peak = d.peakRss !== undefined ? `; peak memory ${formatBytes(d.peakRss)}` : '';
-  return { outOfMemory: false, message: `the worker for job "${d.kind}" ${how} before sending a result${d.lastStderr ? ` (last stderr line: ${d.lastStderr})` : ''}${peak}` };
-}
-
-/** Where the worker entry lives relative to this module, bundled or not. */
-export function defaultWorkerPath(): string {
-  const here = typeof __dirname === 'string' ? __dirname : process.cwd();
-  for (const candidate of [join(here, 'worker.js'), join(here, '..', 'pipeline', 'worker-main.ts')]) if (existsSync(candidate)) return candidate;
-  return join(here, 'worker.js');
-}
-
-/** An absolute `--import` specifier for tsx, so a .ts worker starts whatever its cwd. */
-function tsxImport(workerPath: string): string {
-  try {
-    return pathToFileURL(createRequire(workerPath).resolve('tsx')).href;
-  } catch {
-    return 'tsx';
-  }
-}
 
 /** Runs one job of `kind` in a fresh worker process; resolves with the handler's result. */
 export function runJob<R = unknown>(kind: string, params: unknown, options: RunJobOptions = {}): Promise<R> {
   const jobId = `${kind}-${randomUUID().slice(0, 8)}`;
-  const fail = (code: ErrorCode, message: string, context: ErrorContext = {}, details: JobError['details'] = {}) =>
-    new JobError(code, message, context, kind, jobId, details);
-
-  if (options.signal?.aborted) return Promise.reject(fail('CANCELLED', `job "${kind}" was cancelled before it started`));
+  if (options.signal?.aborted) return Promise.reject(new JobError('CANCELLED', `job "${kind}" was cancelled before it started`, {}, kind, jobId));
   const workerPath = options.workerPath ?? defaultWorkerPath();
   if (!existsSync(workerPath)) {
-    return Promise.reject(fail('IO_ERROR', `worker entry ${workerPath} does not exist; build it with \`npm run build\``, { file: workerPath }));
+    return Promise.reject(new JobError('IO_ERROR', `worker entry ${workerPath} does not exist; build it with \`npm run build\``, { file: workerPath }, kind, jobId));
   }
-  const execArgv = options.execArgv ?? (workerPath.endsWith('.ts') ? ['--import', tsxImport(workerPath)] : []);
-  const args = (options.registerModules ?? []).flatMap((m) => ['--register', m]);
-  const graceMs = options.cancelGraceMs ?? 500;
-
   return new Promise<R>((resolve, reject) => {
-    let settled = false;
-    let ready = false;
-    let cancelRequested = false;
-    let exited = false;
-    const stderrTail: string[] = [];
-    const timers: NodeJS.Timeout[] = [];
+    new JobRun(kind, jobId, params, workerPath, options, (r) => ('value' in r ? resolve(r.value as R) : reject(r.error)));
+  });
+}
 
-    let child: ChildProcess;
+type Outcome = { value: unknown } | { error: JobError };
+
+/** One job's worker, from fork to verdict: every event of the process and the protocol ends in exactly one settle(). */
+class JobRun {
+  private settled = false;
+  private ready = false;
+  private cancelRequested = false;
+  private exited = false;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly stderrTail: string[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly child: ChildProcess | undefined;
+  private readonly memory: PeakMemorySampler | undefined;
+  private readonly readOom: () => number | undefined;
+  private readonly oomBefore: number | undefined;
+  private readonly memoryAtStart = memoryInfo();
+  private readonly kill = () => {
+    if (!this.exited) this.child?.kill('SIGKILL');
+  };
+  private readonly onAbort = () => this.cancel();
+
+  constructor(
+    private readonly kind: string,
+    private readonly jobId: string,
+    private readonly params: unknown,
+    private readonly workerPath: string,
+    private readonly o: RunJobOptions,
+    private readonly done: (outcome: Outcome) => void,
+  ) {
+    this.readOom = o.oomKills ?? oomKillCount;
+    this.oomBefore = this.readOom();
     try {
-      child = fork(workerPath, args, {
-        execArgv,
-        cwd: options.cwd,
-        // ELECTRON_RUN_AS_NODE: inside VS Code, process.execPath is Electron; this makes it act as node.
-        // workerVulkanEnv: a Vulkan loader for --device webgpu must be on the library path at start.
-        env: { ...process.env, ...workerVulkanEnv({ ...process.env, ...options.env }), ...options.env, ELECTRON_RUN_AS_NODE: '1' },
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        serialization: 'advanced',
-      });
+      this.child = forkWorker(workerPath, o);
     } catch (e) {
-      reject(fail('IO_ERROR', `could not start the worker ${workerPath}: ${describeError(e)}`, { file: workerPath }));
+      this.settle({ error: this.fail('IO_ERROR', `could not start the worker ${workerPath}: ${describeError(e)}`, { file: workerPath }) });
       return;
     }
-
-    const kill = () => {
-      if (!exited) child.kill('SIGKILL');
-    };
-    // The worker's memory, sampled while it runs, so an out-of-memory death can say how big it got.
-    const readOom = options.oomKills ?? oomKillCount;
-    const oomBefore = readOom();
-    const memoryAtStart = memoryInfo();
-    let peakRss: number | undefined;
-    const sampler = setInterval(() => {
-      const m = child.pid !== undefined && !exited ? processMemory(child.pid) : undefined;
-      if (m) peakRss = Math.max(peakRss ?? 0, m.peak, m.rss);
-    }, MEMORY_SAMPLE_MS);
-    sampler.unref();
-    timers.push(sampler);
+    const child = this.child;
+    this.memory = new PeakMemorySampler(() => (this.exited ? undefined : child.pid));
     // A parent that exits (process.exit, end of CLI) must not leave a busy worker behind.
-    process.on('exit', kill);
-
-    const settle = (outcome: { value: unknown } | { error: JobError }) => {
-      if (settled) return;
-      settled = true;
-      for (const t of timers) clearTimeout(t);
-      options.signal?.removeEventListener('abort', onAbort);
-      // Let the worker exit by itself (it exits when the IPC channel closes); kill it if it does not.
-      if (child.connected) child.disconnect();
-      setTimeout(kill, 2000).unref();
-      if ('value' in outcome) resolve(outcome.value as R);
-      else reject(outcome.error);
-    };
-    const safely = (fn: () => void) => {
-      try {
-        fn();
-      } catch (e) {
-        // A throwing callback of the caller must not become an uncaught exception in the host.
-        kill();
-        settle({ error: fail('RUNTIME_ERROR', `job "${kind}": a progress/log/metric callback threw: ${describeError(e)}`) });
-      }
-    };
-    const send = (msg: ParentMessage): boolean => {
-      if (!child.connected) return false;
-      try {
-        child.send(msg);
-        return true;
-      } catch (e) {
-        kill();
-        settle({ error: fail('OPTION_INVALID', `job "${kind}": its parameters cannot be sent to the worker: ${describeError(e)}`) });
-        return false;
-      }
-    };
-
-    const onAbort = () => {
-      if (settled || cancelRequested) return;
-      cancelRequested = true;
-      const cancelled = () => fail('CANCELLED', `job "${kind}" was cancelled`);
-      if (!ready || !send({ type: 'cancel', jobId })) {
-        kill();
-        settle({ error: cancelled() });
-        return;
-      }
-      timers.push(
-        setTimeout(() => {
-          // The handler ignored its signal (busy loop, a long native call): end it the hard way.
-          kill();
-          settle({ error: cancelled() });
-        }, graceMs),
-      );
-    };
-    options.signal?.addEventListener('abort', onAbort);
-
-    timers.push(
+    process.on('exit', this.kill);
+    o.signal?.addEventListener('abort', this.onAbort);
+    const readyMs = o.readyTimeoutMs ?? 60000;
+    this.timers.push(
       setTimeout(() => {
-        if (ready) return;
-        kill();
-        settle({ error: fail('RUNTIME_ERROR', `the worker for job "${kind}" did not start within ${options.readyTimeoutMs ?? 60000} ms`) });
-      }, options.readyTimeoutMs ?? 60000),
+        if (this.ready) return;
+        this.kill();
+        this.settle({ error: this.fail('RUNTIME_ERROR', `the worker for job "${kind}" did not start within ${readyMs} ms`) });
+      }, readyMs),
     );
-
-    const lines = (stream: NodeJS.ReadableStream | null, source: 'stdout' | 'stderr') => {
-      if (!stream) return;
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (text) => {
-        if (source === 'stderr') {
-          stderrTail.push(text);
-          if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
-        }
-        if (!settled && options.onLog) safely(() => options.onLog!({ level: source === 'stderr' ? 'warn' : 'info', text, source }));
-      });
-    };
-    lines(child.stdout, 'stdout');
-    lines(child.stderr, 'stderr');
-
+    this.lines(child.stdout, 'stdout');
+    this.lines(child.stderr, 'stderr');
     child.on('spawn', () => {
-      if (child.pid !== undefined && options.onSpawn) safely(() => options.onSpawn!(child.pid!));
+      if (child.pid !== undefined && o.onSpawn) this.safely(() => o.onSpawn!(child.pid!));
     });
     child.on('error', (e) => {
-      kill();
-      settle({ error: fail('IO_ERROR', `the worker process for job "${kind}" failed: ${describeError(e)}`, { file: workerPath }) });
+      this.kill();
+      this.settle({ error: this.fail('IO_ERROR', `the worker process for job "${kind}" failed: ${describeError(e)}`, { file: workerPath }) });
     });
+    child.on('message', (raw: unknown) => this.onMessage(raw));
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      this.exitInfo = { code, signal };
+      // 'close' normally follows once stdio and IPC are drained; a grandchild holding the pipes must not delay the verdict.
+      setTimeout(() => this.onGone(), 1000).unref();
+    });
+    child.on('close', () => this.onGone());
+  }
 
-    child.on('message', (raw: unknown) => {
-      if (settled) return;
-      let m;
-      try {
-        m = parseWorkerMessage(raw);
-        if (m.type !== 'ready' && m.type !== 'error' && m.jobId !== jobId) throw new Error(`message for job ${m.jobId}, expected ${jobId}`);
-      } catch (e) {
-        kill();
-        settle({ error: fail('RUNTIME_ERROR', `job "${kind}": the worker broke the protocol: ${describeError(e)}`, { rule: 'protocol' }) });
+  private fail(code: ErrorCode, message: string, context: ErrorContext = {}, details: JobError['details'] = {}): JobError {
+    return new JobError(code, message, context, this.kind, this.jobId, details);
+  }
+
+  private settle(outcome: Outcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.memory?.stop();
+    this.o.signal?.removeEventListener('abort', this.onAbort);
+    // Let the worker exit by itself (it exits when the IPC channel closes); kill it if it does not.
+    if (this.child?.connected) this.child.disconnect();
+    setTimeout(this.kill, 2000).unref();
+    this.done(outcome);
+  }
+
+  /** Runs a caller's callback; one that throws must not become an uncaught exception in the host. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.kill();
+      this.settle({ error: this.fail('RUNTIME_ERROR', `job "${this.kind}": a progress/log/metric callback threw: ${describeError(e)}`) });
+    }
+  }
+
+  private send(msg: ParentMessage): boolean {
+    if (!this.child?.connected) return false;
+    try {
+      this.child.send(msg);
+      return true;
+    } catch (e) {
+      this.kill();
+      this.settle({ error: this.fail('OPTION_INVALID', `job "${this.kind}": its parameters cannot be sent to the worker: ${describeError(e)}`) });
+      return false;
+    }
+  }
+
+  private cancel(): void {
+    if (this.settled || this.cancelRequested) return;
+    this.cancelRequested = true;
+    const cancelled = () => this.fail('CANCELLED', `job "${this.kind}" was cancelled`);
+    if (!this.ready || !this.send({ type: 'cancel', jobId: this.jobId })) {
+      this.kill();
+      this.settle({ error: cancelled() });
+      return;
+    }
+    this.timers.push(
+      setTimeout(() => {
+        // The handler ignored its signal (busy loop, a long native call): end it the hard way.
+        this.kill();
+        this.settle({ error: cancelled() });
+      }, this.o.cancelGraceMs ?? 500),
+    );
+  }
+
+  private lines(stream: NodeJS.ReadableStream | null, source: 'stdout' | 'stderr'): void {
+    if (!stream) return;
+    createInterface({ input: stream, crlfDelay: Infinity }).on('line', (text) => {
+      if (source === 'stderr') {
+        this.stderrTail.push(text);
+        if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+      }
+      if (!this.settled && this.o.onLog) this.safely(() => this.o.onLog!({ level: source === 'stderr' ? 'warn' : 'info', text, source }));
+    });
+  }
+
+  private onMessage(raw: unknown): void {
+    if (this.settled) return;
+    let m: WorkerMessage;
+    try {
+      m = parseWorkerMessage(raw);
+      if (m.type !== 'ready' && m.type !== 'error' && m.jobId !== this.jobId) throw new Error(`message for job ${m.jobId}, expected ${this.jobId}`);
+    } catch (e) {
+      this.kill();
+      this.settle({ error: this.fail('RUNTIME_ERROR', `job "${this.kind}": the worker broke the protocol: ${describeError(e)}`, { rule: 'protocol' }) });
+      return;
+    }
+    const o = this.o;
+    switch (m.type) {
+      case 'ready':
+        if (m.protocol !== PROTOCOL_VERSION) {
+          this.kill();
+          this.settle({ error: this.fail('RUNTIME_ERROR', `the worker ${this.workerPath} speaks job protocol ${m.protocol}, this client ${PROTOCOL_VERSION}; rebuild with \`npm run build\``, { file: this.workerPath, rule: 'protocol' }) });
+        } else if (!m.kinds.includes(this.kind)) {
+          this.kill();
+          this.settle({ error: this.fail('OPTION_INVALID', `unknown job kind "${this.kind}" (the worker runs: ${m.kinds.join(', ') || 'none'})`) });
+        } else {
+          this.ready = true;
+          this.send({ type: 'start', jobId: this.jobId, kind: this.kind, params: this.params });
+        }
+        return;
+      case 'progress': {
+        const { type: _t, jobId: _j, ...info } = m;
+        if (o.onProgress) this.safely(() => o.onProgress!(info));
         return;
       }
-      switch (m.type) {
-        case 'ready':
-          if (m.protocol !== PROTOCOL_VERSION) {
-            kill();
-            settle({ error: fail('RUNTIME_ERROR', `the worker ${workerPath} speaks job protocol ${m.protocol}, this client ${PROTOCOL_VERSION}; rebuild with \`npm run build\``, { file: workerPath, rule: 'protocol' }) });
-          } else if (!m.kinds.includes(kind)) {
-            kill();
-            settle({ error: fail('OPTION_INVALID', `unknown job kind "${kind}" (the worker runs: ${m.kinds.join(', ') || 'none'})`) });
-          } else {
-            ready = true;
-            send({ type: 'start', jobId, kind, params });
-          }
-          return;
-        case 'progress': {
-          const { type: _t, jobId: _j, ...info } = m;
-          if (options.onProgress) safely(() => options.onProgress!(info));
-          return;
-        }
-        case 'log':
-          if (options.onLog) safely(() => options.onLog!({ level: m.level, text: m.text, source: 'job' }));
-          return;
-        case 'metric':
-          if (options.onMetric) safely(() => options.onMetric!(m.point));
-          return;
-        case 'result':
-          settle({ value: m.value });
-          return;
-        case 'error': {
-          const code = cancelRequested ? 'CANCELLED' : m.code;
-          const message = cancelRequested ? `job "${kind}" was cancelled` : m.message;
-          settle({ error: fail(code, message, m.context, { workerStack: m.stack }) });
-          return;
-        }
+      case 'log':
+        if (o.onLog) this.safely(() => o.onLog!({ level: m.level, text: m.text, source: 'job' }));
+        return;
+      case 'metric':
+        if (o.onMetric) this.safely(() => o.onMetric!(m.point));
+        return;
+      case 'result':
+        this.settle({ value: m.value });
+        return;
+      case 'error': {
+        const code = this.cancelRequested ? 'CANCELLED' : m.code;
+        const message = this.cancelRequested ? `job "${this.kind}" was cancelled` : m.message;
+        this.settle({ error: this.fail(code, message, m.context, { workerStack: m.stack }) });
+        return;
       }
-    });
+    }
+  }
 
-    let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    const onGone = () => {
-      process.off('exit', kill);
-      if (settled) return;
-      if (cancelRequested) return settle({ error: fail('CANCELLED', `job "${kind}" was cancelled`) });
-      const lastErr = [...stderrTail].reverse().find((l) => l.trim() !== '');
-      const death = describeWorkerDeath({
-        kind,
-        signal: exitInfo?.signal ?? null,
-        exitCode: exitInfo?.code ?? null,
-        peakRss,
-        oomKillsBefore: oomBefore,
-        oomKillsAfter: oomBefore !== undefined ? readOom() : undefined,
-        memory: memoryAtStart,
-        hint: options.memoryHint,
-        lastStderr: lastErr?.trim(),
-      });
-      settle({
-        error: fail('RUNTIME_ERROR', death.message, { rule: death.outOfMemory ? 'out-of-memory' : 'worker-crashed' }, {
-          exitCode: exitInfo?.code ?? null,
-          exitSignal: exitInfo?.signal ?? null,
-          stderrTail: [...stderrTail],
-          peakRss,
-          outOfMemory: death.outOfMemory,
-        }),
-      });
-    };
-    child.on('exit', (code, signal) => {
-      exited = true;
-      exitInfo = { code, signal };
-      // 'close' normally follows once stdio and IPC are drained; a grandchild holding the pipes must not delay the verdict.
-      setTimeout(onGone, 1000).unref();
+  private onGone(): void {
+    process.off('exit', this.kill);
+    if (this.settled) return;
+    if (this.cancelRequested) return this.settle({ error: this.fail('CANCELLED', `job "${this.kind}" was cancelled`) });
+    const lastErr = [...this.stderrTail].reverse().find((l) => l.trim() !== '');
+    const peakRss = this.memory?.peak;
+    const death = describeWorkerDeath({
+      kind: this.kind,
+      signal: this.exitInfo?.signal ?? null,
+      exitCode: this.exitInfo?.code ?? null,
+      peakRss,
+      oomKillsBefore: this.oomBefore,
+      oomKillsAfter: this.oomBefore !== undefined ? this.readOom() : undefined,
+      memory: this.memoryAtStart,
+      hint: this.o.memoryHint,
+      lastStderr: lastErr?.trim(),
     });
-    child.on('close', onGone);
-  });
+    this.settle({
+      error: this.fail('RUNTIME_ERROR', death.message, { rule: death.outOfMemory ? 'out-of-memory' : 'worker-crashed' }, {
+        exitCode: this.exitInfo?.code ?? null,
+        exitSignal: this.exitInfo?.signal ?? null,
+        stderrTail: [...this.stderrTail],
+        peakRss,
+        outOfMemory: death.outOfMemory,
+      }),
+    });
+  }
 }

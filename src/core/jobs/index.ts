@@ -1,6 +1,8 @@
 // The job system's parent-side API (CLI and extension). Deliberately excludes handlers/ and
 // worker.ts: importing them would load onnxruntime-node into the host.
-export { runJob, defaultWorkerPath, JobError, type JobLogEntry, type RunJobOptions } from './client';
+export { runJob, type JobLogEntry, type RunJobOptions } from './client';
+export { JobError } from './job-error';
+export { defaultWorkerPath } from './worker-process';
 export {
   PROTOCOL_VERSION,
   ProtocolError,

@@ -4,7 +4,7 @@
 
 import type { CalibrationResult } from '../calibrate/calibrate';
 import type { CalibrationSettings } from '../calibrate/settings';
-import type { TrainResult, TrainSettings } from '../distill/trainer';
+import type { TrainResult, TrainSettings } from '../distill/train-types';
 import type { EvalReport, EvalSettings } from '../eval/lm-eval';
 import type { JobHandlers } from '../jobs/launcher';
 import type { PipelineContext, PruneJobParams } from '../prune/job-params';

@@ -18,7 +18,7 @@ import { applyPlan } from './apply';
 import { countPrunedParams } from './param-count';
 import type { Evaluator } from './evaluate';
 import { mamba2ExpandOk, type PruneTargets } from './targets';
-import type { TrainHooks, TrainResult, TrainSettings } from '../distill/trainer';
+import type { TrainHooks, TrainResult, TrainSettings } from '../distill/train-types';
 import { trainSettings } from '../distill/settings';
 
 export const SEARCH_FORMAT = 'hybrid-compress/search@1';
