@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, installExtension, prepareDirs, startCodeServer, workerKinds, activationTime } from '../test/e2e/harness.mjs';
+import { openWorkbench, workerKinds, activationTime } from '../test/e2e/harness.mjs';
 import { makeWorkspace } from '../test/e2e/workspace.mjs';
 import { loadLogWriters } from '../test/e2e/log-writers.mjs';
 import { Pending, scenarios } from '../test/e2e/specs.mjs';
@@ -68,39 +68,15 @@ writeFileSync(
     2,
   ),
 );
-const dirs = prepareDirs(root, {
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'security.workspace.trust.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'update.mode': 'none',
-  'workbench.enableExperiments': false,
-  'window.commandCenter': false,
-  'chat.disableAIFeatures': true,
-});
 console.log(`e2e: installing ${vsix}`);
-installExtension(e2eHome, dirs, vsix);
-const port = await freePort();
-const server = await startCodeServer(e2eHome, dirs, ws, port, join(shots, 'code-server.log'));
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage', '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
-const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-const consoleErrors = [];
-page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+const session = await openWorkbench({ e2eHome, chromium, chromiumPath, root, workspace: ws, vsix, logFile: join(shots, 'code-server.log') });
+const { page, dirs, consoleErrors } = session;
+console.log(`e2e: workbench loaded in ${session.loadMs} ms`);
 let passed = 0;
 let failed = 0;
 let pending = 0;
 const tStart = Date.now();
 try {
-  const t0 = Date.now();
-  await page.goto(server.url);
-  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-  console.log(`e2e: workbench loaded in ${Date.now() - t0} ms`);
   const only = process.env.HC_E2E_ONLY ? new RegExp(process.env.HC_E2E_ONLY) : undefined;
   for (const s of scenarios({ page, ws, model, config, shots, kinds, writers, userDataDir: dirs.userData })) {
     if (only && !only.test(s.name)) {
@@ -128,8 +104,7 @@ try {
   const act = activationTime(dirs.userData);
   if (act.length) console.log(`e2e: extension activate() took ${act.map((x) => `${x} ms`).join(', ')} (code-server extension host)`);
 } finally {
-  await browser.close().catch(() => undefined);
-  await server.stop();
+  await session.close();
   if (consoleErrors.length) writeFileSync(join(shots, 'console-errors.txt'), consoleErrors.join('\n'));
   if (!args.has('--keep')) rmSync(root, { recursive: true, force: true });
   else console.log(`e2e: kept ${root}`);

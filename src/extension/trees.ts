@@ -88,15 +88,22 @@ const STATUS_ICON: Record<string, [string, string?]> = {
   interrupted: ['debug-disconnect', 'list.warningForeground'],
 };
 
+/** How often a running run's elapsed time is redrawn (its run.json changes only at stage ends). */
+const RUNNING_TICK_MS = 5000;
+
 export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Disposable {
   readonly #emitter = new vscode.EventEmitter<RunNode | undefined>();
   readonly onDidChangeTreeData = this.#emitter.event;
   #timer: ReturnType<typeof setInterval> | undefined;
   #signature = '';
+  /** A run was running at the last listing: its elapsed time in the description must keep moving. */
+  #anyRunning = false;
+  #lastRefresh = 0;
   /** Called when polling sees a run folder appear, change or vanish. */
   onRunsChanged: (() => void) | undefined;
 
   refresh(): void {
+    this.#lastRefresh = Date.now();
     this.#emitter.fire(undefined);
   }
 
@@ -135,7 +142,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
       this.#signature = sig;
       this.refresh();
       if (!first) this.onRunsChanged?.();
-    }
+    } else if (this.#anyRunning && Date.now() - this.#lastRefresh >= RUNNING_TICK_MS) this.refresh();
   }
 
   dispose(): void {
@@ -151,6 +158,7 @@ export class RunsTree implements vscode.TreeDataProvider<RunNode>, vscode.Dispos
       out.push(...listing.runs.map((run) => ({ kind: 'run' as const, run })));
       out.push(...listing.problems.map((p) => ({ kind: 'problem' as const, ...p })));
     }
+    this.#anyRunning = out.some((n) => n.kind === 'run' && n.run.status === 'running');
     return out;
   }
 

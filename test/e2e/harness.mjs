@@ -142,3 +142,48 @@ export function activationTime(userDataDir) {
   walk(join(userDataDir, 'logs'));
   return found;
 }
+
+/** Quiet VS Code settings for headless sessions: no welcome page, tips, telemetry, updates or trust prompts. */
+const QUIET_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'update.mode': 'none',
+  'workbench.enableExperiments': false,
+  'window.commandCenter': false,
+  'chat.disableAIFeatures': true,
+};
+
+/**
+ * code-server with the VSIX installed, opened on `workspace` in headless chromium (1400×900): returns the
+ * page, the profile folders and close(). Console errors of the page are collected in `consoleErrors`.
+ */
+export async function openWorkbench({ e2eHome, chromium, chromiumPath, root, workspace, vsix, logFile }) {
+  const dirs = prepareDirs(root, QUIET_SETTINGS);
+  installExtension(e2eHome, dirs, vsix);
+  const server = await startCodeServer(e2eHome, dirs, workspace, await freePort(), logFile);
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const consoleErrors = [];
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  const close = async () => {
+    await browser.close().catch(() => undefined);
+    await server.stop();
+  };
+  const t0 = Date.now();
+  try {
+    await page.goto(server.url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { page, dirs, consoleErrors, loadMs: Date.now() - t0, close };
+}
