@@ -14,7 +14,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openWorkbench, waitFor, webviewFrame } from '../test/e2e/harness.mjs';
-import { explorerMenu, expandFolder, openSidebar, runQuickPick } from '../test/e2e/ui.mjs';
+import { explorerMenu, expandFolder, importanceSidebarShot, openSidebar, runQuickPick } from '../test/e2e/ui.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -105,20 +105,7 @@ try {
     const f = await webviewFrame(page, 'importance', 5_000);
     return f.evaluate(() => document.querySelectorAll('svg.heatmap rect.heat-cell').length > 0);
   }, 'the Importance view to draw the calibration', 60_000, 500);
-  const bar = await page.locator('.part.sidebar').boundingBox();
-  if (bar) {
-    await page.mouse.move(bar.x + bar.width + 1, bar.y + 300);
-    await page.mouse.down();
-    await page.mouse.move(bar.x + bar.width + 360, bar.y + 300, { steps: 8 });
-    await page.mouse.up();
-  }
-  const toggle = (title) => page.locator('.part.sidebar .pane-header', { hasText: title }).first().click();
-  await toggle('Checkpoints');
-  await toggle('Runs');
-  await page.waitForTimeout(1500);
-  await page.locator('.part.sidebar').screenshot({ path: join(shots, 'importance-view.png') });
-  await toggle('Checkpoints');
-  await toggle('Runs');
+  await importanceSidebarShot(page, join(shots, 'importance-view.png'));
 
   // The distillation task: live curves while it runs, the finished run with its terminal afterwards.
   await runQuickPick(page, 'Tasks: Run Task', 'Tasks: Run Task');

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { activationTime, waitFor, webviewFrame } from './harness.mjs';
-import { explorerRow, contextMenuLabels, runQuickPick, openSidebar, expandFolder, menuPick, explorerMenu, closeTab, watchGrowth, answer } from './ui.mjs';
+import { explorerRow, contextMenuLabels, runQuickPick, openSidebar, expandFolder, menuPick, explorerMenu, closeTab, watchGrowth, answer, importanceSidebarShot } from './ui.mjs';
 import { megatronLog, tbEventFile } from './log-writers.mjs';
 import { appendMetrics, importanceTensors, writeRun, writeSafetensorsF32 } from './workspace.mjs';
 
@@ -107,20 +107,7 @@ export function scenarios(ctx) {
         if (cut !== expectedCut) throw new Error(`${cut} cells drawn as cut, expected ${expectedCut}`);
         await page.screenshot({ path: join(shots, 'importance-view.png') });
         // A roomier picture for the docs: widen the sidebar and give the Importance view its full height.
-        const bar = await page.locator('.part.sidebar').boundingBox();
-        if (bar) {
-          await page.mouse.move(bar.x + bar.width + 1, bar.y + 300);
-          await page.mouse.down();
-          await page.mouse.move(bar.x + bar.width + 360, bar.y + 300, { steps: 8 });
-          await page.mouse.up();
-        }
-        const toggle = (title) => page.locator('.part.sidebar .pane-header', { hasText: title }).first().click();
-        await toggle('Checkpoints');
-        await toggle('Runs');
-        await page.waitForTimeout(1500);
-        await page.locator('.part.sidebar').screenshot({ path: join(shots, 'importance-sidebar.png') });
-        await toggle('Checkpoints');
-        await toggle('Runs');
+        await importanceSidebarShot(page, join(shots, 'importance-sidebar.png'));
         return `${n} cells, ${cut} cut`;
       },
     },

@@ -132,3 +132,21 @@ export async function answer(page, text, row) {
   } else await input.press('Enter');
   await page.waitForTimeout(300);
 }
+
+/** Screenshots the sidebar with the Importance view given its full height and 360 px more width, then restores the panes. */
+export async function importanceSidebarShot(page, path) {
+  const bar = await page.locator('.part.sidebar').boundingBox();
+  if (bar) {
+    await page.mouse.move(bar.x + bar.width + 1, bar.y + 300);
+    await page.mouse.down();
+    await page.mouse.move(bar.x + bar.width + 360, bar.y + 300, { steps: 8 });
+    await page.mouse.up();
+  }
+  const toggle = (title) => page.locator('.part.sidebar .pane-header', { hasText: title }).first().click();
+  await toggle('Checkpoints');
+  await toggle('Runs');
+  await page.waitForTimeout(1500);
+  await page.locator('.part.sidebar').screenshot({ path });
+  await toggle('Checkpoints');
+  await toggle('Runs');
+}

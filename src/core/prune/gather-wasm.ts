@@ -7,16 +7,7 @@
 //     for r < nRows: base = u32[rowTable + 4r]
 //       for j < nCols: storeN(dst, loadN(base + u32[colTable + 4j])); dst += N
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
+import { leb, wasmName, wasmSection } from '../util/wasm-bytes';
 
 const I32 = 0x7f;
 const op = {
@@ -59,14 +50,6 @@ function gatherBody(load: number[], store: number[], n: number): number[] {
   return [...leb(code.length), ...code];
 }
 
-function section(id: number, payload: number[]): number[] {
-  return [id, ...leb(payload.length), ...payload];
-}
-
-function name(s: string): number[] {
-  return [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
-}
-
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const bodies = [
     gatherBody([0x2d, 0, 0], [0x3a, 0, 0], 1), // i32.load8_u / i32.store8
@@ -76,11 +59,11 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   ];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [0x01, 0x60, 0x05, I32, I32, I32, I32, I32, 0x00]),
-    ...section(2, [0x01, ...name('env'), ...name('mem'), 0x02, 0x00, 0x00]),
-    ...section(3, [0x04, 0, 0, 0, 0]),
-    ...section(7, [0x04, ...name('g1'), 0, 0, ...name('g2'), 0, 1, ...name('g4'), 0, 2, ...name('g8'), 0, 3]),
-    ...section(10, [0x04, ...bodies.flat()]),
+    ...wasmSection(1, [0x01, 0x60, 0x05, I32, I32, I32, I32, I32, 0x00]),
+    ...wasmSection(2, [0x01, ...wasmName('env'), ...wasmName('mem'), 0x02, 0x00, 0x00]),
+    ...wasmSection(3, [0x04, 0, 0, 0, 0]),
+    ...wasmSection(7, [0x04, ...wasmName('g1'), 0, 0, ...wasmName('g2'), 0, 1, ...wasmName('g4'), 0, 2, ...wasmName('g8'), 0, 3]),
+    ...wasmSection(10, [0x04, ...bodies.flat()]),
   ]);
 }
 

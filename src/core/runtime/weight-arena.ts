@@ -12,19 +12,8 @@
 // Allocation is first-fit over a free list; when a request does not fit, the caller falls back to plain
 // ArrayBuffers and the TypeScript decoder (weight-reader.ts).
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
+import { leb, wasmName, wasmSection } from '../util/wasm-bytes';
 
-const name = (s: string) => [...leb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]) => [id, ...leb(body.length), ...body];
 const simd = (op: number) => [0xfd, ...leb(op)];
 const V128_LOAD = 0x00;
 const V128_STORE = 0x0b;
@@ -103,11 +92,11 @@ function kernelModule(): WebAssembly.Module | undefined {
   if (module === undefined) {
     const bytes = new Uint8Array([
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...section(1, [2, 0x60, 3, 0x7f, 0x7f, 0x7f, 0, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
-      ...section(2, [1, ...name('e'), ...name('m'), 0x02, 0x00, 0x01]),
-      ...section(3, [2, 0, 1]),
-      ...section(7, [2, ...name('bf16'), 0x00, 0, ...name('colsq'), 0x00, 1]),
-      ...section(10, [2, ...bf16Body(), ...colsqBody()]),
+      ...wasmSection(1, [2, 0x60, 3, 0x7f, 0x7f, 0x7f, 0, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
+      ...wasmSection(2, [1, ...wasmName('e'), ...wasmName('m'), 0x02, 0x00, 0x01]),
+      ...wasmSection(3, [2, 0, 1]),
+      ...wasmSection(7, [2, ...wasmName('bf16'), 0x00, 0, ...wasmName('colsq'), 0x00, 1]),
+      ...wasmSection(10, [2, ...bf16Body(), ...colsqBody()]),
     ]);
     try {
       module = new WebAssembly.Module(bytes);
