@@ -31,9 +31,13 @@ export function oracle(ops: Record<string, unknown>[]): OracleResult[] {
   return out;
 }
 
+/** The CLI's working folder: commands without --out write run folders under <cwd>/.hybrid-compress, never into the repository. */
+const CLI_CWD = mkdtempSync(join(tmpdir(), 'hc-conf-cwd-'));
+process.on('exit', () => rmSync(CLI_CWD, { recursive: true, force: true }));
+
 /** Runs the built CLI; returns stdout, throws with stderr on a non-zero exit. */
 export function cli(...args: string[]): string {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, cwd: CLI_CWD });
   if (r.status !== 0) throw new Error(`hybrid-compress ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }

@@ -2,7 +2,8 @@
 // ORT placed each node (from its profile).
 
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -40,9 +41,13 @@ export interface CliRun {
 }
 
 /** Runs dist/cli.js (built by the tier runner) with `args`, as a user would. */
+/** The CLI's working folder: commands without --out write run folders under <cwd>/.hybrid-compress, never into the repository. */
+const CLI_CWD = mkdtempSync(join(tmpdir(), 'hc-webgpu-cwd-'));
+process.on('exit', () => rmSync(CLI_CWD, { recursive: true, force: true }));
+
 export function cli(args: string[], env: NodeJS.ProcessEnv = plainEnv()): Promise<CliRun> {
   return new Promise((done) => {
-    execFile(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { env, cwd: ROOT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], { env, cwd: CLI_CWD, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const lines = stdout.split('\n').filter((l) => l.startsWith('{'));
       const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
       const result = parsed.find((p) => p['event'] === 'result')?.['result'] as Record<string, unknown> | undefined;
