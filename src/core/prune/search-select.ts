@@ -66,7 +66,7 @@ export function searchCandidates(spec: HybridModelSpec, scores: ImportanceScores
  * (its data file read as calibrate read it: the paper scores every candidate on its calibration set),
  * else seeded random tokens.
  */
-export async function searchRows(ckpt: Checkpoint, scores: ImportanceScores, p: CommonPruneParams, notes: string[]): Promise<EvalRows> {
+export async function searchRows(ckpt: Checkpoint, scores: ImportanceScores, p: Pick<CommonPruneParams, 'data' | 'rows' | 'seqLen' | 'seed'>, notes: string[]): Promise<EvalRows> {
   const m = scores.isRandom ? {} : scores.metadata;
   const calData = m['data'] !== undefined && existsSync(m['data']) ? m['data'] : undefined;
   const data = p.data ?? calData;
@@ -98,9 +98,26 @@ export interface SearchSelection {
 }
 
 /** The trainer and its ORT engines, loaded on first use (importing this module must not load onnxruntime). */
-async function loadTrain(): Promise<TrainFn> {
+export async function loadTrain(): Promise<TrainFn> {
   const [{ train }, { ortTrainStep }, { forwardLogitsSource }] = await Promise.all([import('../distill/trainer'), import('../distill/ort-train-step'), import('../distill/forward-source')]);
   return (s, hooks) => train(s, { step: ortTrainStep, forward: forwardLogitsSource }, hooks);
+}
+
+/** The short KD of a candidate: `kdSteps` steps from the source on the rows' data file, at the search's defaults. */
+export function searchKdSettings(teacher: string, rows: EvalRows, p: Pick<CommonPruneParams, 'seed' | 'device'> & { kdSteps: number; kdLr?: number }): KdSettings {
+  const lr = p.kdLr ?? TRAIN_DEFAULTS.distill.lr;
+  return {
+    teacher,
+    data: rows.source,
+    steps: p.kdSteps,
+    batch: SEARCH_KD_DEFAULTS.batch,
+    seqLen: rows.ids[0]!.length,
+    lr,
+    minLr: lr * SEARCH_KD_DEFAULTS.minLrRatio,
+    warmupSteps: Math.floor(p.kdSteps / 10),
+    seed: p.seed ?? 0,
+    device: p.device ?? 'auto',
+  };
 }
 
 /** Scores every candidate within the tolerance (or the --max-candidates closest), then the optional short KD. */
@@ -151,19 +168,8 @@ export async function selectArchitecture(
     const topK = p.topK ?? defaultTopK(scoredCount);
     const top = ranked.filter((c) => c.rank !== null).slice(0, topK);
     if (top.length < topK) notes.push(`--top-k ${topK}: only ${top.length} candidates were scored, so only those were distilled`);
-    const lr = p.kdLr ?? TRAIN_DEFAULTS.distill.lr;
-    const settings: KdSettings = {
-      teacher: ckpt.dir,
-      data: rows.source,
-      steps: kdSteps,
-      batch: SEARCH_KD_DEFAULTS.batch,
-      seqLen: rows.ids[0]!.length,
-      lr,
-      minLr: lr * SEARCH_KD_DEFAULTS.minLrRatio,
-      warmupSteps: Math.floor(kdSteps / 10),
-      seed: p.seed ?? 0,
-      device: p.device ?? 'auto',
-    };
+    const settings = searchKdSettings(ckpt.dir, rows, { ...p, kdSteps });
+    const lr = settings.lr;
     ctx.log(`short KD of the top ${top.length}${p.topK === undefined ? ` (${Math.round(SEARCH_KD_DEFAULTS.topKFraction * 100)}% of the scored, as the paper's 22 of over a hundred)` : ''}: ${kdSteps} steps each, batch ${settings.batch} × ${settings.seqLen} tokens, lr ${lr} → ${settings.minLr} (cosine, warmup ${settings.warmupSteps}), teacher ${ckpt.dir}`);
     const t0 = performance.now();
     await distillCandidates(ckpt, scores, top, evaluate, {

@@ -203,8 +203,10 @@ export function enumerateCandidates(spec: HybridModelSpec, scores: ImportanceSco
   const heads = grid.mambaNumHeads ?? one;
   const hdim = grid.mambaHeadDim ?? one;
   const attn = grid.numAttentionHeads ?? one;
-  const lo = b.targetParams * (1 - b.tolerance);
-  const hi = b.targetParams * (1 + b.tolerance);
+  // A hair of slack, so a count exactly at the edge of the window is not lost to rounding.
+  const slack = 1e-9 * b.targetParams;
+  const lo = b.targetParams * (1 - b.tolerance) - slack;
+  const hi = b.targetParams * (1 + b.tolerance) + slack;
   const mamba2 = spec.family === 'mamba2' ? spec.mamba : undefined;
   const out: Candidate[] = [];
   const range = { min: Infinity, max: -Infinity };
