@@ -1,10 +1,12 @@
 // The pruned architectures the comparisons use, derived from the teacher's spec by fixed rules chosen
-// before any result was seen (so nothing here is tuned to make a comparison come out one way).
+// before any result was seen (so nothing here is tuned to make a comparison come out one way); section
+// 4's width and mixed models come from the project's search instead (experiments.ts).
 
 import type { HybridModelSpec } from '../../src/core/arch/spec';
 import { topK } from '../../src/core/calibrate/ranking';
 import { prunedParams, sourceDims } from '../../src/core/prune/config';
 import type { PruneTargets } from '../../src/core/prune/targets';
+import { droppedLayers } from '../../src/core/prune/search';
 
 /** Width targets plus the kept layers (ascending source indices), as one candidate architecture. */
 export interface Arch {
@@ -33,71 +35,20 @@ export function scaled(size: number, fraction: number, step: number): number {
   return Math.min(size, Math.max(step, Math.round((size * fraction) / step) * step));
 }
 
-/** The paper's width axes (embedding channels, FFN neurons, Mamba heads; head_dim and attention untouched), on a grid. */
-export function widthGrid(spec: HybridModelSpec): { hidden: number[]; ffn: number[]; heads: number[] } {
-  const D = spec.hiddenSize;
-  const hStep = Math.max(1, D / 16);
-  const hidden: number[] = [];
-  for (let h = D; h >= D / 2 - 1e-9; h -= hStep) hidden.push(Math.round(h));
-  const ffn: number[] = [];
-  const F = spec.mlp?.intermediateSize;
-  if (F !== undefined && spec.pattern.includes('-')) for (let f = F; f >= F / 4 - 1e-9; f -= Math.max(1, F / 8)) ffn.push(Math.round(f));
-  const heads: number[] = [];
-  if (spec.mamba && spec.pattern.includes('M')) for (let m = spec.mamba.numHeads; m >= spec.mamba.nGroups; m -= spec.mamba.nGroups) heads.push(m);
-  return { hidden, ffn, heads };
-}
-
-/** The largest relative cut over the pruned width axes (0 = nothing pruned). */
-export function maxCut(spec: HybridModelSpec, t: PruneTargets): number {
-  const cuts = [1 - (t.hiddenSize ?? spec.hiddenSize) / spec.hiddenSize];
-  if (spec.mlp && t.ffnHiddenSize !== undefined) cuts.push(1 - t.ffnHiddenSize / spec.mlp.intermediateSize);
-  if (spec.mamba && t.mambaNumHeads !== undefined) cuts.push(1 - t.mambaNumHeads / spec.mamba.numHeads);
-  return Math.max(...cuts);
-}
-
-/**
- * Width-only architecture nearest `targetParams` on the grid: among candidates within `tolerance`
- * (relative) of the target, the most balanced one (smallest largest cut), then the closest; with no
- * candidate inside the tolerance, simply the closest.
- */
-export function chooseWidth(spec: HybridModelSpec, targetParams: number, keptLayers: number[] = allLayers(spec), tolerance = 0.01): Arch {
-  const g = widthGrid(spec);
-  const ffns = g.ffn.length > 0 ? g.ffn : [undefined];
-  const heads = g.heads.length > 0 ? g.heads : [undefined];
-  const all: Arch[] = [];
-  for (const hiddenSize of g.hidden)
-    for (const intermediateSize of ffns)
-      for (const mambaNumHeads of heads) {
-        const targets: PruneTargets = { hiddenSize };
-        if (intermediateSize !== undefined) targets.ffnHiddenSize = intermediateSize;
-        if (mambaNumHeads !== undefined) targets.mambaNumHeads = mambaNumHeads;
-        all.push({ targets, keptLayers, params: archParams(spec, targets, keptLayers) });
-      }
-  const dist = (a: Arch) => Math.abs(a.params - targetParams);
-  const inside = all.filter((a) => dist(a) <= tolerance * targetParams);
-  const pool = inside.length > 0 ? inside : all;
-  pool.sort((a, b) => (inside.length > 0 ? maxCut(spec, a.targets) - maxCut(spec, b.targets) : 0) || dist(a) - dist(b) || (b.targets.hiddenSize ?? 0) - (a.targets.hiddenSize ?? 0));
-  return pool[0]!;
-}
-
 /**
  * Depth-only architecture: keep the k layers with the highest layer scores (the paper's KL metric),
- * for the k whose parameter count is nearest `targetParams`.
+ * for the k whose parameter count is nearest `targetParams` among those of at least `minParams` (if any).
  */
-export function chooseDepth(spec: HybridModelSpec, layerScores: ArrayLike<number>, targetParams: number): Arch {
+export function chooseDepth(spec: HybridModelSpec, layerScores: ArrayLike<number>, targetParams: number, minParams = 0): Arch {
   let best: Arch | undefined;
   for (let k = 1; k < spec.numLayers; k++) {
     const kept = topK(layerScores, k, {}, 'layers');
     const a: Arch = { targets: {}, keptLayers: kept, params: archParams(spec, {}, kept) };
-    if (!best || Math.abs(a.params - targetParams) < Math.abs(best.params - targetParams)) best = a;
+    // Below minParams only while nothing at or above it has been seen (params grow with k).
+    const better = !best || (best.params < minParams && a.params >= minParams) || ((a.params >= minParams) === (best.params >= minParams) && Math.abs(a.params - targetParams) < Math.abs(best.params - targetParams));
+    if (better) best = a;
   }
   return best!;
-}
-
-/** The layers not in `kept`, ascending. */
-export function droppedLayers(spec: HybridModelSpec, kept: readonly number[]): number[] {
-  const k = new Set(kept);
-  return allLayers(spec).filter((i) => !k.has(i));
 }
 
 /** A short human description of an architecture relative to the teacher. */

@@ -15,7 +15,13 @@ import { CALIBRATION_DEFAULTS, type CalibrationSettings } from '../../src/core/c
 import { calibrationKey } from '../../src/core/calibrate/calibration-run';
 import type { MambaHeadRanking } from '../../src/core/calibrate/ranking';
 import { loadImportance } from '../../src/core/calibrate/importance-file';
-import { PLAN_FILE, type ImportanceMetric, type PruningPlan } from '../../src/core/prune/plan';
+import { buildPlan, planDims, PLAN_FILE, type ImportanceMetric, type PruningPlan } from '../../src/core/prune/plan';
+import { defaultEvaluator } from '../../src/core/prune/evaluate';
+import { countPrunedParams } from '../../src/core/prune/param-count';
+import type { PipelineContext, SearchJobParams } from '../../src/core/prune/job-params';
+import { distillCandidates, scoreCandidates } from '../../src/core/prune/search';
+import { runSearch, type SearchReport } from '../../src/core/prune/search-job';
+import { loadTrain, searchKdSettings, searchRows } from '../../src/core/prune/search-select';
 import type { PruneTargets } from '../../src/core/prune/targets';
 import { trainSettings } from '../../src/core/distill/settings';
 import { inProcessStages, type Stages } from '../../src/core/pipeline/pipeline';
@@ -27,6 +33,8 @@ export interface PruneRecipe {
   targets: PruneTargets;
   /** Importance from the shared calibration run (default), or seeded random scores. */
   randomSeed?: number;
+  /** FFN neurons scored before relu² (a second calibration with --ffn-tap pre; the default run scores after it). */
+  ffnTap?: 'pre';
   ranking?: MambaHeadRanking;
   metric?: ImportanceMetric;
 }
@@ -79,7 +87,7 @@ export class Lab {
   /** Measurements reused from the cache, and measured now, in this run. */
   reused = 0;
   measured = 0;
-  private calibration?: CalibrationInfo;
+  private readonly calibrations = new Map<string, CalibrationInfo>();
   /** The pipeline's stages as library calls (measured without worker start-up). */
   private readonly stages: Stages;
 
@@ -160,26 +168,30 @@ export class Lab {
     return value;
   }
 
-  private calibrationSettings(): CalibrationSettings {
+  private calibrationSettings(ffnTap: 'post' | 'pre'): CalibrationSettings {
     const c = this.s.calibration;
-    return { ...CALIBRATION_DEFAULTS, model: this.teacher, data: this.train, samples: c.samples, seqLen: c.seqLen, batch: c.batch, shuffle: true, seed: c.seed, depth: 'kl', depthSamples: c.depthSamples, device: 'cpu', threads: this.threads, mode: 'whole' };
+    // The FFN-pre variant only needs the width scores: no layer ranking.
+    const depth = ffnTap === 'pre' ? 'none' : 'kl';
+    return { ...CALIBRATION_DEFAULTS, model: this.teacher, data: this.train, samples: c.samples, seqLen: c.seqLen, batch: c.batch, shuffle: true, seed: c.seed, depth, depthSamples: c.depthSamples, ffnTap, device: 'cpu', threads: this.threads, mode: 'whole' };
   }
 
-  /** The one calibration run every comparison shares (activation + FLAP scores, block importance, KL layer metric). */
-  async calibrate(): Promise<CalibrationInfo> {
-    if (this.calibration) return this.calibration;
-    const cs = this.calibrationSettings();
+  /** The one calibration run every comparison shares (activation + FLAP scores, block importance, KL layer metric); `ffnTap: 'pre'` the variant scoring FFN neurons before relu². */
+  async calibrate(ffnTap: 'post' | 'pre' = 'post'): Promise<CalibrationInfo> {
+    const known = this.calibrations.get(ffnTap);
+    if (known) return known;
+    const cs = this.calibrationSettings(ffnTap);
     const { key } = await calibrationKey(cs);
     const dir = join(this.work, 'calibration', key);
     const id = `calibrate-${key}`;
     if (this.cache[id] && !existsSync(join(dir, IMPORTANCE_FILE))) delete this.cache[id];
-    const info = await this.cached(id, `calibrate ${cs.samples} rows × ${cs.seqLen} tokens (KL on ${cs.depthSamples} rows)`, async () => {
+    const what = ffnTap === 'pre' ? `calibrate (FFN scored before relu²) ${cs.samples} rows × ${cs.seqLen} tokens` : `calibrate ${cs.samples} rows × ${cs.seqLen} tokens (KL on ${cs.depthSamples} rows)`;
+    const info = await this.cached(id, what, async () => {
       // A measurement starts clean: a leftover state.json would otherwise resume and skew the timing.
       await rm(dir, { recursive: true, force: true });
       const { result: r } = await this.stages.calibrate(cs, dir);
       return { dir, rows: r.rows, tokens: r.tokens, seconds: r.timings.total_s, depthKlSeconds: r.timings.depth_kl_s } satisfies CalibrationInfo;
     });
-    this.calibration = info;
+    this.calibrations.set(ffnTap, info);
     return info;
   }
 
@@ -208,7 +220,7 @@ export class Lab {
   private recipeId(r: PruneRecipe): string {
     // Defaults spelled out, so the same model is never pruned and measured twice under two ids.
     const targets = Object.fromEntries(Object.entries(r.targets).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
-    const importance = r.randomSeed !== undefined ? { random: r.randomSeed } : { calibration: this.s.calibration };
+    const importance = r.randomSeed !== undefined ? { random: r.randomSeed } : r.ffnTap === 'pre' ? { calibration: this.s.calibration, ffnTap: 'pre' } : { calibration: this.s.calibration };
     return hash({ fp: this.fingerprint, importance, targets, ranking: r.ranking ?? 'group', metric: r.metric ?? 'activation' });
   }
 
@@ -216,7 +228,7 @@ export class Lab {
   private async prune(r: PruneRecipe): Promise<{ dir: string; params: number; misgrouped: number; keptMambaHeads: number }> {
     const id = this.recipeId(r);
     const dir = join(this.work, 'models', id);
-    const importance = r.randomSeed !== undefined ? 'random' : (await this.calibrate()).dir;
+    const importance = r.randomSeed !== undefined ? 'random' : (await this.calibrate(r.ffnTap ?? 'post')).dir;
     const rep = await this.stages.prune({ model: this.teacher, importance, seed: r.randomSeed, out: dir, targets: r.targets, verify: false, force: true, mambaHeadRanking: r.ranking ?? 'group', metric: r.metric ?? 'activation', device: 'cpu' });
     const plan = JSON.parse(readFileSync(join(dir, PLAN_FILE), 'utf8')) as PruningPlan;
     const g = misgroupedHeads(this.spec, plan);
@@ -267,6 +279,64 @@ export class Lab {
       return { zeroShot: zs.loss, loss: e.loss, params: p.params, msPerStep: res.msPerStep, firstTrainLoss: res.firstLoss, lastTrainLoss: res.lastLoss } satisfies Distilled;
     });
   }
+
+  private searchContext(): PipelineContext {
+    return { signal: new AbortController().signal, progress: () => {}, log: (l) => this.log(`  ${l}`) };
+  }
+
+  /** The product's `search` on the teacher with the shared calibration (scored on its rows), in process. */
+  async search(r: SearchRecipe, label: string): Promise<SearchReport> {
+    const id = `search-${hash({ fp: this.fingerprint, cal: this.s.calibration, r })}`;
+    return this.cached(id, `search ${label}`, async () => {
+      const cal = await this.calibrate();
+      const work = join(this.work, 'search-work');
+      mkdirSync(work, { recursive: true });
+      return runSearch({ model: this.teacher, importance: cal.dir, device: 'cpu', workDir: work, ...r }, this.searchContext());
+    });
+  }
+
+  /** The search's candidates with their parameter counts, unscored (`search --candidates-only`): seconds. */
+  async candidates(r: SearchRecipe): Promise<SearchReport> {
+    const cal = await this.calibrate();
+    return runSearch({ model: this.teacher, importance: cal.dir, device: 'cpu', candidatesOnly: true, ...r }, this.searchContext());
+  }
+
+  /**
+   * The search's short KD of one architecture it did not distill (same settings, same rows), as the
+   * paper added its depth-only models to the lightweight-KD set of Table 1.
+   */
+  async shortKd(targets: PruneTargets, r: SearchRecipe, label: string): Promise<ShortKd> {
+    const id = `shortkd-${hash({ fp: this.fingerprint, cal: this.s.calibration, targets, kdSteps: r.kdSteps, kdLr: r.kdLr })}`;
+    return this.cached(id, `short KD ${r.kdSteps} steps: ${label}`, async () => {
+      const cal = await this.calibrate();
+      const ckpt = await openCheckpoint(this.teacher);
+      try {
+        const scores = await loadImportance(cal.dir);
+        const rows = await searchRows(ckpt, scores, {}, []);
+        const evaluate = await defaultEvaluator(rows, { device: 'cpu', threads: this.threads });
+        const dims = planDims(this.spec, buildPlan(this.spec, scores, targets, this.fingerprint));
+        const o = { plan: {}, fingerprint: this.fingerprint, workDir: join(this.work, 'search-work') };
+        mkdirSync(o.workDir, { recursive: true });
+        const [c] = await scoreCandidates(ckpt, scores, [{ id: 0, targets, dims, params: countPrunedParams(this.spec, dims) }], evaluate, o);
+        if (c!.loss === null) throw new Error(`scoring ${label} failed: ${c!.error ?? 'unknown'}`);
+        await distillCandidates(ckpt, scores, [c!], evaluate, { ...o, kd: searchKdSettings(this.teacher, rows, { kdSteps: r.kdSteps!, kdLr: r.kdLr, device: 'cpu' }), train: await loadTrain() });
+        const after = c!.kd?.lossAfter;
+        if (after === null || after === undefined) throw new Error(`short KD of ${label} failed: ${c!.kd?.error ?? 'unknown'}`);
+        return { zeroShot: c!.loss, lossAfter: after } satisfies ShortKd;
+      } finally {
+        await ckpt.close();
+      }
+    });
+  }
+}
+
+/** The search's parameters that decide its result (model, importance and work folder are the Lab's). */
+export type SearchRecipe = Pick<SearchJobParams, 'targetParams' | 'tolerance' | 'maxWidthPruning' | 'maxDepthPruning' | 'gridSteps' | 'kdSteps' | 'kdLr'>;
+
+/** What the short KD of one candidate gave, on the search's rows. */
+export interface ShortKd {
+  zeroShot: number;
+  lossAfter: number;
 }
 
 /** SHA-256 over the given source files and every source file under the given folders (sorted paths and contents). */

@@ -8,7 +8,7 @@ export const SECTIONS = [
   'Mamba heads: group-aware vs global ranking',
   'Mamba heads vs head channels at the same cut',
   'Importance metric: activation vs FLAP vs random (zero-shot)',
-  'Width vs depth vs mixed at ~50 % of the parameters',
+  'Width vs depth vs mixed at equal parameters: each side\'s best after the search',
   'KD vs CE-only retraining',
   'Depth: Block Importance vs KL layer ranking',
 ] as const;
@@ -77,14 +77,49 @@ export interface MetricRow {
   random: number[];
 }
 
+/** FFN neurons scored on the down_proj input after relu² (post, the default) or on X·W₁ᵀ before it (pre, Eq. 26). */
+export interface FfnTapRow {
+  config: string;
+  params: number;
+  post: number;
+  pre: number;
+}
+
 export interface ArchRow {
   name: 'width-only' | 'depth-only' | 'mixed';
   config: string;
   params: number;
   layers: number;
+  /** The search's score: zero-shot loss on the calibration rows, and the rank by it among all candidates. */
+  searchLoss: number;
+  searchRank: number;
+  /** Loss on the calibration rows after the search's short KD. */
+  shortKd: number;
+  /** In the search's top K (else distilled the same way on its own, as the paper added its depth-only models to Table 1). */
+  inTopK: boolean;
+  /** Held-out loss zero-shot and after the full retraining budget. */
   zs: number;
   kd: number;
   tokensPerS: number;
+}
+
+/** The architecture search of section 4 (the product's `search`, run in process). */
+export interface SearchSummary {
+  /** The budget: the depth-only model's parameters; candidates lie in [lower, budget]. */
+  budget: number;
+  lower: number;
+  depthKept: number[];
+  gridSize: number;
+  candidates: number;
+  byKind: { width: number; depth: number; mixed: number };
+  gridSteps: string;
+  widthLimits: string;
+  depthLimit: number;
+  rows: { count: number; seqLen: number };
+  kdSteps: number;
+  kdLr: number;
+  topK: number;
+  seconds: number;
 }
 
 export interface RetrainResult {
@@ -115,7 +150,8 @@ export interface Results {
   groupAware: GroupRow[];
   headsVsChannels: HeadsChannelsRow[];
   metrics: MetricRow[];
-  widthDepth: { rows: ArchRow[]; depthNote: string };
+  ffnTap: FfnTapRow[];
+  widthDepth: { search: SearchSummary; rows: ArchRow[]; depthNote: string };
   kdVsCe: { config: string; params: number; zeroShot: number; kd: RetrainResult; ce: RetrainResult; msPerStep: { kd: number; ce: number } };
   depth: { layers: LayerRow[]; drops: DropRow[] };
 }

@@ -32,11 +32,26 @@ export interface KdPart {
   seed: number;
 }
 
+/**
+ * Section 4's architecture search (the product's `search`): the paper's width limits, steps coarser than
+ * its default (a share of each teacher size) so that every candidate is scored in minutes, a short KD of
+ * the top candidates (the paper's share) at the retraining LR used everywhere here.
+ */
+export interface SearchPart {
+  /** Grid steps as shares of the teacher's hidden size, FFN width and Mamba head_dim (Mamba heads: every legal count, layers: every count). */
+  stepShares: { hidden: number; ffn: number; headDim: number };
+  /** Candidates lie between (1 − window) × the budget and the budget. */
+  window: number;
+  kdSteps: number;
+  kdLr: number;
+}
+
 export interface ReproduceSettings {
   quick: boolean;
   calibration: CalibrationPart;
   eval: EvalPart;
   kd: KdPart;
+  search: SearchPart;
   /** Seeds of the random-importance baseline. */
   randomSeeds: number[];
   /** Losses closer than this (nats/token) are reported as a tie, not a win. */
@@ -53,6 +68,7 @@ export const FULL: ReproduceSettings = {
   calibration: { samples: 64, seqLen: 256, batch: 8, depthSamples: 64, seed: 2 },
   eval: { samples: 64, seqLen: 256, batch: 8, seed: 1234 },
   kd: { steps: 200, batch: 8, seqLen: 128, lr: 1e-3, minLr: 1e-4, warmupSteps: 20, weightDecay: 0.01, clip: 1, temperature: 1, seed: 1 },
+  search: { stepShares: { hidden: 1 / 16, ffn: 1 / 8, headDim: 1 / 4 }, window: 0.05, kdSteps: 30, kdLr: 1e-3 },
   randomSeeds: [1, 2, 3],
   tieNats: 0.01,
 };
@@ -62,6 +78,7 @@ export const QUICK: ReproduceSettings = {
   calibration: { samples: 8, seqLen: 64, batch: 4, depthSamples: 4, seed: 2 },
   eval: { samples: 4, seqLen: 64, batch: 4, seed: 1234 },
   kd: { steps: 3, batch: 2, seqLen: 32, lr: 1e-3, minLr: 1e-4, warmupSteps: 1, weightDecay: 0.01, clip: 1, temperature: 1, seed: 1 },
+  search: { stepShares: { hidden: 1 / 4, ffn: 1 / 4, headDim: 1 / 2 }, window: 0.1, kdSteps: 2, kdLr: 1e-3 },
   randomSeeds: [1, 2],
   tieNats: 0.01,
 };

@@ -225,3 +225,37 @@ test('an interrupted calibration resumes from its last batch and gives the same 
   await a.close();
   await b.close();
 });
+
+test('--ffn-tap pre scores FFN neurons on X·W₁ᵀ before relu² (the paper\'s Eq. 26) on every path; nothing else changes', async () => {
+  const fx = await writeFixtureCheckpoint(join(dir, 'model-pre'), { pattern: 'M-*-', hiddenSize: 32, mambaHeads: 4, mambaHeadDim: 8, nGroups: 2, stateSize: 8, intermediateSize: 48, attentionHeads: 4, kvHeads: 2, attentionHeadDim: 8, tokenizer: true, seed: 13 });
+  const data = join(dir, 'train-pre.txt');
+  writeText(data, 30, 4);
+  const base: CalibrationSettings = { ...CALIBRATION_DEFAULTS, model: fx.dir, data, samples: 4, seqLen: 24, batch: 2, depth: 'bi', device: 'cpu', mode: 'whole' };
+  assert.equal(CALIBRATION_DEFAULTS.ffnTap, 'post');
+  const post = SafetensorsFile.open((await runCalibration(base, join(dir, 'run-post'), 'kpost')).importance);
+  const runs = [
+    SafetensorsFile.open((await runCalibration({ ...base, ffnTap: 'pre' }, join(dir, 'run-pre'), 'kpre')).importance),
+    SafetensorsFile.open((await runCalibration({ ...base, ffnTap: 'pre', mode: 'streamed' }, join(dir, 'run-pre-streamed'), 'kpre2')).importance),
+    SafetensorsFile.open((await runCalibration({ ...base, ffnTap: 'pre' }, join(dir, 'run-pre-js'), 'kpre3', { reduce: 'js' })).importance),
+  ];
+  const ds = await openModelDataset(fx.dir, fx.spec, base);
+  const ids: number[][] = [];
+  for await (const r of ds.rows()) ids.push(Array.from(r.ids));
+  await ds.close();
+  const ref = referenceForward(fx.spec, fx.weights, ids, { taps: true });
+  const F = fx.spec.mlp!.intermediateSize;
+  for (const n of [1, 3]) {
+    const pre = bruteActivation(ref.taps.get(`layers.${n}.mlp.up_proj_output`)!, 4, 24, F);
+    const after = bruteActivation(ref.taps.get(`layers.${n}.mlp.down_proj_input`)!, 4, 24, F);
+    assertClose(`layer ${n} post`, await post.readFloat32(`layers.${n}.mlp.neurons`), after);
+    for (const [i, f] of runs.entries()) {
+      assertClose(`layer ${n} pre (run ${i})`, await f.readFloat32(`layers.${n}.mlp.neurons`), pre);
+      assert.equal(f.metadata['ffn_tap'], 'pre');
+    }
+    // relu² zeroes negative pre-activations, so the two scores differ.
+    assert.ok(pre.some((v, j) => Math.abs(v - after[j]!) > 1e-3 * Math.max(v, after[j]!)), `layer ${n}: pre and post scores differ`);
+  }
+  assert.equal(post.metadata['ffn_tap'], 'post');
+  for (const name of post.names.filter((x) => !x.endsWith('.mlp.neurons'))) assert.deepEqual(await runs[0]!.readFloat32(name), await post.readFloat32(name), `${name} does not depend on --ffn-tap`);
+  for (const f of [post, ...runs]) await f.close();
+});

@@ -41,7 +41,7 @@ test('bad definitions are one-line errors naming the property and what is valid'
     [{ action: 'eval', model: 'm', data: 'd', sampels: 3 }, /"sampels" is not a property of "eval" tasks \(valid: model, data, samples/],
     [{ action: 'distill', teacher: 't', student: 's', data: 'd', lr: -1 }, /"lr" must be a number ≥ 0, got -1/],
     [{ action: 'distill', teacher: 't', student: 's', data: 'd', tp: 2 }, /"tp" is not a property of "distill" tasks/],
-    [{ action: 'prune', model: 'm', importance: 'random', kdSteps: 3 }, /"kdSteps" is not a property of "prune" tasks/],
+    [{ action: 'prune', model: 'm', importance: 'random', candidatesOnly: true }, /"candidatesOnly" is not a property of "prune" tasks/],
   ];
   for (const [def, re] of cases) {
     assert.throws(() => taskToJob(def, ws, now), (e: unknown) => e instanceof HybridCompressError && e.code === 'OPTION_INVALID' && re.test(e.message) && e.message.startsWith('hybrid-compress task: '), JSON.stringify(def));

@@ -9,7 +9,7 @@ import { HybridCompressError } from '../../src/core/errors';
 import { referenceForward } from '../../src/core/model/reference';
 import { writeSafetensors } from '../../src/core/safetensors/writer';
 import { fixtureConfig, writeFixtureCheckpoint, type FixtureOptions } from '../../src/core/testing/fixtures';
-import { NEMOTRON_H_8B } from '../../src/core/testing/nemotron-h-8b';
+import { NEMOTRON_H_4B_PARAMS, NEMOTRON_H_8B, PAPER_TABLE_1 } from '../../src/core/testing/nemotron-h-8b';
 import { importanceLayout, randomImportance } from '../../src/core/calibrate/importance-file';
 import type { PipelineContext, PruneJobParams } from '../../src/core/prune/job-params';
 import { validatePruneParams, validateSearchParams } from '../../src/core/prune/settings';
@@ -19,7 +19,10 @@ import { prunedParams, sourceDims } from '../../src/core/prune/config';
 import { runPrune } from '../../src/core/prune/prune-job';
 import { runSearch } from '../../src/core/prune/search-job';
 import { KD_NEEDS_DATA } from '../../src/core/prune/job-params';
-import { axisChoices, enumerateCandidates, rankCandidates, searchGrid, type ScoredCandidate } from '../../src/core/prune/search';
+import { rankCandidates, type ScoredCandidate } from '../../src/core/prune/search';
+import { axisChoices, enumerateCandidates, formatWidthLimits, PAPER_DEPTH_LIMIT, PAPER_WIDTH_LIMITS, parseGridSteps, parseWidthLimits, SEARCH_TOLERANCE, searchGrid } from '../../src/core/prune/search-space';
+import { buildPlan, planDims } from '../../src/core/prune/plan';
+import { checkTargets } from '../../src/core/prune/targets';
 import { modelOptExportConfig } from '../../src/core/prune/modelopt';
 import { Rng } from '../../src/core/util/random';
 import { readAll, tempDir } from './helpers';
@@ -65,21 +68,74 @@ test('closed-form parameter count equals the spec-based count on random dims of 
   }
 });
 
-test('search grid: ModelOpt divisors at 8B (256/512/8/2, heads by n_groups), bounded by max width/depth pruning', () => {
+test('search grid at 8B: the paper\'s ranges on Table 1\'s granularity by default; ModelOpt\'s 40 %/20 % grid on 256/512/8/2 lacks the paper\'s 4B', () => {
   const spec = buildSpec(fixtureConfig(NEMOTRON_H_8B));
-  const g = searchGrid(spec, { targetParams: 4e9, tolerance: 0.05, maxWidthPruning: 0.4, maxDepthPruning: 0.2 });
-  assert.deepEqual(g.hidden, [4096, 3840, 3584, 3328, 3072, 2816, 2560]);
-  assert.equal(g.ffn![0], 21504);
-  assert.equal(g.ffn!.at(-1), 13312);
-  assert.ok(g.ffn!.slice(1).every((f) => f % 512 === 0));
-  assert.deepEqual(g.mambaHeads, [128, 120, 112, 104, 96, 88, 80]);
-  assert.deepEqual(g.mambaHeadDim, [64, 56, 48, 40]);
-  assert.deepEqual(g.layers, [52, 50, 48, 46, 44, 42]);
+  const g = searchGrid(spec, { widthLimits: PAPER_WIDTH_LIMITS, depthLimit: PAPER_DEPTH_LIMIT });
+  assert.deepEqual(g.hiddenSize, [4096, 3840, 3584, 3328, 3072]);
+  assert.equal(g.ffnHiddenSize![0], 21504);
+  assert.equal(g.ffnHiddenSize!.at(-1), 9984);
+  assert.equal(g.ffnHiddenSize!.length, 91);
+  assert.ok(g.ffnHiddenSize!.slice(1).every((f) => f % 128 === 0));
+  assert.deepEqual(g.mambaNumHeads, [128, 120, 112, 104, 96, 88, 80, 72, 64]);
+  assert.deepEqual(g.mambaHeadDim, Array.from({ length: 33 }, (_, i) => 64 - i));
+  assert.deepEqual(g.numAttentionHeads, [32], 'attention is not pruned (the paper)');
+  assert.deepEqual(g.numLayers, Array.from({ length: 27 }, (_, i) => 52 - i));
   assert.deepEqual(axisChoices(100, 30, 0.5), [100, 90, 60]);
-  // The paper's 4B point lies on the grid when the FFN bound allows its 43% cut.
-  const wide = enumerateCandidates(spec, randomImportance(spec, 1), { targetParams: 4.489e9, tolerance: 0.001, maxWidthPruning: 0.45, maxDepthPruning: 0 });
-  assert.ok(wide.candidates.some((c) => c.params === 4_489_223_040 && c.dims.hiddenSize === 3072 && c.dims.intermediateSize === 12288 && c.dims.mambaNumHeads === 112));
-  assert.ok(wide.candidates.every((c) => Math.abs(c.params - 4.489e9) <= 4.489e6));
+  // ModelOpt's NAS grid: the FFN floor is 13312, so Nemotron-H-4B (FFN 12288) is not a candidate.
+  const modelopt = { widthLimits: parseWidthLimits('0.4'), depthLimit: 0.2, steps: parseGridSteps('hidden-size=256,ffn-hidden-size=512,mamba-head-dim=8,num-layers=2') };
+  const mg = searchGrid(spec, modelopt);
+  assert.deepEqual(mg.hiddenSize, [4096, 3840, 3584, 3328, 3072, 2816, 2560]);
+  assert.equal(mg.ffnHiddenSize!.at(-1), 13312);
+  assert.deepEqual(mg.mambaHeadDim, [64, 56, 48, 40]);
+  assert.deepEqual(mg.numLayers, [52, 50, 48, 46, 44, 42]);
+  assert.deepEqual(mg.numAttentionHeads, [32, 24], 'one width limit for every axis, as ModelOpt');
+  const scores = randomImportance(spec, 1);
+  const has4b = (e: { candidates: { params: number; dims: { hiddenSize: number; intermediateSize?: number; mambaNumHeads?: number; mambaHeadDim?: number; keptLayers: number[] } }[] }) =>
+    e.candidates.some((c) => c.params === NEMOTRON_H_4B_PARAMS && c.dims.hiddenSize === 3072 && c.dims.intermediateSize === 12288 && c.dims.mambaNumHeads === 112 && c.dims.mambaHeadDim === 64 && c.dims.keptLayers.length === 52);
+  assert.ok(!has4b(enumerateCandidates(spec, scores, { ...modelopt, targetParams: NEMOTRON_H_4B_PARAMS, tolerance: 0.05 })));
+  const paper = enumerateCandidates(spec, scores, { targetParams: NEMOTRON_H_4B_PARAMS, tolerance: SEARCH_TOLERANCE, widthLimits: PAPER_WIDTH_LIMITS, depthLimit: PAPER_DEPTH_LIMIT });
+  assert.ok(has4b(paper));
+  assert.equal(paper.candidates[0]!.params, NEMOTRON_H_4B_PARAMS, 'closest to the budget first');
+  assert.ok(paper.candidates.every((c) => Math.abs(c.params - NEMOTRON_H_4B_PARAMS) <= 0.05 * NEMOTRON_H_4B_PARAMS));
+});
+
+test('every configuration of the paper\'s Table 1 is on the default 8B grid, and its 4B candidates (#1–#24) are within ±5 % of Nemotron-H-4B', () => {
+  const spec = buildSpec(fixtureConfig(NEMOTRON_H_8B));
+  const bounds = { targetParams: NEMOTRON_H_4B_PARAMS, tolerance: SEARCH_TOLERANCE, widthLimits: PAPER_WIDTH_LIMITS, depthLimit: PAPER_DEPTH_LIMIT };
+  const key = (L: number, h: number, f: number, mh: number, md: number) => `${L}/${h}/${f}/${mh}/${md}`;
+  for (const seed of [1, 2]) {
+    // The layers a depth candidate keeps follow the layer scores; any ranking must keep Table 1 reachable.
+    const e = enumerateCandidates(spec, randomImportance(spec, seed), bounds);
+    const found = new Set(e.candidates.map((c) => key(c.dims.keptLayers.length, c.dims.hiddenSize, c.dims.intermediateSize!, c.dims.mambaNumHeads!, c.dims.mambaHeadDim!)));
+    PAPER_TABLE_1.forEach(([L, h, f, mh, md], i) => {
+      const on = (axis: number[] | undefined, v: number) => axis!.includes(v);
+      assert.ok(on(e.grid.numLayers, L) && on(e.grid.hiddenSize, h) && on(e.grid.ffnHiddenSize, f) && on(e.grid.mambaNumHeads, mh) && on(e.grid.mambaHeadDim, md), `Table 1 #${i + 1} on the grid`);
+      // #25 is the paper's "more than 4B" depth-only model: on the grid, outside the budget.
+      assert.equal(found.has(key(L, h, f, mh, md)), i < 24, `Table 1 #${i + 1} ${i < 24 ? 'is' : 'is not'} a candidate (seed ${seed})`);
+    });
+  }
+});
+
+test('search candidates are legal targets whose closed-form count is the pruned model\'s (Nemotron-H with attention, Mamba2 with integer expand)', () => {
+  const specs = [buildSpec(fixtureConfig(FX)), buildSpec(fixtureConfig({ family: 'mamba2', numLayers: 3, hiddenSize: 32, mambaHeads: 8, mambaHeadDim: 8, nGroups: 2 }))];
+  for (const spec of specs) {
+    const scores = randomImportance(spec, 3);
+    const e = enumerateCandidates(spec, scores, { targetParams: spec.params.total * 0.7, tolerance: 0.2, widthLimits: parseWidthLimits('0.6'), depthLimit: 0.5 });
+    assert.ok(e.candidates.length > 5, `${spec.family}: ${e.candidates.length} candidates`);
+    if (spec.attention) assert.ok(e.grid.numAttentionHeads!.every((h) => h % spec.attention!.numKvHeads === 0) && e.grid.numAttentionHeads!.length > 1);
+    assert.ok(e.grid.mambaNumHeads!.every((h) => h % spec.mamba!.nGroups === 0));
+    for (const c of e.candidates) {
+      checkTargets(spec, c.targets);
+      assert.equal(c.params, prunedParams(spec, planDims(spec, buildPlan(spec, scores, c.targets, 'fp'))), JSON.stringify(c.targets));
+    }
+  }
+  assert.throws(() => parseWidthLimits('hidden-size=25%,ffn=10%'), /unknown axis "ffn"/);
+  assert.throws(() => parseWidthLimits('hidden-size=1'), /from 0 up to \(not including\) 1/);
+  assert.throws(() => parseGridSteps('mamba-num-heads=0'), /integer ≥ 1/);
+  assert.throws(() => searchGrid(specs[0]!, { widthLimits: PAPER_WIDTH_LIMITS, depthLimit: 0, steps: parseGridSteps('mamba-num-heads=3') }), /--grid-steps mamba-num-heads=3: must be a multiple of n_groups=2/);
+  assert.deepEqual(parseWidthLimits('0.4,num-attention-heads=0'), { hiddenSize: 0.4, ffnHiddenSize: 0.4, mambaNumHeads: 0.4, mambaHeadDim: 0.4, numAttentionHeads: 0 });
+  assert.equal(formatWidthLimits(PAPER_WIDTH_LIMITS), 'hidden-size=25%,ffn-hidden-size=54%,mamba-num-heads=50%,mamba-head-dim=50%,num-attention-heads=0%');
+  assert.deepEqual(parseWidthLimits(formatWidthLimits(PAPER_WIDTH_LIMITS)), PAPER_WIDTH_LIMITS);
 });
 
 test('candidates are ranked by loss; losses equal to 3 decimals are broken by tokens/s', () => {
@@ -141,12 +197,22 @@ test('runPrune: --plan reproduces a saved plan exactly; --dry-run writes nothing
   const dry = await runPrune({ ...base, dryRun: true, out: join(dir, 'dry') }, ctx());
   assert.ok(!existsSync(join(dir, 'dry')) && dry.output === undefined && dry.pruned.num_layers === 5);
 
+  // --target-params alone: the search's winner on the same rows, and the report says so.
   const target = Math.round(f.spec.params.total * 0.7);
-  const auto = await runPrune({ ...base, targets: {}, targetParams: String(target), dryRun: true }, ctx());
+  const budget = { targetParams: String(target), maxCandidates: 6, rows: 2, seqLen: 12, device: 'cpu' as const };
+  const auto = await runPrune({ ...base, ...budget, targets: {}, dryRun: true }, ctx());
   assert.ok(Math.abs(auto.pruned.params - target) <= 0.05 * target, `${auto.pruned.params} near ${target}`);
-  assert.match(auto.notes.join('\n'), /least aggressive/);
+  assert.match(auto.notes.join('\n'), /pruned to the search's winner, #\d+ of \d+ candidates .* ranked by zero-shot loss .*zero-shot only \(--kd-steps N adds/);
+  const searched = await runSearch({ model: f.dir, importance: 'random', seed: 8, ...budget }, ctx());
+  assert.equal(auto.search?.ranking, 'zero-shot loss');
+  assert.equal(auto.search?.scored, 6);
+  const { tokens_per_s: _a, ...won } = auto.search!.winner;
+  const { tokens_per_s: _b, ...best } = searched.winner!;
+  assert.deepEqual(won, best, 'the same winner, with the same loss (tokens/s is measured anew)');
+  assert.deepEqual([auto.pruned.params, auto.pruned.hidden_size, auto.pruned.num_layers], [searched.winner!['params'], searched.winner!['hidden_size'], searched.winner!['num_layers']]);
+  assert.ok(auto.search!.runners_up.every((c) => (c['loss'] as number) >= (searched.winner!['loss'] as number) - 1e-3));
   await assert.rejects(runPrune({ ...base, targetParams: '10%', dryRun: true }, ctx()), /more than 5\.0% away/);
-  await assert.rejects(runPrune({ ...base, targets: {}, targetParams: '10%', dryRun: true }, ctx()), /no architecture on the grid/);
+  await assert.rejects(runPrune({ ...base, targets: {}, targetParams: '10%', dryRun: true }, ctx()), /none of the [\d,]+ grid candidates lies within 5\.0% .* \(the grid spans [\d,]+ … [\d,]+ with --max-width-pruning hidden-size=25%/);
 });
 
 test('runPrune with an importance file: run folder or file, fingerprint checked (with override), bad files rejected', async (t) => {
@@ -189,7 +255,7 @@ test('runSearch: candidates within tolerance scored and ranked, search.json writ
   for (const x of r.candidates) assert.ok(Math.abs((x['params'] as number) - target) <= 0.05 * target);
   const file = JSON.parse(readFileSync(join(dir, 'search.json'), 'utf8'));
   assert.equal(file.format, 'hybrid-compress/search@1');
-  assert.deepEqual(Object.keys(file.grid), ['hidden_size', 'num_layers', 'ffn_hidden_size', 'mamba_num_heads', 'mamba_head_dim']);
+  assert.deepEqual(Object.keys(file.grid), ['hidden_size', 'ffn_hidden_size', 'mamba_num_heads', 'mamba_head_dim', 'num_attention_heads', 'num_layers']);
   assert.ok(existsSync(join(dir, 'best', 'search.json')));
   const best = await openCheckpoint(join(dir, 'best'));
   t.after(() => best.close());

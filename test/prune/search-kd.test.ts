@@ -78,7 +78,7 @@ test('search --kd-steps 5 --top-k 2: KD fields on exactly the zero-shot top 2, r
   assert.equal(r.kd.failed, 0);
   assert.equal(r.kd.teacher, f.dir);
   assert.equal(r.kd.data, data);
-  assert.deepEqual({ batch: r.kd.settings.batch, seq: r.kd.settings.seq_len, lr: r.kd.settings.lr, min: r.kd.settings.min_lr, warmup: r.kd.settings.warmup_steps, seed: r.kd.settings.seed }, { batch: 4, seq: 16, lr: 1e-3, min: 1e-4, warmup: 0, seed: 2 });
+  assert.deepEqual({ batch: r.kd.settings.batch, seq: r.kd.settings.seq_len, lr: r.kd.settings.lr, min: r.kd.settings.min_lr, warmup: r.kd.settings.warmup_steps, seed: r.kd.settings.seed }, { batch: 4, seq: 16, lr: 1.6e-4, min: 1.6e-4 * 0.1, warmup: 0, seed: 2 });
   assert.equal(r.kd.out_weights, 'pruned (before KD)');
 
   const withKd = r.candidates.filter((x) => 'loss_after_kd' in x);

@@ -139,6 +139,7 @@ test('taps: shapes, chaining, and each one reproduces its layer from the weights
     } else {
       const act = get(`layers.${n}.mlp.down_proj_input`);
       const up = matmulT(norm, bt, D, weights.get(roleName(l, 'up_proj'))!, F);
+      assert.ok(maxAbsDiff(get(`layers.${n}.mlp.up_proj_output`), up) < 1e-12, 'up_proj_output = X·W₁ᵀ, before relu²');
       assert.ok(maxAbsDiff(act, up.map((u) => Math.max(u, 0) ** 2)) < 1e-12);
       assert.ok(maxAbsDiff(delta, matmulT(act, bt, F, weights.get(roleName(l, 'down_proj'))!, D)) < 1e-12);
     }
@@ -146,7 +147,8 @@ test('taps: shapes, chaining, and each one reproduces its layer from the weights
   const nf = get('norm_f');
   assert.ok(maxAbsDiff(nf, rmsNormRows(get(`layers.${spec.numLayers - 1}.output`), bt, D, weights.get(spec.normF.name)!, spec.normEps)) < 1e-12);
   assert.ok(maxAbsDiff(logits, matmulT(nf, bt, D, weights.get(spec.lmHead!.name)!, spec.vocabSize)) < 1e-12);
-  assert.equal(taps.size, spec.numLayers * 3 + 2 * 2 + 2 + 1 + 1);
+  // Per layer input/norm/output; Mamba x and out_proj input; MLP up_proj output and down_proj input; attention o_proj input; norm_f.
+  assert.equal(taps.size, spec.numLayers * 3 + 2 * 2 + 2 * 2 + 1 + 1);
   assert.equal(referenceForward(spec, weights, ids).taps.size, 0);
 });
 

@@ -4,7 +4,7 @@ import { buildSpec } from '../../src/core/arch/index';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
 import { randomImportance } from '../../src/core/calibrate/importance-file';
 import { buildPlan, type PruningPlan } from '../../src/core/prune/plan';
-import { archParams, chooseDepth, chooseWidth, maxCut, scaled, widthGrid } from '../../scripts/reproduce/configs';
+import { archParams, chooseDepth, scaled } from '../../scripts/reproduce/configs';
 import { misgroupedHeads } from '../../scripts/reproduce/plan-stats';
 
 // The bundled teacher's shape (weights are not needed: only parameter counts and plans).
@@ -26,20 +26,6 @@ test('archParams is the teacher size unpruned and shrinks with every cut', () =>
   const b = archParams(spec, { mambaNumHeads: 8, ffnHiddenSize: 512 });
   const c = archParams(spec, { mambaNumHeads: 8, ffnHiddenSize: 512 }, [0, 1, 2, 3, 4, 5]);
   assert.ok(T > a && a > b && b > c);
-});
-
-test('chooseWidth: within 1 % of the target, and no grid point inside the band is more balanced', () => {
-  const target = 0.5 * T;
-  const w = chooseWidth(spec, target);
-  assert.ok(Math.abs(w.params - target) <= 0.01 * target, `${w.params} vs ${target}`);
-  assert.equal(w.params, archParams(spec, w.targets));
-  const g = widthGrid(spec);
-  for (const hiddenSize of g.hidden)
-    for (const intermediateSize of g.ffn)
-      for (const mambaNumHeads of g.heads) {
-        const t = { hiddenSize, intermediateSize, mambaNumHeads };
-        if (Math.abs(archParams(spec, t) - target) <= 0.01 * target) assert.ok(maxCut(spec, t) >= maxCut(spec, w.targets) - 1e-12);
-      }
 });
 
 test('chooseDepth keeps the top-scored layers, with the layer count nearest the target', () => {

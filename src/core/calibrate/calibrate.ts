@@ -112,9 +112,8 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
       if (saved.format === 'hybrid-compress/calibration-state@1' && saved.key === key) state = saved;
       else hooks.log?.(`${statePath} belongs to other settings; starting over`);
     }
-    const flap = true;
-    const depthBi = s.depth !== 'none';
-    const collector = state ? ImportanceCollector.fromState(spec, state.collector, { flap, depth: depthBi }) : new ImportanceCollector(spec, { flap, depth: depthBi });
+    const collectorOptions = { flap: true, depth: s.depth !== 'none', ffnTap: s.ffnTap ?? 'post' };
+    const collector = state ? ImportanceCollector.fromState(spec, state.collector, collectorOptions) : new ImportanceCollector(spec, collectorOptions);
     const timings = state?.timings ?? { forward_s: 0, aggregation_s: 0, depth_kl_s: 0 };
     const resumedFromRow = state && collector.rows > 0 ? collector.rows : undefined;
     if (resumedFromRow !== undefined) hooks.log?.(`resuming calibration after ${collector.rows} rows`);
@@ -129,7 +128,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
     hooks.log?.(`calibration: ${execution.reason}`);
     const mode = execution.mode;
     const inGraph = (hooks.reduce ?? 'graph') === 'graph';
-    const outputsOf = (n: number) => (inGraph ? calibrationStats : calibrationTaps)(spec, n, { flap, depth: depthBi });
+    const outputsOf = (n: number) => (inGraph ? calibrationStats : calibrationTaps)(spec, n, collectorOptions);
     const addLayer = (n: number, got: ReadonlyMap<string, Float32Array>, rows: number, seq: number) =>
       inGraph ? collector.addLayerStats(n, got, rows, seq) : collector.addLayer(n, got, rows, seq);
     const stateBytes = hooks.stateBytes ?? stateBudgetBytes();
@@ -256,9 +255,15 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
       data: s.data,
       rows: String(collector.rows),
       seq_len: String(s.seqLen),
+      // How the rows were read, so the search can score candidates on the same rows (search-select.ts).
+      batch: String(s.batch),
+      packing: s.packing,
+      shuffle: String(s.shuffle),
+      seed: String(s.seed),
       tokens: String(collector.tokens),
       device: ep,
       depth: s.depth,
+      ffn_tap: s.ffnTap ?? 'post',
       created: new Date().toISOString(),
     };
     const importance = join(runDir, IMPORTANCE_FILE);

@@ -12,6 +12,7 @@ import { MeanAccumulator, cosineDistances, type MeanAccumulatorState } from './d
 import { attentionHeadScores, mambaChannelScores, mambaHeadScores } from './ranking';
 import { flapColumnNorms, flapFromNorms, flapHeadScores } from './flap';
 import { blockImportanceStatName, tapStatName } from '../model/forward-graph-stats';
+import type { FfnTap } from './settings';
 
 /** Tap names (shared with the engine and the reference forward). */
 export const tapName = {
@@ -19,20 +20,26 @@ export const tapName = {
   norm: (n: number) => `layers.${n}.norm`,
   mambaX: (n: number) => `layers.${n}.mamba.x`,
   mambaOutProjInput: (n: number) => `layers.${n}.mamba.out_proj_input`,
+  mlpUpProjOutput: (n: number) => `layers.${n}.mlp.up_proj_output`,
   mlpDownProjInput: (n: number) => `layers.${n}.mlp.down_proj_input`,
   attentionOProjInput: (n: number) => `layers.${n}.attention.o_proj_input`,
   output: (n: number) => `layers.${n}.output`,
 };
 
+export interface CollectorOptions {
+  flap?: boolean;
+  depth?: boolean;
+  /** Where FFN neurons are scored (default 'post', the down_proj input; 'pre': the up_proj output). */
+  ffnTap?: FfnTap;
+}
+
 /** The taps calibration needs from layer n. */
-export function calibrationTaps(spec: HybridModelSpec, n: number, opts: { flap?: boolean; depth?: boolean } = {}): string[] {
-  const kind = spec.layers[n]!.kind;
+export function calibrationTaps(spec: HybridModelSpec, n: number, opts: CollectorOptions = {}): string[] {
   const taps = [tapName.norm(n)];
-  if (kind === 'M') {
-    taps.push(tapName.mambaX(n));
-    if (opts.flap !== false) taps.push(tapName.mambaOutProjInput(n));
-  } else if (kind === '-') taps.push(tapName.mlpDownProjInput(n));
-  else if (kind === '*') taps.push(tapName.attentionOProjInput(n));
+  const main = mainTapOf(spec, n, opts);
+  if (main) taps.push(main);
+  const vt = opts.flap !== false ? varianceTapOf(spec, n) : undefined;
+  if (vt && vt !== main) taps.push(vt);
   if (opts.depth !== false) taps.push(tapName.input(n), tapName.output(n));
   return taps;
 }
@@ -45,10 +52,11 @@ export const statName = {
   blockImportance: (n: number) => blockImportanceStatName(n),
 };
 
-/** The tap whose mean |a| scores layer n's own width (Mamba x, MLP down_proj input, attention o_proj input). */
-function mainTapOf(spec: HybridModelSpec, n: number): string | undefined {
+/** The tap whose mean |a| scores layer n's own width (Mamba x, MLP down_proj input or up_proj output, attention o_proj input). */
+function mainTapOf(spec: HybridModelSpec, n: number, opts: CollectorOptions): string | undefined {
   const kind = spec.layers[n]!.kind;
-  return kind === 'M' ? tapName.mambaX(n) : kind === '-' ? tapName.mlpDownProjInput(n) : kind === '*' ? tapName.attentionOProjInput(n) : undefined;
+  if (kind === '-') return opts.ffnTap === 'pre' ? tapName.mlpUpProjOutput(n) : tapName.mlpDownProjInput(n);
+  return kind === 'M' ? tapName.mambaX(n) : kind === '*' ? tapName.attentionOProjInput(n) : undefined;
 }
 
 /** The tap whose variance FLAP needs (Mamba out_proj input, MLP down_proj input). */
@@ -61,9 +69,9 @@ function varianceTapOf(spec: HybridModelSpec, n: number): string | undefined {
  * The per-row statistics calibration needs from layer n — the same information as calibrationTaps,
  * reduced over tokens inside the graph ([batch, width] instead of [batch, seq, width]).
  */
-export function calibrationStats(spec: HybridModelSpec, n: number, opts: { flap?: boolean; depth?: boolean } = {}): string[] {
+export function calibrationStats(spec: HybridModelSpec, n: number, opts: CollectorOptions = {}): string[] {
   const out = [statName.absmean(tapName.norm(n))];
-  const main = mainTapOf(spec, n);
+  const main = mainTapOf(spec, n, opts);
   if (main) out.push(statName.absmean(main));
   const vt = opts.flap !== false ? varianceTapOf(spec, n) : undefined;
   if (vt) out.push(statName.mean(vt), statName.m2(vt));
@@ -87,7 +95,7 @@ export interface CollectorState {
 
 interface LayerAccumulators {
   norm: ActivationAccumulator;
-  /** Mamba x segment, MLP down_proj input, or attention o_proj input. */
+  /** Mamba x segment, MLP down_proj input (or up_proj output), or attention o_proj input. */
   main?: ActivationAccumulator;
   /** FLAP variance of the out_proj (Mamba) or down_proj (MLP) input. */
   variance?: VarianceAccumulator;
@@ -103,7 +111,7 @@ export class ImportanceCollector {
 
   constructor(
     readonly spec: HybridModelSpec,
-    readonly opts: { flap?: boolean; depth?: boolean } = {},
+    readonly opts: CollectorOptions = {},
   ) {
     this.layers = spec.layers.map((l) => this.fresh(l.index));
   }
@@ -137,7 +145,7 @@ export class ImportanceCollector {
     };
     const acc = this.layers[n]!;
     acc.norm.add(get(tapName.norm(n)), rows, seq, this.spec.hiddenSize);
-    const mainTap = mainTapOf(this.spec, n);
+    const mainTap = mainTapOf(this.spec, n, this.opts);
     if (mainTap && acc.main) acc.main.add(get(mainTap), rows, seq, acc.main.channels);
     const vt = varianceTapOf(this.spec, n);
     if (vt && acc.variance) acc.variance.add(get(vt), rows * seq, acc.variance.channels);
@@ -157,7 +165,7 @@ export class ImportanceCollector {
     };
     const acc = this.layers[n]!;
     acc.norm.addRowMeans(get(statName.absmean(tapName.norm(n))), rows);
-    const main = mainTapOf(this.spec, n);
+    const main = mainTapOf(this.spec, n, this.opts);
     if (main && acc.main) acc.main.addRowMeans(get(statName.absmean(main)), rows);
     const vt = varianceTapOf(this.spec, n);
     if (vt && acc.variance) acc.variance.addMoments(get(statName.mean(vt)), get(statName.m2(vt)), rows, seq);
@@ -208,7 +216,7 @@ export class ImportanceCollector {
     };
   }
 
-  static fromState(spec: HybridModelSpec, state: CollectorState, opts: { flap?: boolean; depth?: boolean } = {}): ImportanceCollector {
+  static fromState(spec: HybridModelSpec, state: CollectorState, opts: CollectorOptions = {}): ImportanceCollector {
     if (state?.format !== 'hybrid-compress/importance-state@1' || state.layers?.length !== spec.numLayers) {
       throw new HybridCompressError('DATA_INVALID', `calibration state does not match this model (${state?.layers?.length ?? '?'} layers saved, model has ${spec.numLayers}); delete the run folder to start over`);
     }

@@ -9,6 +9,9 @@ import { acquireRunLock } from '../runs/lock';
 import { calibrationKey, checkCalibrationInputs, chooseCalibrationRun } from './calibration-run';
 import { ProgressMeter } from '../jobs/progress-meter';
 import { memoryHint } from '../runtime/execution-plan';
+import { memoryInfo } from '../util/memory';
+import { openCheckpoint } from '../checkpoint/checkpoint';
+import { fitCalibrationSeqLen } from './seq-len';
 import type { CalibrationSettings } from './settings';
 import type { CalibrationResult } from './calibrate';
 import type { CalibrateJobParams } from './job';
@@ -20,8 +23,19 @@ export interface CalibrationLaunch {
 }
 
 /** Reuses a finished run of the same model + data + settings, resumes an interrupted one, or runs anew. */
-export async function launchCalibration(workspace: string, settings: CalibrationSettings, o: { out?: string; force?: boolean }, h: JobHandlers): Promise<CalibrationLaunch> {
-  if (o.out !== undefined) checkOutput(o.out, { option: 'out', force: false, kind: 'run', allowExistingRun: true, sources: [settings.model, settings.data] });
+export async function launchCalibration(workspace: string, asked: CalibrationSettings, o: { out?: string; force?: boolean }, h: JobHandlers): Promise<CalibrationLaunch> {
+  if (o.out !== undefined) checkOutput(o.out, { option: 'out', force: false, kind: 'run', allowExistingRun: true, sources: [asked.model, asked.data] });
+  // The default row length is the paper's where the memory allows (seq-len.ts), fixed before the key.
+  const settings = { ...asked };
+  if (settings.seqLenAuto) {
+    const ckpt = await openCheckpoint(settings.model);
+    const spec = ckpt.spec;
+    await ckpt.close();
+    const fit = fitCalibrationSeqLen(spec, settings, memoryInfo().available);
+    settings.seqLen = fit.seqLen;
+    if (fit.note) h.onLog?.({ level: 'warn', text: fit.note, source: 'job' });
+  }
+  delete settings.seqLenAuto;
   // Cheap checks of every input first, then the fingerprint (with progress), which the worker reuses.
   const { spec } = await checkCalibrationInputs(settings, o);
   const meter = new ProgressMeter('fingerprint', 0, 'tensors');

@@ -11,6 +11,7 @@ export function writeCalibrationSummary(spec: HybridModelSpec, scores: ReadonlyM
   const lines: string[] = [];
   lines.push(`# Calibration of ${meta['model']}`, '');
   lines.push(`- data: \`${meta['data']}\` — ${r.rows} rows × ${meta['seq_len']} tokens = ${r.tokens.toLocaleString('en-US')} tokens (${meta['dataReport']})`);
+  if (spec.mlp && spec.pattern.includes('-')) lines.push(`- FFN neurons scored ${meta['ffn_tap'] === 'pre' ? 'on the up_proj output X·W₁ᵀ before relu² (the paper\'s Eq. 26)' : 'on the down_proj input after relu² (ModelOpt\'s; --ffn-tap pre for the paper\'s Eq. 26)'}`);
   lines.push(`- execution provider: ${r.ep}, ${r.execution.mode === 'streamed' ? 'layer-streamed' : 'whole model'}; ${r.tokensPerS.toFixed(0)} tokens/s`);
   lines.push(`- time: forward ${r.timings.forward_s.toFixed(2)} s, aggregation ${r.timings.aggregation_s.toFixed(2)} s, depth KL ${r.timings.depth_kl_s.toFixed(2)} s, total ${r.timings.total_s.toFixed(2)} s`);
   lines.push(`- model fingerprint: \`${r.fingerprint}\``, `- scores: \`importance.safetensors\` (format ${meta['format']})`, '');

@@ -94,7 +94,9 @@ export function emitAttention(cx: ForwardContext, layer: LayerSpec, u: Value): V
 
 export function emitMlp(cx: ForwardContext, layer: LayerSpec, u: Value): Value {
   const g = cx.g;
-  const up = g.relu(cx.linear(u, cx.roleName(layer, 'up_proj'), cx.optionalRole(layer, 'up_proj_bias')));
+  const pre = cx.linear(u, cx.roleName(layer, 'up_proj'), cx.optionalRole(layer, 'up_proj_bias'));
+  cx.tap(`layers.${layer.index}.mlp.up_proj_output`, pre);
+  const up = g.relu(pre);
   const act = g.mul(up, up); // relu²
   cx.tap(`layers.${layer.index}.mlp.down_proj_input`, act);
   return cx.linear(act, cx.roleName(layer, 'down_proj'), cx.optionalRole(layer, 'down_proj_bias'));

@@ -13,7 +13,7 @@
 //   layers.N.input, layers.N.norm (pre-norm output), layers.N.output        [D]
 //   layers.N.mamba.x (x segment of in_proj, before the conv)                [I]
 //   layers.N.mamba.out_proj_input (after the gated norm)                    [I]
-//   layers.N.mlp.down_proj_input                                             [F]
+//   layers.N.mlp.up_proj_output (before relu²), layers.N.mlp.down_proj_input [F]
 //   layers.N.attention.o_proj_input                                          [Hq·d]
 //   norm_f                                                                   [D]
 //
@@ -50,7 +50,7 @@ export function listTaps(spec: HybridModelSpec): { name: string; width: number }
     out.push({ name: `${p}.input`, width: D }, { name: `${p}.norm`, width: D });
     if (l.kind === 'M') out.push({ name: `${p}.mamba.x`, width: spec.mamba!.innerSize }, { name: `${p}.mamba.out_proj_input`, width: spec.mamba!.innerSize });
     else if (l.kind === '*') out.push({ name: `${p}.attention.o_proj_input`, width: spec.attention!.numHeads * spec.attention!.headDim });
-    else if (l.kind === '-') out.push({ name: `${p}.mlp.down_proj_input`, width: spec.mlp!.intermediateSize });
+    else if (l.kind === '-') out.push({ name: `${p}.mlp.up_proj_output`, width: spec.mlp!.intermediateSize }, { name: `${p}.mlp.down_proj_input`, width: spec.mlp!.intermediateSize });
     out.push({ name: `${p}.output`, width: D });
   }
   out.push({ name: 'norm_f', width: D });
@@ -88,7 +88,7 @@ function checkTaps(spec: HybridModelSpec, taps: readonly string[] | undefined, a
   const valid = new Set(listTaps(spec).map((t) => t.name));
   for (const t of taps) {
     if (!valid.has(t)) {
-      throw new HybridCompressError('OPTION_INVALID', `tap "${t}" does not exist in this model; valid taps look like layers.N.input|norm|output, layers.N.mamba.x|out_proj_input (M layers), layers.N.mlp.down_proj_input (- layers), layers.N.attention.o_proj_input (* layers), norm_f (N in 0..${spec.numLayers - 1})`, { option: 'taps' });
+      throw new HybridCompressError('OPTION_INVALID', `tap "${t}" does not exist in this model; valid taps look like layers.N.input|norm|output, layers.N.mamba.x|out_proj_input (M layers), layers.N.mlp.up_proj_output|down_proj_input (- layers), layers.N.attention.o_proj_input (* layers), norm_f (N in 0..${spec.numLayers - 1})`, { option: 'taps' });
     }
     if (allowed && !allowed(t)) throw new HybridCompressError('OPTION_INVALID', `tap "${t}" is not computed by this graph`, { option: 'taps' });
   }
@@ -99,7 +99,7 @@ function checkStats(spec: HybridModelSpec, stats: readonly string[] | undefined,
   const valid = new Set(listTapStats(spec).map((t) => t.name));
   for (const t of stats) {
     if (!valid.has(t)) {
-      throw new HybridCompressError('OPTION_INVALID', `statistic "${t}" does not exist in this model; valid ones are layers.N.stats.<tap>.absmean|mean|m2 for a layer tap layers.N.<tap> (norm, input, output, mamba.x, mamba.out_proj_input, mlp.down_proj_input, attention.o_proj_input, as the layer has them) and layers.N.stats.block_importance.sum (N in 0..${spec.numLayers - 1})`, { option: 'stats' });
+      throw new HybridCompressError('OPTION_INVALID', `statistic "${t}" does not exist in this model; valid ones are layers.N.stats.<tap>.absmean|mean|m2 for a layer tap layers.N.<tap> (norm, input, output, mamba.x, mamba.out_proj_input, mlp.up_proj_output, mlp.down_proj_input, attention.o_proj_input, as the layer has them) and layers.N.stats.block_importance.sum (N in 0..${spec.numLayers - 1})`, { option: 'stats' });
     }
     if (allowed && !allowed(t)) throw new HybridCompressError('OPTION_INVALID', `statistic "${t}" is not computed by this graph`, { option: 'stats' });
   }

@@ -7,7 +7,7 @@
 // Taps (opts.taps), each [batch, seq, width] row-major, named as the engine names its graph outputs:
 //   layers.N.input, layers.N.norm, layers.N.output            [b, t, D]
 //   layers.N.mamba.x, layers.N.mamba.out_proj_input            [b, t, I]
-//   layers.N.mlp.down_proj_input                               [b, t, F]
+//   layers.N.mlp.up_proj_output (before relu²), layers.N.mlp.down_proj_input   [b, t, F]
 //   layers.N.attention.o_proj_input                            [b, t, Hq·d]
 //   norm_f                                                     [b, t, D]
 
@@ -178,6 +178,7 @@ export function referenceForward(spec: HybridModelSpec, weights: WeightMap, ids:
       } else {
         const F = spec.mlp!.intermediateSize;
         const act = linear(u, T, D, roleWeight(weights, layer, 'up_proj'), F, optionalRole(weights, layer, 'up_proj_bias'));
+        sink.put(`layers.${n}.mlp.up_proj_output`, b, act, F);
         for (let i = 0; i < act.length; i++) act[i] = relu2(act[i]!);
         sink.put(`layers.${n}.mlp.down_proj_input`, b, act, F);
         out = linear(act, T, F, roleWeight(weights, layer, 'down_proj'), D, optionalRole(weights, layer, 'down_proj_bias'));

@@ -8,9 +8,10 @@ import type { Device } from '../runtime/devices';
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
 import { openCheckpoint } from '../checkpoint/checkpoint';
-import { hasTokenizer, loadTokenizer, openDataset, readModelTokenInfo } from '../data/index';
+import type { Packing } from '../data/index';
+import { openModelDataset } from '../eval/model-data';
 import { Rng } from '../util/random';
-import { chooseExecution, type ExecutionMode } from '../runtime/execution-plan';
+import { chooseExecution, stateBudgetBytes, type ExecutionMode } from '../runtime/execution-plan';
 
 export interface EvalRows {
   ids: number[][];
@@ -23,7 +24,12 @@ export interface EvalRowOptions {
   data?: string;
   rows: number;
   seqLen: number;
+  /** Seed of the random tokens (no data file). */
   seed?: number;
+  /** How the data file is read (default: concatenated documents, in file order): the calibration's, to score on its rows. */
+  packing?: Packing;
+  shuffle?: boolean;
+  dataSeed?: number;
 }
 
 export async function loadEvalRows(modelDir: string, spec: HybridModelSpec, o: EvalRowOptions): Promise<EvalRows> {
@@ -32,9 +38,7 @@ export async function loadEvalRows(modelDir: string, spec: HybridModelSpec, o: E
     const ids = Array.from({ length: o.rows }, () => Array.from({ length: o.seqLen }, () => rng.int(spec.vocabSize)));
     return { ids, source: `random tokens (seed ${o.seed ?? 0})`, random: true };
   }
-  const tokenizer = hasTokenizer(modelDir) ? loadTokenizer(modelDir) : undefined;
-  const info = readModelTokenInfo(modelDir);
-  const ds = await openDataset({ path: o.data, tokenizer, seqLen: o.seqLen, samples: o.rows, vocabSize: spec.vocabSize, eosId: tokenizer?.eosId ?? info.eosId });
+  const ds = await openModelDataset(modelDir, spec, { data: o.data, seqLen: o.seqLen, samples: o.rows, batch: 1, packing: o.packing, shuffle: o.shuffle, seed: o.dataSeed });
   const ids: number[][] = [];
   try {
     for await (const r of ds.rows()) ids.push(Array.from(r.ids));
@@ -103,12 +107,20 @@ export function engineEvaluator(rows: EvalRows, o: EngineOptions = {}): Evaluato
       const { streamedGroupNll } = await import('../eval/streamed-loss');
       const model = await StreamedModel.create(ckpt, { device: o.device, threads: o.threads, log: o.log, head: { nll: true, logits: false } });
       try {
-        const batches = rows.ids.map((r) => ({ ids: BigInt64Array.from(r, (x) => BigInt(x)), batch: 1, seq: T }));
-        const labels = BigInt64Array.from(rows.ids.flatMap((r) => r.map((_, t) => BigInt(r[t + 1] ?? 0))));
-        const total = ckpt.spec.numLayers + model.headChunks;
+        // As many rows per pass over the weights as the hidden-state budget holds (the paper scores
+        // candidates on 1024 rows × 8192 tokens, far more than one pass can hold at 8B).
+        const perGroup = Math.max(1, Math.floor(stateBudgetBytes() / (4 * ckpt.spec.hiddenSize * T)));
+        const groups = Math.ceil(rows.ids.length / perGroup);
+        const total = groups * (ckpt.spec.numLayers + model.headChunks);
+        const nll = new Float64Array(rows.ids.length * T);
         let done = 0;
         const t0 = performance.now();
-        const nll = await streamedGroupNll(model, batches, labels, { onStep: () => o.onStep?.(++done, total) });
+        for (let g = 0; g < groups; g++) {
+          const ids = rows.ids.slice(g * perGroup, (g + 1) * perGroup);
+          const batches = ids.map((r) => ({ ids: BigInt64Array.from(r, (x) => BigInt(x)), batch: 1, seq: T }));
+          const labels = BigInt64Array.from(ids.flatMap((r) => r.map((_, t) => BigInt(r[t + 1] ?? 0))));
+          nll.set(await streamedGroupNll(model, batches, labels, { more: g + 1 < groups, onStep: () => o.onStep?.(++done, total) }), g * perGroup * T);
+        }
         const seconds = (performance.now() - t0) / 1000;
         // The mean over rows of each row's mean over its T − 1 predicted positions, as the whole-model path.
         let sum = 0;

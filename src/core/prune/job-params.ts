@@ -19,8 +19,16 @@ export const SEARCH_FILE = 'search.json';
 /** The lightweight KD of the search trains on real text; random tokens would rank nothing. */
 export const KD_NEEDS_DATA = '--kd-steps needs --data <file>: the short distillation of the top candidates trains on it (the same text as the zero-shot rows); give a data file, or drop --kd-steps for the zero-shot ranking alone';
 
-/** Defaults of the search's short KD (Minitron-SSM §4 step 2, scaled down to a ranking aid). */
-export const SEARCH_KD_DEFAULTS = { topK: 3, batch: 4, lr: 1e-3, minLrRatio: 0.1 } as const;
+/**
+ * Defaults of the search's short KD (Minitron-SSM §4 step 2): the paper distilled the top 22 of "over a
+ * hundred" candidates, about a fifth, at the recovery LR (1.6e-4 peak, TRAIN_DEFAULTS.distill).
+ */
+export const SEARCH_KD_DEFAULTS = { topKFraction: 0.2, batch: 4, minLrRatio: 0.1 } as const;
+
+/** K of the short KD when --top-k is not given: the paper's share of the scored candidates, at least one. */
+export function defaultTopK(scored: number): number {
+  return Math.max(1, Math.ceil(SEARCH_KD_DEFAULTS.topKFraction * scored));
+}
 
 /** Options shared by prune and search. */
 export interface CommonPruneParams {
@@ -35,7 +43,7 @@ export interface CommonPruneParams {
   allowFingerprintMismatch?: boolean;
   emitModelOptConfig?: boolean;
   force?: boolean;
-  /** Zero-shot loss rows: a data file (absolute), else seeded random tokens. */
+  /** Zero-shot loss rows: a data file (absolute); search defaults to the calibration's rows, else seeded random tokens. */
   data?: string;
   rows?: number;
   seqLen?: number;
@@ -43,14 +51,31 @@ export interface CommonPruneParams {
   device?: Device;
 }
 
-export interface PruneJobParams extends CommonPruneParams {
-  out?: string;
-  targets: PruneTargets;
+/** The architecture search under a parameter budget (`search`, and `prune --target-params`). */
+export interface SearchSpaceParams {
   /** Raw --target-params text ("4e9", "50%"). */
   targetParams?: string;
   tolerance?: number;
-  maxWidthPruning?: number;
+  /** Raw --max-width-pruning text: a fraction or per-axis entries (search-space.ts parseWidthLimits). */
+  maxWidthPruning?: string;
   maxDepthPruning?: number;
+  /** Raw --grid-steps text (parseGridSteps). */
+  gridSteps?: string;
+  /** Most candidates scored (closest to the target first); absent: all within the tolerance. */
+  maxCandidates?: number;
+  /** Steps of the short KD per candidate; 0 or absent: zero-shot ranking only. Needs data. */
+  kdSteps?: number;
+  /** How many of the zero-shot best get the short KD (default defaultTopK). */
+  topK?: number;
+  /** Peak LR of the short KD (default TRAIN_DEFAULTS.distill.lr, cosine to a tenth of it). */
+  kdLr?: number;
+  /** Where candidate checkpoints are written while scored. */
+  workDir?: string;
+}
+
+export interface PruneJobParams extends CommonPruneParams, SearchSpaceParams {
+  out?: string;
+  targets: PruneTargets;
   pruneAxis?: PruneAxis;
   /** Apply this pruning_plan.json instead of planning. */
   plan?: string;
@@ -59,22 +84,12 @@ export interface PruneJobParams extends CommonPruneParams {
   verify?: boolean;
 }
 
-export interface SearchJobParams extends CommonPruneParams {
+export interface SearchJobParams extends CommonPruneParams, SearchSpaceParams {
   targetParams: string;
-  tolerance?: number;
-  maxWidthPruning?: number;
-  maxDepthPruning?: number;
-  /** Most candidates scored (closest to the target first). */
-  maxCandidates?: number;
-  /** How many of the zero-shot best get the short KD (default 3 with kdSteps). */
-  topK?: number;
-  /** Steps of the short KD per candidate; 0 or absent: zero-shot ranking only. Needs `data`. */
-  kdSteps?: number;
-  /** Peak LR of the short KD (default 1e-3, cosine to a tenth of it). */
-  kdLr?: number;
+  /** List the candidates with their parameter counts; score nothing. */
+  candidatesOnly?: boolean;
   /** Where search.json goes (absolute); default <out>/search.json, else none. */
   report?: string;
   /** Prune the winner into this folder. */
   out?: string;
-  workDir?: string;
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
-import { checkpointFingerprint } from '../checkpoint/fingerprint';
+import { checkpointFingerprint, type Fingerprint } from '../checkpoint/fingerprint';
 import { nonFiniteError } from '../checkpoint/finite';
 import { applyPlan } from './apply';
 import { ProgressMeter } from '../jobs/progress-meter';
@@ -17,7 +17,9 @@ import type { PipelineContext, PruneJobParams } from './job-params';
 import { formatModelOptConfig, modelOptExportConfig, MODELOPT_CONFIG_FILE, type ModelOptExportConfig } from './modelopt';
 import { buildPlan, planDims, type PruningPlan } from './plan';
 import { checkPlan, parsePlan } from './plan-check';
-import { enumerateCandidates, mostBalanced } from './search';
+import { candidateRow } from './search';
+import { selectArchitecture } from './search-select';
+import { SEARCH_TOLERANCE } from './search-space';
 import { applyPruneAxis, parseTargetParams, TARGET_OPTIONS, type PruneTargets } from './targets';
 
 export interface DimsReport {
@@ -38,6 +40,8 @@ export interface PruneReport {
   config_changes: Record<string, unknown>;
   modelopt_export_config: ModelOptExportConfig;
   notes: string[];
+  /** With --target-params and no dimensions: how the search chose the architecture. */
+  search?: PruneSearchReport;
   output?: { dir: string; files: string[]; bytes: number; seconds: number; shape_only: boolean; copied_files: string[]; dropped_tensors: string[] };
   verification?: { rows: number; seq_len: number; data: string; loss_before: number; loss_after: number; engine: string } | { skipped: string };
 }
@@ -54,8 +58,10 @@ export function dimsReport(spec: HybridModelSpec, d: PrunedDims): DimsReport {
   return r;
 }
 
-export async function resolveImportance(p: { importance: string; seed?: number; allowFingerprintMismatch?: boolean }, spec: HybridModelSpec, fingerprint: Awaited<ReturnType<typeof checkpointFingerprint>>, notes: string[]): Promise<ImportanceScores> {
+/** The scores of --importance; `fingerprint` (needed unless random) is the model's, checked against the file's. */
+export async function resolveImportance(p: { importance: string; seed?: number; allowFingerprintMismatch?: boolean }, spec: HybridModelSpec, fingerprint: Fingerprint | undefined, notes: string[]): Promise<ImportanceScores> {
   if (p.importance === 'random') return randomImportance(spec, p.seed ?? 0);
+  if (!fingerprint) throw new Error('resolveImportance: an importance file needs the model fingerprint');
   const scores = await loadImportance(p.importance);
   const warning = checkImportanceFingerprint(scores, fingerprint, p.allowFingerprintMismatch ?? false);
   if (warning) notes.push(warning);
@@ -64,17 +70,30 @@ export async function resolveImportance(p: { importance: string; seed?: number; 
 
 const hasWidthOrDepth = (t: PruneTargets) => Object.values(t).some((v) => v !== undefined);
 
-/** Targets after --prune-axis and --target-params. */
-function resolveTargets(p: PruneJobParams, spec: HybridModelSpec, scores: ImportanceScores, notes: string[]): PruneTargets {
+/** What `prune --target-params` chose: the search's winner (search-select.ts) and how it was ranked. */
+export interface PruneSearchReport {
+  ranking: 'zero-shot loss' | 'loss after the short KD';
+  within_tolerance: number;
+  scored: number;
+  rows: { count: number; seq_len: number; data: string };
+  kd_steps: number;
+  winner: Record<string, unknown>;
+  /** The next best candidates (up to 5), for comparison. */
+  runners_up: Record<string, unknown>[];
+}
+
+/** Targets after --prune-axis and --target-params (the search's winner when no dimension is given). */
+async function resolveTargets(p: PruneJobParams, ckpt: Checkpoint, scores: ImportanceScores, fingerprint: string, ctx: PipelineContext, notes: string[]): Promise<{ targets: PruneTargets; search?: PruneSearchReport }> {
+  const spec = ckpt.spec;
   let targets = { ...p.targets };
   if (p.pruneAxis) {
     const r = applyPruneAxis(spec, targets, p.pruneAxis);
     targets = r.targets;
     notes.push(r.note);
   }
-  if (p.targetParams === undefined) return targets;
+  if (p.targetParams === undefined) return { targets };
   const target = parseTargetParams(p.targetParams, spec.params.total);
-  const tolerance = p.tolerance ?? 0.05;
+  const tolerance = p.tolerance ?? SEARCH_TOLERANCE;
   if (hasWidthOrDepth(p.targets)) {
     // Explicit targets: --target-params is a guard on what they give.
     const plan = buildPlan(spec, scores, targets, 'check', {});
@@ -86,21 +105,26 @@ function resolveTargets(p: PruneJobParams, spec: HybridModelSpec, scores: Import
         { option: 'target-params' },
       );
     }
-    return targets;
+    return { targets };
   }
-  const bounds = { targetParams: target, tolerance, maxWidthPruning: p.maxWidthPruning ?? 0.4, maxDepthPruning: p.maxDepthPruning ?? 0 };
-  const { candidates, grid } = enumerateCandidates(spec, scores, bounds);
-  const pick = mostBalanced(spec, candidates, target);
-  if (!pick) {
-    const smallest = prunedParams(spec, { ...sourceDims(spec), hiddenSize: grid.hidden.at(-1)!, intermediateSize: grid.ffn?.at(-1) ?? spec.mlp?.intermediateSize, mambaNumHeads: grid.mambaHeads?.at(-1) ?? spec.mamba?.numHeads, mambaHeadDim: grid.mambaHeadDim?.at(-1) ?? spec.mamba?.headDim });
-    throw new HybridCompressError(
-      'OPTION_INVALID',
-      `--target-params ${p.targetParams}: no architecture on the grid lies within ${(tolerance * 100).toFixed(1)}% of ${target.toLocaleString('en-US')} (with --max-width-pruning ${bounds.maxWidthPruning} the smallest is ${smallest.toLocaleString('en-US')}); raise --max-width-pruning / --max-depth-pruning or --tolerance, or give the dimensions`,
-      { option: 'target-params' },
-    );
-  }
-  notes.push(`--target-params ${p.targetParams}: chose the least aggressive of ${candidates.length} grid candidates within ${(tolerance * 100).toFixed(1)}% (${pick.params.toLocaleString('en-US')} parameters); \`search\` ranks them by loss instead`);
-  return pick.targets;
+  const plan = { mambaHeadRanking: p.mambaHeadRanking, metric: p.metric, sortByImportance: p.sortByImportance };
+  const sel = await selectArchitecture(ckpt, scores, fingerprint, { ...p, targetParams: p.targetParams }, plan, ctx, notes);
+  const ranking = sel.kd ? 'loss after the short KD' : 'zero-shot loss';
+  const w = sel.winner;
+  const loss = sel.kd ? w.kd?.lossAfter : w.loss;
+  notes.push(
+    `--target-params ${p.targetParams}: pruned to the search's winner, #${w.id} of ${sel.enumeration.candidates.length} candidates within ${(sel.bounds.tolerance * 100).toFixed(1)}% (${w.params.toLocaleString('en-US')} parameters), ranked by ${ranking}${loss !== null && loss !== undefined ? ` ${loss.toFixed(4)}` : ''} on ${sel.rows.ids.length} rows × ${sel.rows.ids[0]!.length} tokens${sel.kd ? ` after ${sel.kd.steps} KD steps of the top ${sel.kd.top_k}` : '; zero-shot only (--kd-steps N adds the paper\'s short KD of the top candidates)'}`,
+  );
+  const search: PruneSearchReport = {
+    ranking,
+    within_tolerance: sel.enumeration.candidates.length,
+    scored: sel.scored,
+    rows: { count: sel.rows.ids.length, seq_len: sel.rows.ids[0]!.length, data: sel.rows.source },
+    kd_steps: sel.kd?.steps ?? 0,
+    winner: candidateRow(spec, w),
+    runners_up: sel.ranked.slice(1, 6).filter((c) => c.rank !== null).map((c) => candidateRow(spec, c)),
+  };
+  return { targets: w.targets, search };
 }
 
 async function planFromFile(p: PruneJobParams, ckpt: Checkpoint, fingerprint: string, notes: string[]): Promise<PruningPlan> {
@@ -135,14 +159,16 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
     ctx.progress({ phase: 'fingerprint', done: 1, total: 1, unit: 'model' });
     let plan: PruningPlan;
     let importance: string;
+    let search: PruneSearchReport | undefined;
     if (p.plan) {
       plan = await planFromFile(p, ckpt, fp.id, notes);
       importance = `plan ${p.plan}`;
     } else {
       const scores = await resolveImportance(p, spec, fp, notes);
       importance = scores.source;
-      const targets = resolveTargets(p, spec, scores, notes);
-      plan = buildPlan(spec, scores, targets, fp.id, { mambaHeadRanking: p.mambaHeadRanking, metric: p.metric, sortByImportance: p.sortByImportance });
+      const resolved = await resolveTargets(p, ckpt, scores, fp.id, ctx, notes);
+      search = resolved.search;
+      plan = buildPlan(spec, scores, resolved.targets, fp.id, { mambaHeadRanking: p.mambaHeadRanking, metric: p.metric, sortByImportance: p.sortByImportance });
     }
     const dims = planDims(spec, plan);
     const modelopt = modelOptExportConfig(spec, dims);
@@ -156,6 +182,7 @@ export async function runPrune(p: PruneJobParams, ctx: PipelineContext): Promise
       modelopt_export_config: modelopt,
       notes,
     };
+    if (search) report.search = search;
     for (const n of notes) ctx.log(n, 'warn');
     ctx.log(`plan: ${report.source.params.toLocaleString('en-US')} → ${report.pruned.params.toLocaleString('en-US')} parameters`);
     if (p.dryRun) return report;

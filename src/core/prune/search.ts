@@ -1,156 +1,21 @@
-// Architecture search (Minitron-SSM §4; ModelOpt NAS, research/modelopt.md §2.2): enumerate candidates
-// on grids of legal values for hidden size, FFN width, Mamba heads, Mamba head dim and depth, bounded by
-// the maximum width/depth pruning; keep those within the tolerance of the parameter target; score them by
-// zero-shot LM loss; rank (ties broken by measured tokens/s).
-//
-// Grid steps follow ModelOpt's divisors (hidden 256, FFN 512, head dim 8, layers 2, heads n_groups),
-// scaled down proportionally for models smaller than Nemotron-H 8B so tiny models still get a grid.
+// Architecture search (Minitron-SSM §4): the candidates of the search space (search-space.ts) are
+// scored by zero-shot LM loss, ranked (ties broken by measured tokens/s), and optionally the top K get a
+// short KD from the source and are ranked again by their loss after it.
 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { HybridModelSpec } from '../arch/spec';
 import type { Checkpoint } from '../checkpoint/checkpoint';
-import type { PrunedDims } from './config';
 import type { ImportanceScores } from '../calibrate/importance-file';
-import { buildPlan, selectLayers, type PlanOptions } from './plan';
+import { buildPlan, type PlanOptions } from './plan';
 import { applyPlan } from './apply';
-import { countPrunedParams } from './param-count';
 import type { Evaluator } from './evaluate';
-import { mamba2ExpandOk, type PruneTargets } from './targets';
+import type { Candidate } from './search-space';
 import type { TrainHooks, TrainResult, TrainSettings } from '../distill/train-types';
 import { trainSettings } from '../distill/settings';
 
 export const SEARCH_FORMAT = 'hybrid-compress/search@1';
-
-export interface GridSteps {
-  hidden: number;
-  ffn: number;
-  mambaHeads: number;
-  mambaHeadDim: number;
-  layers: number;
-}
-
-export interface SearchBounds {
-  targetParams: number;
-  /** Relative: 0.05 keeps candidates within ±5 % of the target. */
-  tolerance: number;
-  maxWidthPruning: number;
-  maxDepthPruning: number;
-  steps?: Partial<GridSteps>;
-}
-
-export interface SearchGrid {
-  hidden: number[];
-  ffn?: number[];
-  mambaHeads?: number[];
-  mambaHeadDim?: number[];
-  layers: number[];
-}
-
-export interface Candidate {
-  id: number;
-  targets: PruneTargets;
-  dims: PrunedDims;
-  params: number;
-}
-
-/** ModelOpt's divisor at the 8B reference size, scaled by size/reference below it. */
-function scaledStep(size: number, divisor: number, reference: number): number {
-  return size >= reference ? divisor : Math.max(1, Math.round((divisor * size) / reference));
-}
-
-export function defaultGridSteps(spec: HybridModelSpec): GridSteps {
-  return {
-    hidden: scaledStep(spec.hiddenSize, 256, 4096),
-    ffn: scaledStep(spec.mlp?.intermediateSize ?? 1, 512, 21504),
-    mambaHeads: spec.mamba?.nGroups ?? 1,
-    mambaHeadDim: scaledStep(spec.mamba?.headDim ?? 1, 8, 64),
-    layers: scaledStep(spec.numLayers, 2, 52),
-  };
-}
-
-/** The source size, then the multiples of `step` below it down to (1 − maxPruning)·size, descending. */
-export function axisChoices(size: number, step: number, maxPruning: number, min = 1): number[] {
-  const floor = Math.max(min, Math.ceil((1 - maxPruning) * size - 1e-9));
-  const out = [size];
-  for (let v = Math.floor((size - 1) / step) * step; v >= floor; v -= step) if (v > 0 && v !== size) out.push(v);
-  return out;
-}
-
-export function searchGrid(spec: HybridModelSpec, b: SearchBounds): SearchGrid {
-  const s = { ...defaultGridSteps(spec), ...b.steps };
-  const kinds = new Set(spec.pattern);
-  const grid: SearchGrid = {
-    hidden: axisChoices(spec.hiddenSize, s.hidden, b.maxWidthPruning),
-    layers: axisChoices(spec.numLayers, s.layers, b.maxDepthPruning),
-  };
-  if (spec.mlp && kinds.has('-')) grid.ffn = axisChoices(spec.mlp.intermediateSize, s.ffn, b.maxWidthPruning);
-  if (spec.mamba && kinds.has('M')) {
-    const G = spec.mamba.nGroups;
-    // Heads stay multiples of n_groups whatever the step.
-    const step = Math.max(G, Math.round(s.mambaHeads / G) * G);
-    grid.mambaHeads = axisChoices(spec.mamba.numHeads, step, b.maxWidthPruning, G).filter((h) => h % G === 0);
-    grid.mambaHeadDim = axisChoices(spec.mamba.headDim, s.mambaHeadDim, b.maxWidthPruning);
-  }
-  return grid;
-}
-
-export interface Enumeration {
-  grid: SearchGrid;
-  /** Size of the full Cartesian product. */
-  gridSize: number;
-  /** Candidates within the tolerance, closest to the target first. */
-  candidates: Candidate[];
-}
-
-export function enumerateCandidates(spec: HybridModelSpec, scores: ImportanceScores, b: SearchBounds): Enumeration {
-  const grid = searchGrid(spec, b);
-  const keptFor = new Map(grid.layers.map((n) => [n, selectLayers(spec, { numLayers: n }, scores).kept]));
-  const ffn = grid.ffn ?? [undefined];
-  const heads = grid.mambaHeads ?? [undefined];
-  const hdim = grid.mambaHeadDim ?? [undefined];
-  const out: Candidate[] = [];
-  let gridSize = 0;
-  for (const hidden of grid.hidden)
-    for (const f of ffn)
-      for (const h of heads)
-        for (const p of hdim)
-          for (const n of grid.layers) {
-            gridSize++;
-            if (spec.family === 'mamba2' && !mamba2ExpandOk(hidden, h ?? spec.mamba!.numHeads, p ?? spec.mamba!.headDim)) continue;
-            const dims: PrunedDims = {
-              hiddenSize: hidden,
-              intermediateSize: f ?? spec.mlp?.intermediateSize,
-              mambaNumHeads: h ?? spec.mamba?.numHeads,
-              mambaHeadDim: p ?? spec.mamba?.headDim,
-              numAttentionHeads: spec.attention?.numHeads,
-              keptLayers: keptFor.get(n)!,
-            };
-            const params = countPrunedParams(spec, dims);
-            if (Math.abs(params - b.targetParams) > b.tolerance * b.targetParams) continue;
-            const targets: PruneTargets = { hiddenSize: hidden, numLayers: n };
-            if (f !== undefined) targets.ffnHiddenSize = f;
-            if (h !== undefined) targets.mambaNumHeads = h;
-            if (p !== undefined) targets.mambaHeadDim = p;
-            out.push({ id: 0, targets, dims, params });
-          }
-  out.sort((x, y) => Math.abs(x.params - b.targetParams) - Math.abs(y.params - b.targetParams) || y.params - x.params);
-  out.forEach((c, i) => (c.id = i + 1));
-  return { grid, gridSize, candidates: out };
-}
-
-/** The least aggressive candidate: smallest largest-per-axis cut, then closest to the target (prune --target-params). */
-export function mostBalanced(spec: HybridModelSpec, candidates: readonly Candidate[], targetParams: number): Candidate | undefined {
-  const cut = (c: Candidate) => {
-    const d = c.dims;
-    const ratios = [d.hiddenSize / spec.hiddenSize, d.keptLayers.length / spec.numLayers];
-    if (spec.mlp && d.intermediateSize) ratios.push(d.intermediateSize / spec.mlp.intermediateSize);
-    if (spec.mamba && d.mambaNumHeads && d.mambaHeadDim) ratios.push((d.mambaNumHeads * d.mambaHeadDim) / spec.mamba.innerSize);
-    return 1 - Math.min(...ratios);
-  };
-  return [...candidates].sort((a, b) => cut(a) - cut(b) || Math.abs(a.params - targetParams) - Math.abs(b.params - targetParams))[0];
-}
 
 /** What the short KD of one candidate gave. */
 export interface KdOutcome {
@@ -306,17 +171,30 @@ export async function distillCandidates(ckpt: Checkpoint, scores: ImportanceScor
   }
 }
 
-/** One row of search.json. */
-export function candidateRow(spec: HybridModelSpec, c: ScoredCandidate): Record<string, unknown> {
+/** The source layers a kept-layer list leaves out, ascending. */
+export function droppedLayers(spec: HybridModelSpec, kept: readonly number[]): number[] {
+  const k = new Set(kept);
+  return spec.layers.map((l) => l.index).filter((i) => !k.has(i));
+}
+
+/**
+ * One row of search.json. A listing of the candidates (--candidates-only, no score fields) leaves the
+ * dropped layers to the report's per-depth table, so half a million rows stay small.
+ */
+export function candidateRow(spec: HybridModelSpec, c: Candidate | ScoredCandidate): Record<string, unknown> {
   const d = c.dims;
-  const row: Record<string, unknown> = { id: c.id, rank: c.rank, hidden_size: d.hiddenSize };
+  const scored = 'loss' in c;
+  const row: Record<string, unknown> = scored ? { id: c.id, rank: c.rank, hidden_size: d.hiddenSize } : { id: c.id, hidden_size: d.hiddenSize };
   if (spec.mlp && spec.pattern.includes('-')) row['ffn_hidden_size'] = d.intermediateSize;
   if (spec.mamba && spec.pattern.includes('M')) {
     row['mamba_num_heads'] = d.mambaNumHeads;
     row['mamba_head_dim'] = d.mambaHeadDim;
   }
+  if (spec.attention && spec.pattern.includes('*')) row['num_attention_heads'] = d.numAttentionHeads;
   row['num_layers'] = d.keptLayers.length;
+  if (scored && d.keptLayers.length < spec.numLayers) row['dropped_layers'] = droppedLayers(spec, d.keptLayers);
   row['params'] = c.params;
+  if (!scored) return row;
   row['loss'] = c.loss;
   row['tokens_per_s'] = c.tokensPerS;
   if (c.zeroShotRank !== undefined) row['zero_shot_rank'] = c.zeroShotRank;
