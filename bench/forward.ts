@@ -1,11 +1,12 @@
-// Forward-pass throughput of the ONNX engine on CPU: the 13.8M-parameter nemotron_h
-// bench fixture, batch 4 × 512, float32. In the same run it measures ORT's 1024³ fp32 MatMul throughput
-// (the machine's practical GEMM limit) and reports the fraction of it the forward reaches. If Python with
-// torch + transformers is importable, it also runs transformers' NemotronHForCausalLM on the same
-// checkpoint with the same thread count and prints the ratio and the logits difference (skipped silently
-// otherwise; Python is never a dependency of the project).
+// Forward-pass throughput of the ONNX engine on CPU against transformers, side by side in the same run:
+// the 13.8M-parameter nemotron_h bench fixture, batch 4 × 512, float32. Rounds alternate, on the same
+// checkpoint files and token rows: our forward returning the logits; our forward computing the next-token
+// loss in the graph (what eval needs; the logits never leave the session); the model's projection GEMMs
+// alone (the floor under any engine at ORT's GEMM rate); ORT's 1024³ MatMul (the machine's practical GEMM
+// rate); transformers' NemotronHForCausalLM forward (bench/py/forward.py, the conformance venv). Prints the
+// best of each (and medians), the ratios to transformers, the logits difference, and /proc/loadavg.
 //
-// Run: npx tsx bench/forward.ts [--threads N] [--runs N] [--chunk Q] [--batch B] [--seq T]
+// Run: npx tsx bench/forward.ts [--threads N] [--rounds N] [--chunk Q] [--batch B] [--seq T]
 //                               [--mode whole|streamed] [--no-prepack] [--unfused] [--profile [--profile-nodes]]
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,18 +18,18 @@ import { ForwardRunner } from '../src/core/runtime/forward-runner';
 import { forwardFlops } from '../src/core/model/forward-flops';
 import { DEFAULT_CHUNK_SIZE } from '../src/core/model/forward-graph';
 import { Rng } from '../src/core/util/random';
-import { MatmulProbe } from './matmul-probe';
-import { runPythonScript } from './python';
+import { MatmulProbe, ProjectionProbe } from './matmul-probe';
+import { PythonSide } from './python';
+import { alternate, best, describeMs, loadLine, median, printTable } from './side-by-side';
 
-const PYTORCH_REFERENCE_TOKENS_PER_S = 2285; // issue 3: PyTorch 2.13 + transformers 5.18, 2 threads, 2-core machine
+const TARGET_SPEEDUP = 2.0;
+const TARGET_MATMUL_SHARE = 0.7;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Per-op kernel time over the last `runs` model runs of the profile (earlier ones fault pages in). */
 function summariseProfile(prefixDir: string, runs: number): void {
@@ -58,85 +59,102 @@ function summariseProfile(prefixDir: string, runs: number): void {
 
 async function main(): Promise<void> {
   const threads = Number(arg('threads', String(availableParallelism())));
-  const runs = Number(arg('runs', '7'));
+  const rounds = Number(arg('rounds', '7'));
   const batch = Number(arg('batch', '4'));
   const seq = Number(arg('seq', '512'));
   const chunk = Number(arg('chunk', String(DEFAULT_CHUNK_SIZE)));
   const mode = arg('mode', 'whole') as 'whole' | 'streamed';
   const dir = mkdtempSync(join(tmpdir(), 'hc-bench-fwd-'));
+  let py: PythonSide | undefined;
   try {
     const fx = await writeFixtureCheckpoint(join(dir, 'model'), BENCH_FIXTURE);
     const params = fx.spec.params.total;
     console.log(`model: nemotron_h ${fx.spec.pattern}, ${(params / 1e6).toFixed(1)}M params, batch ${batch} × ${seq}, ${threads} thread(s), chunk ${chunk}, ${mode}${flag('no-prepack') ? ', no prepacking' : ''}${flag('unfused') ? ', standard ops only' : ''}`);
+    console.log(`load average at start: ${loadLine()} (${availableParallelism()} CPUs, a machine shared with other jobs)`);
 
+    const common = { mode, threads, chunkSize: chunk, device: 'cpu' as const, prepacking: !flag('no-prepack'), fused: !flag('unfused'), dtClampMode: 'transformers5' as const };
     const t0 = performance.now();
-    const runner = await ForwardRunner.create(fx.dir, {
-      mode,
-      threads,
-      chunkSize: chunk,
-      device: 'cpu',
-      prepacking: !flag('no-prepack'),
-      fused: !flag('unfused'),
-      dtClampMode: 'transformers5',
-      profilePrefix: flag('profile') ? join(dir, 'ort-profile') : undefined,
-    });
+    const runner = await ForwardRunner.create(fx.dir, { ...common, profilePrefix: flag('profile') ? join(dir, 'ort-profile') : undefined });
     console.log(`session create: ${(performance.now() - t0).toFixed(0)} ms (EP ${runner.ep})`);
     const rng = new Rng(42);
     const ids = BigInt64Array.from({ length: batch * seq }, () => BigInt(rng.int(fx.spec.vocabSize)));
     let logits = (await runner.run(ids, batch, seq)).logits;
-    await runner.run(ids, batch, seq);
     // The same forward computing the next-token loss in the graph (what eval needs): the [batch, seq, vocab]
-    // logits then never cross into JS, which costs a large copy per run.
-    const lossRunner = await ForwardRunner.create(fx.dir, { mode, threads, chunkSize: chunk, device: 'cpu', prepacking: !flag('no-prepack'), fused: !flag('unfused'), dtClampMode: 'transformers5', logits: false, nll: true });
+    // logits then never cross into JS.
+    const lossRunner = await ForwardRunner.create(fx.dir, { ...common, logits: false, nll: true });
     const labels = BigInt64Array.from({ length: batch * seq }, (_, i) => ids[(i + 1) % ids.length]!);
     await lossRunner.run(ids, batch, seq, { labels });
-
-    // Alternate blocks of forward and MatMul runs so both see the same machine load; pause between blocks
-    // so one session's spinning thread pool does not steal the cores from the other.
-    const probe = await MatmulProbe.create(threads);
-    const pause = () => new Promise((r) => setTimeout(r, 100));
-    const fwd: number[] = [];
-    const loss: number[] = [];
-    const mm: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      await pause();
-      let s = performance.now();
-      logits = (await runner.run(ids, batch, seq)).logits;
-      fwd.push(performance.now() - s);
-      await pause();
-      s = performance.now();
-      await lossRunner.run(ids, batch, seq, { labels });
-      loss.push(performance.now() - s);
-      await pause();
-      for (let k = 0; k < 5; k++) mm.push(await probe.once());
-    }
-    await probe.release();
-    await runner.release();
-    await lossRunner.release();
-    if (flag('profile')) summariseProfile(dir, runs);
-
-    const ms = median(fwd);
-    const tps = (batch * seq) / (ms / 1000);
-    const flops = forwardFlops(fx.spec, batch, seq, chunk);
-    const achieved = flops.total / (ms / 1000) / 1e9;
-    const limit = median(mm);
-    console.log(`forward → logits: median ${ms.toFixed(1)} ms (min ${Math.min(...fwd).toFixed(1)}, max ${Math.max(...fwd).toFixed(1)}) → ${tps.toFixed(0)} tokens/s`);
-    console.log(`forward → in-graph loss (logits stay in the session): median ${median(loss).toFixed(1)} ms → ${((batch * seq) / (median(loss) / 1000)).toFixed(0)} tokens/s`);
-    console.log(`FLOPs per forward: ${(flops.total / 1e9).toFixed(2)} G (projections ${(flops.projections / 1e9).toFixed(2)}, scan ${(flops.scan / 1e9).toFixed(2)}, attention ${(flops.attention / 1e9).toFixed(2)}) → ${achieved.toFixed(1)} GFLOP/s`);
-    console.log(`ORT 1024³ fp32 MatMul (B pre-packed), ${threads} thread(s): median ${limit.toFixed(1)} GFLOP/s → forward reaches ${((100 * achieved) / limit).toFixed(0)}% of it`);
-    console.log(`vs the issue's PyTorch+transformers figure (${PYTORCH_REFERENCE_TOKENS_PER_S} tokens/s on a 2-core machine): ${(tps / PYTORCH_REFERENCE_TOKENS_PER_S).toFixed(2)}× (target ≥ 1.5×)`);
-
     const idsFile = join(dir, 'bench_ids.bin');
     const logitsFile = join(dir, 'bench_logits.bin');
     writeFileSync(idsFile, new Uint8Array(ids.buffer));
     writeFileSync(logitsFile, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-    const r = runPythonScript<{ seconds: number; max_abs_diff: number }>('forward.py', [fx.dir, idsFile, logitsFile, String(threads), String(Math.max(3, Math.min(runs, 5))), String(batch), String(seq)]);
-    if (r.ok && Number.isFinite(r.result.seconds)) {
-      const py = r.result;
-      const pyTps = (batch * seq) / py.seconds;
-      console.log(`transformers NemotronHForCausalLM (torch, ${threads} thread(s)): ${pyTps.toFixed(0)} tokens/s → ONNX engine is ${(tps / pyTps).toFixed(2)}× that; max |Δlogits| ${py.max_abs_diff.toExponential(2)}`);
-    } else console.log(`FAILED: transformers side by side: ${r.ok ? `unexpected result ${JSON.stringify(r.result)}` : r.error}`);
+
+    const started = await PythonSide.start('forward.py', [fx.dir, idsFile, logitsFile, String(threads), String(batch), String(seq)]);
+    if (started.ok) py = started.result;
+    else console.log(`FAILED: transformers side by side: ${started.error}`);
+    const probe = await MatmulProbe.create(threads);
+    const proj = await ProjectionProbe.create(fx.spec, batch * seq, threads);
+    const timed = async (f: () => Promise<unknown>) => {
+      const s = performance.now();
+      await f();
+      return performance.now() - s;
+    };
+    const r = await alternate(
+      rounds,
+      {
+        logits: () =>
+          timed(async () => {
+            logits = (await runner.run(ids, batch, seq)).logits;
+          }),
+        loss: () => timed(() => lossRunner.run(ids, batch, seq, { labels })),
+        projections: () => proj.once(),
+        // The best of 5 back-to-back 1024³ runs, as milliseconds of one.
+        matmul: async () => {
+          let g = 0;
+          for (let k = 0; k < 5; k++) g = Math.max(g, await probe.once());
+          return (2 * 1024 ** 3) / (g * 1e6);
+        },
+      },
+      py,
+    );
+    await probe.release();
+    await proj.release();
+    await runner.release();
+    await lossRunner.release();
+    if (flag('profile')) summariseProfile(dir, rounds);
+    let diff = '';
+    if (py) {
+      const f = await py.finish<{ max_abs_diff: number }>();
+      diff = f.ok ? `max |Δlogits| vs transformers ${f.result.max_abs_diff.toExponential(2)}` : `FAILED: transformers logits: ${f.error}`;
+    }
+    if (r.theirsError) console.log(`FAILED: transformers side by side: ${r.theirsError}`);
+
+    const tokens = batch * seq;
+    const tps = (ms: number) => `${(tokens / (ms / 1000)).toFixed(0)} tok/s`;
+    const flops = forwardFlops(fx.spec, batch, seq, chunk);
+    const mmRate = (2 * 1024 ** 3) / (best(r.ours['matmul']!) / 1000) / 1e9;
+    const achieved = flops.total / (best(r.ours['logits']!) / 1000) / 1e9;
+    const projRate = proj.flops / (best(r.ours['projections']!) / 1000) / 1e9;
+    console.log(`\nbest of ${rounds} rounds (medians in brackets):`);
+    console.log(`  ours, logits returned:      ${describeMs(r.ours['logits']!)} → ${tps(best(r.ours['logits']!))}`);
+    console.log(`  ours, in-graph loss:        ${describeMs(r.ours['loss']!)} → ${tps(best(r.ours['loss']!))}`);
+    console.log(`  projection GEMMs alone:     ${describeMs(r.ours['projections']!)} (${(proj.flops / 1e9).toFixed(1)} GFLOP → ${projRate.toFixed(0)} GFLOP/s)`);
+    console.log(`  ORT 1024³ MatMul:           ${mmRate.toFixed(0)} GFLOP/s (best of ${5 * rounds})`);
+    console.log(`  transformers (torch ${threads} thread(s)): ${describeMs(r.theirs)}${r.theirs.length > 0 ? ` → ${tps(best(r.theirs))}` : ''}`);
+    console.log(`  FLOPs per forward ${(flops.total / 1e9).toFixed(2)} G (projections ${(flops.projections / 1e9).toFixed(2)}, scan ${(flops.scan / 1e9).toFixed(2)}, attention ${(flops.attention / 1e9).toFixed(2)}) → ${achieved.toFixed(0)} GFLOP/s with logits returned`);
+    if (diff) console.log(`  ${diff}`);
+    const theirs = r.theirs.length > 0 ? best(r.theirs) : NaN;
+    const speed = (ms: number) => theirs / ms;
+    const rows = [
+      { what: `forward ${batch}×${seq}, logits returned`, ours: tps(best(r.ours['logits']!)), theirs: r.theirs.length ? tps(theirs) : '—', ratio: `${speed(best(r.ours['logits']!)).toFixed(2)}×`, target: `≥ ${TARGET_SPEEDUP.toFixed(1)}×`, met: speed(best(r.ours['logits']!)) >= TARGET_SPEEDUP },
+      { what: `forward ${batch}×${seq}, in-graph loss`, ours: tps(best(r.ours['loss']!)), theirs: r.theirs.length ? tps(theirs) : '—', ratio: `${speed(best(r.ours['loss']!)).toFixed(2)}×` },
+      { what: 'share of ORT 1024³ MatMul rate (logits returned)', ours: `${((100 * achieved) / mmRate).toFixed(0)}%`, theirs: '', ratio: '', target: `≥ ${100 * TARGET_MATMUL_SHARE}%`, met: achieved / mmRate >= TARGET_MATMUL_SHARE },
+      { what: 'projection GEMMs alone (the floor)', ours: tps(best(r.ours['projections']!)), theirs: r.theirs.length ? tps(theirs) : '—', ratio: `${speed(best(r.ours['projections']!)).toFixed(2)}× (ceiling)` },
+    ];
+    printTable(`side by side, best of ${rounds} (median logits ${median(r.ours['logits']!).toFixed(1)} ms, median transformers ${r.theirs.length ? median(r.theirs).toFixed(1) : '—'} ms):`, rows);
+    console.log(`\nload average per round: ${r.loads.join(' | ')}; at end: ${loadLine()}`);
   } finally {
+    py?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,8 +1,11 @@
-// Bench: training at sizes well beyond the bundled models, to find the largest model that trains on this
-// machine and what a step costs there. For each hidden size: a nemotron_h of 16 layers (M-M*M-M-M-M*M-M-,
-// FFN 4 × hidden, Mamba heads of 64 channels in 8 groups, vocab 4096), trained by the real trainer (CE
-// loss, AdamW, clipping, BF16 checkpoint in, float32 master weights) for a few steps of batch 2 × 256.
-// Each size runs in its own process so its peak RSS is its own.
+// Bench: training at sizes well beyond the bundled models, against PyTorch + transformers at the same
+// sizes in the same run. For each hidden size: a nemotron_h of 16 layers (M-M*M-M-M-M*M-M-, FFN 4 × hidden,
+// Mamba heads of 64 channels in 8 groups, vocab 4096), trained by the real trainer (CE loss, AdamW,
+// clipping, BF16 checkpoint in, float32 master weights) for a few steps of batch 2 × 256; then the same
+// checkpoint trained by transformers the same way (bench/py/train_step.py, the conformance venv). Each side
+// of each size runs in its own process, one after the other (two large models at once would not fit),
+// so each peak RSS is its own; the table gives step times (best and median after the first step), peak
+// RSS and bytes per parameter for both, and /proc/loadavg around each.
 //
 //   npx tsx bench/train-scale.ts [--hidden 512,1024] [--steps 5]        (2048 ≈ 456M params, ~17 GB)
 //
@@ -11,13 +14,15 @@
 
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFixtureCheckpoint } from '../src/core/testing/fixtures';
 import { train } from '../src/core/distill/trainer';
 import { ortTrainStep } from '../src/core/distill/ort-train-step';
 import { forwardLogitsSource } from '../src/core/distill/forward-source';
 import { MatmulProbe } from './matmul-probe';
+import { PythonSide } from './python';
+import { best, loadLine, median, printTable, type Row } from './side-by-side';
 
 const BATCH = 2;
 const SEQ = 256;
@@ -30,46 +35,60 @@ function arg(name: string, fallback: string): string {
 interface SizeResult {
   hidden: number;
   params: number;
-  msPerStep: number;
-  /** Median step time from the third step on. */
-  steadyMs: number;
-  peakRssGB: number;
+  /** Step times in ms, in order (the first includes first-touch page faults of ORT's arena). */
+  stepsMs: number[];
+  peakRss: number;
   firstLoss: number;
   lastLoss: number;
 }
 
-/** Child: trains one size and prints its result as one JSON line. */
-async function one(hidden: number, steps: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'hc-train-scale-'));
+function fixtureOptions(hidden: number) {
+  return {
+    family: 'nemotron_h' as const, vocabSize: 4096, hiddenSize: hidden, pattern: 'M-M*M-M-M-M*M-M-', mambaHeads: hidden / 32, mambaHeadDim: 64, nGroups: 8,
+    stateSize: 64, intermediateSize: hidden * 4, attentionHeads: hidden / 64, kvHeads: 4, attentionHeadDim: 64, chunkSize: 64, dtype: 'BF16' as const,
+  };
+}
+
+/** Child: trains the checkpoint with the real trainer and prints its result as one JSON line. */
+async function one(model: string, hidden: number, steps: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'hc-train-scale-run-'));
   try {
-    const f = await writeFixtureCheckpoint(join(dir, 'm'), {
-      family: 'nemotron_h', vocabSize: 4096, hiddenSize: hidden, pattern: 'M-M*M-M-M-M*M-M-', mambaHeads: hidden / 32, mambaHeadDim: 64, nGroups: 8,
-      stateSize: 64, intermediateSize: hidden * 4, attentionHeads: hidden / 64, kvHeads: 4, attentionHeadDim: 64, chunkSize: 64, dtype: 'BF16',
-    });
-    for (const n of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) cpSync(join('examples', 'tokenizer', n), join(dir, 'm', n));
     const r = await train(
       {
-        student: join(dir, 'm'), data: join('examples', 'data', 'train.txt'), out: join(dir, 'run'), steps, batch: BATCH, seqLen: SEQ, packing: 'concat', shuffle: true, seed: 0,
+        student: model, data: join('examples', 'data', 'train.txt'), out: join(dir, 'run'), steps, batch: BATCH, seqLen: SEQ, packing: 'concat', shuffle: true, seed: 0,
         lr: 1e-4, minLr: 1e-5, warmupSteps: 0, weightDecay: 0.01, gradAccum: 1, clip: 1, loss: 'ce', alpha: 0.5, temperature: 1, evalEvery: 0, evalSamples: 4, saveEvery: 0, resume: false, device: 'cpu',
       },
       { step: ortTrainStep, forward: forwardLogitsSource },
     );
-    // Per-step times from the run's metrics: the first steps also grow ORT's arena (first-touch page faults).
     const elapsed = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; elapsed_s?: number; loss?: number })
       .filter((m) => m.loss !== undefined).map((m) => m.elapsed_s!);
-    const perStep = elapsed.map((e, i) => 1000 * (e - (i > 0 ? elapsed[i - 1]! : 0)));
-    const later = perStep.slice(2);
-    const steadyMs = later.length > 0 ? [...later].sort((a, b) => a - b)[later.length >> 1]! : perStep[perStep.length - 1]!;
-    const res: SizeResult = { hidden, params: f.spec.params.total, msPerStep: r.msPerStep, steadyMs, peakRssGB: process.resourceUsage().maxRSS / 1024 ** 2, firstLoss: r.firstLoss, lastLoss: r.lastLoss };
+    const stepsMs = elapsed.map((e, i) => 1000 * (e - (i > 0 ? elapsed[i - 1]! : 0)));
+    const res: SizeResult = { hidden, params: r.params, stepsMs, peakRss: process.resourceUsage().maxRSS * 1024, firstLoss: r.firstLoss, lastLoss: r.lastLoss };
     console.log(`RESULT ${JSON.stringify(res)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** The same checkpoint trained by transformers (bench/py/train_step.py): step times and peak RSS. */
+async function pytorch(model: string, threads: number, steps: number): Promise<{ stepsMs: number[]; peakRss: number; params: number } | string> {
+  const started = await PythonSide.start('train_step.py', [model, String(threads), String(BATCH), String(SEQ)]);
+  if (!started.ok) return started.error;
+  const py = started.result;
+  try {
+    const r = await py.run(Math.max(1, steps - 1)); // its setup took one warm-up step already
+    if (!r.ok) return r.error;
+    const f = await py.finish<{ peak_rss: number; params: number }>();
+    if (!f.ok) return f.error;
+    return { stepsMs: r.result, peakRss: f.result.peak_rss, params: f.result.params };
+  } finally {
+    py.kill();
+  }
+}
+
 async function main(): Promise<void> {
   const steps = Number(arg('steps', '5'));
-  if (process.argv.includes('--one')) return one(Number(arg('one', '0')), steps);
+  if (process.argv.includes('--one')) return one(arg('model', ''), Number(arg('one', '0')), steps);
   const sizes = arg('hidden', '512,1024').split(',').map(Number);
   for (const h of sizes) if (!(h > 0 && h % 64 === 0)) throw new Error(`--hidden ${h}: each size must be a positive multiple of 64`);
   const threads = Math.min(2, availableParallelism());
@@ -80,25 +99,50 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
     for (let k = 0; k < 5; k++) runs.push(await probe.once());
   }
-  const gflops = runs.sort((a, b) => a - b)[runs.length >> 1]!; // median of 30
+  const gflops = Math.max(...runs);
   await probe.release();
   console.log(`nemotron_h, 16 layers M-M*M-M-M-M*M-M-, FFN 4×hidden, vocab 4096, CE loss, batch ${BATCH} × ${SEQ}, ${steps} steps, ${threads} thread(s)`);
-  console.log(`anchor: ORT 1024³ fp32 MatMul ${gflops.toFixed(1)} GFLOP/s; load average at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log('hidden  params     mean step  steady step  peak RSS   achieved at steady (6·N·T)   loss first → last');
+  console.log(`anchor: ORT 1024³ fp32 MatMul ${gflops.toFixed(1)} GFLOP/s (best of 30); load average at start ${loadLine()} (a machine shared with other jobs)`);
+  const table: Row[] = [];
   for (const h of sizes) {
-    const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', String(h), '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-    const line = c.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-    if (!line) {
-      console.log(`${String(h).padEnd(6)}  failed (exit ${c.status ?? c.signal}): ${c.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-      continue;
+    const dir = mkdtempSync(join(tmpdir(), 'hc-train-scale-'));
+    try {
+      const model = join(dir, 'm');
+      await writeFixtureCheckpoint(model, fixtureOptions(h));
+      for (const n of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) cpSync(join('examples', 'tokenizer', n), join(model, n));
+      const loadBefore = loadLine();
+      const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', String(h), '--model', model, '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const line = c.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line) {
+        console.log(`hidden ${h}: ours failed (exit ${c.status ?? c.signal}): ${c.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        continue;
+      }
+      const ours = JSON.parse(line.slice(7)) as SizeResult;
+      const loadMid = loadLine();
+      const theirs = await pytorch(model, threads, steps);
+      const later = (xs: number[]) => (xs.length > 1 ? xs.slice(1) : xs);
+      const o = later(ours.stepsMs);
+      const achieved = (6 * ours.params * BATCH * SEQ) / (best(o) / 1000) / 1e9;
+      const gb = (b: number) => `${(b / 1024 ** 3).toFixed(2)} GB`;
+      console.log(`\nhidden ${h}: ${(ours.params / 1e6).toFixed(1)}M params; load ${loadBefore} → ${loadMid} → ${loadLine()}`);
+      console.log(`  ours:    steps ${ours.stepsMs.map((x) => (x / 1000).toFixed(2)).join(' ')} s; best ${(best(o) / 1000).toFixed(2)} s (median ${(median(o) / 1000).toFixed(2)}) → ${achieved.toFixed(1)} GFLOP/s (${((100 * achieved) / gflops).toFixed(0)}% of the anchor); peak RSS ${gb(ours.peakRss)} = ${(ours.peakRss / ours.params).toFixed(1)} bytes/param; loss ${ours.firstLoss.toFixed(3)} → ${ours.lastLoss.toFixed(3)}`);
+      if (typeof theirs === 'string') {
+        console.log(`  FAILED: PyTorch side: ${theirs}`);
+        table.push({ what: `${(ours.params / 1e6).toFixed(0)}M step`, ours: `${(best(o) / 1000).toFixed(2)} s`, theirs: '—', ratio: '' }, { what: `${(ours.params / 1e6).toFixed(0)}M peak RSS`, ours: gb(ours.peakRss), theirs: '—', ratio: '' });
+        continue;
+      }
+      console.log(`  PyTorch: steps ${theirs.stepsMs.map((x) => (x / 1000).toFixed(2)).join(' ')} s (after one warm-up); best ${(best(theirs.stepsMs) / 1000).toFixed(2)} s (median ${(median(theirs.stepsMs) / 1000).toFixed(2)}); peak RSS ${gb(theirs.peakRss)} = ${(theirs.peakRss / theirs.params).toFixed(1)} bytes/param`);
+      const bpp = ours.peakRss / ours.params;
+      table.push(
+        { what: `${(ours.params / 1e6).toFixed(0)}M params: step (best)`, ours: `${(best(o) / 1000).toFixed(2)} s`, theirs: `${(best(theirs.stepsMs) / 1000).toFixed(2)} s`, ratio: `${(best(o) / best(theirs.stepsMs)).toFixed(2)}×` },
+        { what: `${(ours.params / 1e6).toFixed(0)}M params: peak RSS`, ours: `${gb(ours.peakRss)} (${bpp.toFixed(1)} B/param)`, theirs: `${gb(theirs.peakRss)} (${(theirs.peakRss / theirs.params).toFixed(1)} B/param)`, ratio: `${(ours.peakRss / theirs.peakRss).toFixed(2)}×`, ...(ours.params >= 100e6 ? { target: '≤ 20 B/param', met: bpp <= 20 } : {}) },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    const r = JSON.parse(line.slice(7)) as SizeResult;
-    const achieved = (6 * r.params * BATCH * SEQ) / (r.steadyMs / 1000) / 1e9;
-    console.log(
-      `${String(h).padEnd(6)}  ${(r.params / 1e6).toFixed(1).padStart(7)}M  ${(r.msPerStep / 1000).toFixed(2).padStart(7)} s  ${(r.steadyMs / 1000).toFixed(2).padStart(9)} s  ${r.peakRssGB.toFixed(1).padStart(7)} GB   ${achieved.toFixed(1).padStart(6)} GFLOP/s (${((100 * achieved) / gflops).toFixed(0)}%)   ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`,
-    );
   }
-  console.log(`load average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  printTable('side by side (each side its own process, one after the other):', table);
+  console.log(`\nload average at end ${loadLine()}`);
 }
 
 void main().catch((e: unknown) => {

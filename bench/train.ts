@@ -1,14 +1,12 @@
-// Bench: milliseconds per distillation step (teacher forward + student forward/backward + AdamW update),
-// CPU, batch 4 × 256. Teacher = the inference bench fixture (13.8M parameters), student = the same with
-// hidden 384, FFN 768, 8 Mamba heads (2 per group). Target (issue 6): ≤ 0.67 × PyTorch's step time
-// (reference: 1153 ms with PyTorch 2.13 + transformers 5.18, 2 threads, on a 2-core machine of this kind).
+// Bench: milliseconds per distillation step (teacher forward + student forward/backward + clipping + AdamW
+// update), CPU, batch 4 × 256, against the same step in PyTorch + transformers (bench/py/distill_step.py,
+// the conformance venv) on the same checkpoint files, side by side in the same run: rounds alternate one
+// step of ours and one of theirs. Teacher = the inference bench fixture (13.8M parameters), student = the
+// same with hidden 384, FFN 768, 8 Mamba heads (2 per group). Prints the best of each side (and medians),
+// the ratio, our step's split (teacher forward / student step / optimizer) and /proc/loadavg.
 //
-//   npx tsx bench/train.ts [--steps 8] [--threads 2]
-//
-// Also prints the split (teacher forward / student step / optimizer) measured in the same run, and the same
-// step in PyTorch + transformers side by side (bench/py/distill_step.py, from the conformance venv).
+//   npx tsx bench/train.ts [--rounds 8] [--threads 2]
 
-import { runPythonScript } from './python';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +18,10 @@ import { ortTrainStep } from '../src/core/distill/ort-train-step';
 import { forwardLogitsSource } from '../src/core/distill/forward-source';
 import { AdamW, clipGradients, decays } from '../src/core/distill/optimizer';
 import { Rng } from '../src/core/util/random';
+import { PythonSide } from './python';
+import { alternate, best, describeMs, loadLine, median, printTable } from './side-by-side';
 
-const REFERENCE_PYTORCH_MS = 1153;
-const TARGET = 0.67;
+const TARGET = 0.5;
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,18 +29,21 @@ function arg(name: string, def: number): number {
 }
 
 async function main(): Promise<void> {
-  const steps = arg('steps', 8);
+  const rounds = arg('rounds', 8);
   const threads = arg('threads', 2);
   const B = 4;
   const T = 256;
   const dir = mkdtempSync(join(tmpdir(), 'hc-bench-train-'));
+  let py: PythonSide | undefined;
   try {
     const teacherFx = await writeFixtureCheckpoint(join(dir, 'teacher'), { ...BENCH_FIXTURE, seed: 1 });
     const studentFx = await writeFixtureCheckpoint(join(dir, 'student'), { ...BENCH_STUDENT, seed: 2 });
+    console.log(`distillation step, CPU, batch ${B}×${T}, ${threads} threads, teacher ${teacherFx.spec.params.total.toLocaleString('en-US')} / student ${studentFx.spec.params.total.toLocaleString('en-US')} params`);
+    console.log(`load average at start: ${loadLine()} (a machine shared with other jobs)`);
     const teacher = await openCheckpoint(teacherFx.dir);
     const student = await openCheckpoint(studentFx.dir);
     const specs = allTensorSpecs(student.spec);
-    const params = [];
+    const params: { name: string; shape: number[]; value: Float32Array }[] = [];
     for (const t of specs) params.push({ name: t.name, shape: t.shape, value: await student.readFloat32(t.name) });
     const opt = new AdamW(params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(specs[i]!.role, p.name) })));
     const t0 = performance.now();
@@ -49,39 +51,51 @@ async function main(): Promise<void> {
     const tf = await forwardLogitsSource(teacher, { device: 'cpu', threads });
     const setupMs = performance.now() - t0;
     const rng = new Rng(5);
+    const values = params.map((p) => p.value);
     const V = student.spec.vocabSize;
-    const times = { teacher: [] as number[], student: [] as number[], optimizer: [] as number[], total: [] as number[] };
-    for (let s = 0; s <= steps; s++) {
+    const split = { teacher: [] as number[], student: [] as number[], optimizer: [] as number[] };
+    const once = async (): Promise<number> => {
       const ids = BigInt64Array.from({ length: B * T }, () => BigInt(rng.int(V)));
       const a = performance.now();
       const tl = await tf.logits(ids, B, T);
       const b = performance.now();
-      const r = await step.run(params.map((p) => p.value), ids, tl);
+      const r = await step.run(values, ids, tl);
       const c = performance.now();
       clipGradients(r.grads, 1);
       opt.update(r.grads, 1e-4);
       const d = performance.now();
-      if (s === 0) continue; // warm-up
-      times.teacher.push(b - a);
-      times.student.push(c - b);
-      times.optimizer.push(d - c);
-      times.total.push(d - a);
-    }
+      split.teacher.push(b - a);
+      split.student.push(c - b);
+      split.optimizer.push(d - c);
+      return d - a;
+    };
+    await once(); // warm-up
+    for (const k of Object.values(split)) k.length = 0;
+
+    const started = await PythonSide.start('distill_step.py', [teacherFx.dir, studentFx.dir, String(threads), String(B), String(T)]);
+    if (started.ok) py = started.result;
+    else console.log(`FAILED: PyTorch side by side: ${started.error}`);
+    const r = await alternate(rounds, { step: once }, py);
     await step.release();
     await tf.release();
     await teacher.close();
     await student.close();
-    const med = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)]!;
-    const total = med(times.total);
-    console.log(`distillation step, CPU, batch ${B}×${T}, ${threads} threads, teacher ${teacherFx.spec.params.total.toLocaleString('en-US')} / student ${studentFx.spec.params.total.toLocaleString('en-US')} params`);
+    if (py) await py.finish();
+    if (r.theirsError) console.log(`FAILED: PyTorch side by side: ${r.theirsError}`);
+
+    const ours = r.ours['step']!;
+    const i = ours.indexOf(best(ours));
     console.log(`  setup (graph build + sessions): ${setupMs.toFixed(0)} ms`);
-    console.log(`  median over ${steps} steps: ${total.toFixed(0)} ms/step  (teacher fwd ${med(times.teacher).toFixed(0)}, student fwd+bwd ${med(times.student).toFixed(0)}, AdamW ${med(times.optimizer).toFixed(0)})`);
-    console.log(`  ${((B * T) / (total / 1000)).toFixed(0)} tokens/s`);
-    console.log(`  vs PyTorch reference ${REFERENCE_PYTORCH_MS} ms (this machine class): ratio ${(total / REFERENCE_PYTORCH_MS).toFixed(2)} (target ≤ ${TARGET})`);
-    const r = runPythonScript<{ ms: number }>('distill_step.py', [teacherFx.dir, studentFx.dir, String(threads), String(steps), String(B), String(T)]);
-    if (r.ok && Number.isFinite(r.result.ms)) console.log(`  PyTorch + transformers, same run: ${r.result.ms.toFixed(0)} ms/step; ratio ${(total / r.result.ms).toFixed(2)} (target ≤ ${TARGET})`);
-    else console.log(`  FAILED: PyTorch side by side: ${r.ok ? `unexpected result ${JSON.stringify(r.result)}` : r.error}`);
+    console.log(`  ours: ${describeMs(ours)}; the best step: teacher fwd ${split.teacher[i]!.toFixed(0)}, student fwd+bwd ${split.student[i]!.toFixed(0)}, clip+AdamW ${split.optimizer[i]!.toFixed(0)} ms (medians ${median(split.teacher).toFixed(0)} / ${median(split.student).toFixed(0)} / ${median(split.optimizer).toFixed(0)})`);
+    console.log(`  PyTorch + transformers: ${describeMs(r.theirs)}`);
+    const ratio = best(ours) / best(r.theirs.length ? r.theirs : [NaN]);
+    printTable(`side by side, best of ${rounds}:`, [
+      { what: `KD step ${B}×${T} (teacher fwd + student fwd/bwd + AdamW)`, ours: `${best(ours).toFixed(0)} ms`, theirs: r.theirs.length ? `${best(r.theirs).toFixed(0)} ms` : '—', ratio: `${ratio.toFixed(2)}×`, target: `≤ ${TARGET}×`, met: ratio <= TARGET },
+      { what: 'tokens/s', ours: ((B * T) / (best(ours) / 1000)).toFixed(0), theirs: r.theirs.length ? ((B * T) / (best(r.theirs) / 1000)).toFixed(0) : '—', ratio: '' },
+    ]);
+    console.log(`\nload average per round: ${r.loads.join(' | ')}; at end: ${loadLine()}`);
   } finally {
+    py?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }

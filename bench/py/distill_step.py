@@ -2,29 +2,31 @@
 forward KL (T = 1, mean over positions), gradient clipping at 1.0 and an AdamW update — the step the
 project's trainer takes.
 
-Usage: python distill_step.py TEACHER_DIR STUDENT_DIR THREADS STEPS BATCH SEQ
-Prints one JSON line: {"ms": median milliseconds per step over STEPS steps after one warm-up step}.
-Run from the conformance venv by bench/train.ts; any side-by-side bench may reuse it.
+Usage: python distill_step.py TEACHER_DIR STUDENT_DIR THREADS BATCH SEQ
+Speaks protocol.py: each run is one step on fresh random rows (one warm-up step at setup); finish gives
+{"loss": the last step's loss, "peak_rss": bytes}.
 """
-import json
 import sys
 import time
 
 import torch
 from transformers import AutoModelForCausalLM
 
+from protocol import peak_rss_bytes, serve
 
-def main():
+
+def setup():
     teacher_dir, student_dir = sys.argv[1:3]
-    threads, steps, batch, seq = (int(x) for x in sys.argv[3:7])
+    threads, batch, seq = (int(x) for x in sys.argv[3:6])
     torch.set_num_threads(threads)
     torch.manual_seed(5)
     teacher = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32).eval()
     student = AutoModelForCausalLM.from_pretrained(student_dir, dtype=torch.float32).train()
     opt = torch.optim.AdamW(student.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01)
     vocab = student.config.vocab_size
-    times = []
-    for i in range(steps + 1):
+    last = {}
+
+    def run():
         ids = torch.randint(0, vocab, (batch, seq))
         start = time.perf_counter()
         with torch.no_grad():
@@ -35,10 +37,12 @@ def main():
         torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
         opt.step()
         opt.zero_grad()
-        if i > 0:
-            times.append((time.perf_counter() - start) * 1000)
-    print(json.dumps({"ms": sorted(times)[len(times) // 2]}))
+        last["loss"] = loss.item()
+        return (time.perf_counter() - start) * 1000
+
+    run()  # warm-up
+    return run, lambda: {"loss": last["loss"], "peak_rss": peak_rss_bytes()}
 
 
 if __name__ == "__main__":
-    main()
+    serve(setup)

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workerVulkanEnv } from '../util/vulkan';
+import { computeMallocEnv } from '../util/malloc-tunables';
 
 /** Where the worker entry lives relative to this module, bundled or not. */
 export function defaultWorkerPath(): string {
@@ -44,7 +45,8 @@ export function forkWorker(workerPath: string, o: WorkerSpawnOptions): ChildProc
     cwd: o.cwd,
     // ELECTRON_RUN_AS_NODE: inside VS Code, process.execPath is Electron; this makes it act as node.
     // workerVulkanEnv: a Vulkan loader for --device webgpu must be on the library path at start.
-    env: { ...process.env, ...workerVulkanEnv({ ...process.env, ...o.env }), ...o.env, ELECTRON_RUN_AS_NODE: '1' },
+    // computeMallocEnv: huge pages for the large blocks every ORT output is copied into (malloc-tunables.ts).
+    env: { ...process.env, ...computeMallocEnv({ ...process.env, ...o.env }), ...workerVulkanEnv({ ...process.env, ...o.env }), ...o.env, ELECTRON_RUN_AS_NODE: '1' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',
   });

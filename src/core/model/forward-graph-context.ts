@@ -6,7 +6,7 @@
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec, LayerSpec, TensorRole } from '../arch/spec';
 import { GraphBuilder, type Value } from '../onnx/index';
-import type { WeightSource } from './forward-weights';
+import { rowRangeInputName, type WeightSource } from './forward-weights';
 import { emitTapStats, wantsStatsOf } from './forward-graph-stats';
 
 export type DtClampMode = 'config' | 'transformers5';
@@ -35,6 +35,13 @@ export interface ForwardGraphOptions {
    * (next-token loss without copying [batch, seq, vocab] logits out of the session; labels must be valid ids).
    */
   nll?: boolean;
+  /**
+   * Weights bound as graph inputs whose rows the graph uses as separate ranges (the Mamba in_proj's z, xBC
+   * and dt rows) become one input per range (forward-weights.ts rowRangeInputName), fed as views of the
+   * caller's array: slicing an input in the graph copies it on every run (for an 8B in_proj, ~300 MB per
+   * layer). Initializers are always sliced in the graph (ORT folds those slices once at load).
+   */
+  weightRowInputs?: boolean;
 }
 
 export const DEFAULT_CHUNK_SIZE = 64;
@@ -90,6 +97,22 @@ export class ForwardContext {
     if (v.dtype !== 'float32') v = this.g.cast(v, 'float32', { name: `${name}:f32` });
     this.weightValues.set(name, v);
     return v;
+  }
+
+  /**
+   * Rows [a, b) of a weight, per range: slices of the bound value, or (weightRowInputs, for a weight bound
+   * as an input) one graph input per range, so no run copies the weight.
+   */
+  weightRows(name: string, ranges: readonly (readonly [number, number])[]): Value[] {
+    const b = this.weights.get(name);
+    if (b.kind !== 'input' || !this.opts.weightRowInputs) {
+      const w = this.weight(name);
+      return ranges.map(([a, e]) => this.g.slice(w, [a], [e], [0]));
+    }
+    return ranges.map(([a, e]) => {
+      const v = this.g.input(rowRangeInputName(name, a, e), b.dtype, [e - a, ...b.shape.slice(1)]);
+      return v.dtype === 'float32' ? v : this.g.cast(v, 'float32');
+    });
   }
 
   /** Raw (un-cast) binding value — the embedding Gather reads rows before casting. */

@@ -66,22 +66,24 @@ export function emitMambaMixer(cx: ForwardContext, layer: LayerSpec, u: Value): 
 
   // in_proj, split by weight rows so each part comes out in the layout its consumer wants:
   // z token-major [B·T, I] (gated norm), xBC and dt channel-major [B, C, T] / [B, H, T] (conv, scan) as
-  // W·uᵀ — no Split copy and no transposes. Row slices of an initializer are folded by ORT at load.
-  const W = cx.weight(cx.roleName(layer, 'in_proj'));
+  // W·uᵀ — no Split copy and no transposes. Row slices of an initializer are folded by ORT at load; a weight
+  // fed at run time comes as one input per row range (weightRowInputs), so no run copies it.
+  const ranges = [
+    [0, I],
+    [I, I + C],
+    [I + C, I + C + H],
+  ] as const;
+  const [Wz, Wxbc, Wdt] = cx.weightRows(cx.roleName(layer, 'in_proj'), ranges) as [Value, Value, Value];
   const biasName = cx.optionalRole(layer, 'in_proj_bias');
-  const bias = biasName ? cx.weight(biasName) : undefined;
-  const rows = (a: number, b: number) => g.slice(W, [a], [b], [0]);
-  const biasRows = (a: number, b: number, channelMajor: boolean) => {
-    const piece = g.slice(bias!, [a], [b], [0]);
-    return channelMajor ? g.unsqueeze(piece, [-1]) : piece;
-  };
-  let z = cx.mm(u, rows(0, I), { transB: true });
-  if (bias) z = g.add(z, biasRows(0, I, false));
+  const [bz, bxbc, bdt] = biasName ? (cx.weightRows(biasName, ranges) as [Value, Value, Value]) : [];
+  const channelMajor = (v: Value) => g.unsqueeze(v, [-1]);
+  let z = cx.mm(u, Wz, { transB: true });
+  if (bz) z = g.add(z, bz);
   const u3 = cx.to3d(u, [cx.spec.hiddenSize]);
-  let convIn = cx.mm(rows(I, I + C), u3, { transB: true }); // [B, C, T]
-  if (bias) convIn = g.add(convIn, biasRows(I, I + C, true));
-  let dtRaw = cx.mm(rows(I + C, I + C + H), u3, { transB: true }); // [B, H, T]
-  if (bias) dtRaw = g.add(dtRaw, biasRows(I + C, I + C + H, true));
+  let convIn = cx.mm(Wxbc, u3, { transB: true }); // [B, C, T]
+  if (bxbc) convIn = g.add(convIn, channelMajor(bxbc));
+  let dtRaw = cx.mm(Wdt, u3, { transB: true }); // [B, H, T]
+  if (bdt) dtRaw = g.add(dtRaw, channelMajor(bdt));
   const xTap = `${tp}.x`;
   if (cx.wantsTap(xTap) || wantsStatsOf(cx, xTap)) {
     const xCm = g.slice(convIn, [0], [I], [1]); // [B, I, T]

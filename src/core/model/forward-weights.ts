@@ -17,6 +17,20 @@ export interface WeightSource {
   get(name: string): WeightBinding;
 }
 
+/**
+ * Name of the graph input that carries rows [start, end) of a weight bound as an input, for graphs built
+ * with `weightRowInputs` (forward-graph-context.ts): the caller feeds a view of those rows, nothing is copied.
+ */
+export function rowRangeInputName(tensor: string, start: number, end: number): string {
+  return `${tensor}#rows${start}:${end}`;
+}
+
+/** The tensor and row range of a rowRangeInputName, or undefined for any other input name. */
+export function parseRowRangeInput(input: string): { tensor: string; start: number; end: number } | undefined {
+  const m = /^(.*)#rows(\d+):(\d+)$/.exec(input);
+  return m ? { tensor: m[1]!, start: Number(m[2]), end: Number(m[3]) } : undefined;
+}
+
 /** A tensor's place in a checkpoint file. */
 export type TensorLocation = CheckpointTensor;
 

@@ -25,7 +25,7 @@ import type { Checkpoint } from '../checkpoint/checkpoint';
 import { serializeModel } from '../onnx/index';
 import { buildLayerGraph, checkRunnable, HIDDEN, HIDDEN_OUT, LOGITS, type DtClampMode } from '../model/forward-graph';
 import { buildHeadChunkGraph, CHUNK_LSE, HEAD_WEIGHT, LABEL_LOGIT, LOCAL_LABELS } from '../model/forward-graph-head';
-import { memoryWeights } from '../model/forward-weights';
+import { memoryWeights, parseRowRangeInput } from '../model/forward-weights';
 import { createSession, type Device, type ExecutionProvider } from './session';
 import { DEFAULT_HEAD_ROWS } from './execution-plan';
 import { WeightReader, type WeightPart } from './weight-reader';
@@ -182,6 +182,7 @@ export class StreamedModel {
       fused: o.fused,
       taps: out.taps,
       stats: out.stats,
+      weightRowInputs: true,
     });
     let created;
     try {
@@ -295,10 +296,17 @@ export class StreamedModel {
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of s.session.inputNames) {
       if (name === HIDDEN) continue;
-      const role = s.template.tensors.find((t) => t.name === name)?.role;
+      // A row range of a weight (the Mamba in_proj) is fed as a view of this layer's array: no copy.
+      const range = parseRowRangeInput(name);
+      const role = s.template.tensors.find((t) => t.name === (range?.tensor ?? name))?.role;
       const mine = layer.tensors.find((x) => x.role === role);
       if (!role || !mine) throw new HybridCompressError('RUNTIME_ERROR', `layer ${layer.index}: the layer graph's input "${name}" has no counterpart in this layer`, { tensor: name });
-      feeds[name] = new ort.Tensor('float32', w.get(role)!, mine.shape);
+      const values = w.get(role)!;
+      if (!range) feeds[name] = new ort.Tensor('float32', values, mine.shape);
+      else {
+        const cols = mine.shape.slice(1).reduce((a, b) => a * b, 1);
+        feeds[name] = new ort.Tensor('float32', values.subarray(range.start * cols, range.end * cols), [range.end - range.start, ...mine.shape.slice(1)]);
+      }
     }
     const from = `layers.${s.template.index}.`;
     const to = `layers.${layer.index}.`;
