@@ -59,12 +59,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exit once stdout and stderr have drained: on a pipe Node writes asynchronously, and a bare
+ * process.exit() cut `search --candidates-only --json | jq` off after the first few hundred kilobytes.
+ */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`hybrid-compress: ${describeError(e)}\n`);
-      process.exit(1);
-    },
-  );
+  main(process.argv.slice(2)).then(exitWhenFlushed, (e) => {
+    process.stderr.write(`hybrid-compress: ${describeError(e)}\n`);
+    exitWhenFlushed(1);
+  });
 }

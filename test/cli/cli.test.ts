@@ -1,5 +1,5 @@
-// `hybrid-compress inspect` as a user runs it: a child process, exit codes, stdout table / JSON, and a
-// one-line reason on stderr for bad checkpoints. Runs dist/cli.js when it is newer than every source
+// `hybrid-compress` as a user runs it (inspect; search --candidates-only at 8B): a child process, exit codes,
+// stdout table / JSON, and a one-line reason on stderr for bad checkpoints. Runs dist/cli.js when it is newer than every source
 // file (as right after `npm run build`); otherwise bundles src/cli/main.ts the same way into a temp
 // folder first (150 ms, then ~0.1 s per run instead of ~1 s through tsx), falling back to tsx.
 
@@ -50,7 +50,7 @@ before(async () => {
 
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    execFile(process.execPath, [...cliArgs, ...args], { cwd: ROOT, maxBuffer: 16 << 20, env: { ...process.env, HC_DEBUG: '' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...cliArgs, ...args], { cwd: ROOT, maxBuffer: 256 << 20, env: { ...process.env, HC_DEBUG: '' } }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       res({ code, stdout, stderr });
     });
@@ -106,6 +106,23 @@ test('inspect on the sparse sharded 8B fixture prints exactly 8,100,852,736', as
   assert.equal(j.params.total, 8_100_852_736);
   assert.equal(j.sharded, true);
   assert.equal(j.num_layers, 52);
+});
+
+test('search --candidates-only --json on the sparse 8B fixture lists the paper\'s 4B (Nemotron-H-4B, 4,489,223,040 parameters) unscored', async () => {
+  const dir = join(tmp.dir, '8b-search');
+  await writeFixtureCheckpoint(dir, { ...NEMOTRON_H_8B, sparse: true });
+  const r = await runCli(['search', dir, '--target-params', '4489223040', '--candidates-only', '--importance', 'random', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; value?: unknown });
+  const result = lines.find((l) => l.type === 'result')?.value as { scored: number; winner: unknown; within_tolerance: number; candidates: Record<string, number>[] };
+  assert.ok(result, r.stdout.slice(0, 2000));
+  assert.equal(result.scored, 0);
+  assert.equal(result.winner, null);
+  assert.equal(result.candidates.length, result.within_tolerance);
+  const paper = result.candidates.filter((c) => c['hidden_size'] === 3072 && c['ffn_hidden_size'] === 12288 && c['mamba_num_heads'] === 112 && c['mamba_head_dim'] === 64 && c['num_layers'] === 52);
+  assert.equal(paper.length, 1);
+  assert.equal(paper[0]!['params'], 4_489_223_040);
+  for (const c of result.candidates) assert.ok(Math.abs(c['params']! - 4_489_223_040) <= 0.05 * 4_489_223_040, `candidate ${c['id']} has ${c['params']} parameters`);
 });
 
 test('bad checkpoints exit 2 with a one-line reason on stderr and nothing on stdout', async () => {
