@@ -197,6 +197,34 @@ test('nll: in-graph next-token loss matches −log softmax of the reference logi
   }
 });
 
+test('lastLogits: [batch, 1, vocab] equal to the last position of the full logits, whole and streamed; refused with nll', async () => {
+  const fx = await fixture('last', SMALL);
+  const B = 2;
+  const T = 13;
+  const V = fx.spec.vocabSize;
+  const { flat } = ids(B, T, V, 9);
+  const full = await ForwardRunner.create(fx.dir, { mode: 'whole', threads: 1, chunkSize: 8, device: 'cpu' });
+  try {
+    const all = (await full.run(flat, B, T)).logits;
+    for (const mode of ['whole', 'streamed'] as const) {
+      const last = await ForwardRunner.create(fx.dir, { mode, threads: 1, chunkSize: 8, device: 'cpu', lastLogits: true });
+      try {
+        const got = (await last.run(flat, B, T)).logits;
+        assert.equal(got.length, B * V, mode);
+        for (let b = 0; b < B; b++) {
+          const want = all.subarray((b * T + T - 1) * V, (b * T + T) * V);
+          assert.ok(maxAbsDiff(got.subarray(b * V, (b + 1) * V), want) <= 1e-5, `${mode} row ${b}`);
+        }
+      } finally {
+        await last.release();
+      }
+    }
+  } finally {
+    await full.release();
+  }
+  await assert.rejects(ForwardRunner.create(fx.dir, { mode: 'whole', device: 'cpu', lastLogits: true, nll: true }), (e: unknown) => e instanceof HybridCompressError && /nll/.test(e.message));
+});
+
 test('bad input gives typed errors naming what is valid', async () => {
   const fx = await fixture('errors', { ...SMALL, seed: 1 });
   await assert.rejects(ForwardRunner.create(fx.dir, { taps: ['layers.99.input'], device: 'cpu' }), (e: unknown) => e instanceof HybridCompressError && e.code === 'OPTION_INVALID' && /valid taps/.test(e.message));

@@ -27,7 +27,7 @@ export interface GenerateResult {
 export async function generateGreedy(s: GenerateSettings, hooks: { onToken?: (text: string, n: number) => void; signal?: AbortSignal } = {}): Promise<GenerateResult> {
   const ckpt = await openCheckpoint(s.model);
   const tok = loadTokenizer(ckpt.dir);
-  const runner = await ForwardRunner.create(ckpt, { device: s.device, threads: s.threads });
+  const runner = await ForwardRunner.create(ckpt, { device: s.device, threads: s.threads, lastLogits: true });
   try {
     const V = ckpt.spec.vocabSize;
     const ids = tok.encode(s.prompt);
@@ -39,11 +39,10 @@ export async function generateGreedy(s: GenerateSettings, hooks: { onToken?: (te
       if (hooks.signal?.aborted) throw new HybridCompressError('CANCELLED', 'generation cancelled');
       const all = [...ids, ...out];
       const { logits } = await runner.run(BigInt64Array.from(all.map(BigInt)), 1, all.length);
-      const base = (all.length - 1) * V;
-      // NaN logits would pick token 0 every time and print padding: name the weight instead.
-      if (firstNonFiniteIndex(logits.subarray(base, base + V)) >= 0) throw await nonFiniteError(ckpt, 'model', 'its logits');
+      // The last position's logits only (lastLogits). NaN logits would pick token 0 every time and print padding: name the weight instead.
+      if (firstNonFiniteIndex(logits) >= 0) throw await nonFiniteError(ckpt, 'model', 'its logits');
       let best = 0;
-      for (let v = 1; v < V; v++) if (logits[base + v]! > logits[base + best]!) best = v;
+      for (let v = 1; v < V; v++) if (logits[v]! > logits[best]!) best = v;
       if (best === tok.eosId) break;
       out.push(best);
       hooks.onToken?.(tok.decode([best]), out.length);

@@ -36,6 +36,11 @@ export interface ForwardGraphOptions {
    */
   nll?: boolean;
   /**
+   * Logits of the last position only ([batch, 1, vocab]): greedy generation needs nothing else, and the
+   * head's GEMM and the copy out shrink by the sequence length. Not with nll.
+   */
+  lastLogits?: boolean;
+  /**
    * Weights bound as graph inputs whose rows the graph uses as separate ranges (the Mamba in_proj's z, xBC
    * and dt rows) become one input per range (forward-weights.ts rowRangeInputName), fed as views of the
    * caller's array: slicing an input in the graph copies it on every run (for an 8B in_proj, ~300 MB per

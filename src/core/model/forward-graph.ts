@@ -134,8 +134,10 @@ function emitHead(cx: ForwardContext, h: Value): void {
   const hf = cx.rmsNorm(h, cx.weight(cx.spec.normF.name));
   cx.tap('norm_f', hf);
   if (cx.opts.logits === false && !cx.opts.nll) return;
+  if (cx.opts.lastLogits && cx.opts.nll) throw new HybridCompressError('OPTION_INVALID', 'lastLogits gives the last position only; the next-token loss (nll) needs every position', { option: 'lastLogits' });
   // The GEMM writes [batch, seq, vocab] directly: reshaping a 2-D result would copy the largest tensor.
-  const hf3 = cx.to3d(hf, [cx.spec.hiddenSize]);
+  let hf3 = cx.to3d(hf, [cx.spec.hiddenSize]);
+  if (cx.opts.lastLogits) hf3 = g.slice(hf3, [-1], [Number.MAX_SAFE_INTEGER], [1]);
   const logits = cx.mm(hf3, cx.weight((cx.spec.lmHead ?? cx.spec.embedding).name), { transB: true, name: LOGITS });
   if (cx.opts.logits !== false) g.output(logits);
   if (cx.opts.nll) {

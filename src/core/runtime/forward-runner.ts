@@ -51,7 +51,7 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  /** [batch, seq, vocab] (empty when the runner was created with logits: false). */
+  /** [batch, seq, vocab] ([batch, 1, vocab] with lastLogits; empty when the runner was created with logits: false). */
   logits: Float32Array;
   /** Requested taps, each [batch, seq, width], and requested statistics ([batch, width] or [batch]). */
   taps: Map<string, Float32Array>;
@@ -108,7 +108,7 @@ export class ForwardRunner {
   }
 
   private static plan(spec: HybridModelSpec, weights: WeightSource, mode: 'whole' | 'streamed', o: ForwardRunnerOptions): Stage[] {
-    const g: ForwardGraphOptions = { dtClampMode: o.dtClampMode, chunkSize: o.chunkSize, fused: o.fused, logits: o.logits, nll: o.nll };
+    const g: ForwardGraphOptions = { dtClampMode: o.dtClampMode, chunkSize: o.chunkSize, fused: o.fused, logits: o.logits, nll: o.nll, lastLogits: o.lastLogits };
     const taps = o.taps ?? [];
     const stats = o.stats ?? [];
     if (mode === 'whole') return [{ name: 'model', build: () => buildForwardGraph(spec, weights, { ...g, taps, stats }) }];
