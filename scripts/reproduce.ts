@@ -5,7 +5,9 @@
 //   npx tsx scripts/reproduce.ts --quick    # plumbing check in a few minutes → <work>/RESULTS.md
 //
 // Options: --teacher DIR (default examples/teacher), --work DIR (default .hybrid-compress/reproduce/<full|quick>),
-// --out FILE, --threads N (ORT intra-op threads), --fresh (ignore measurements cached in <work>/cache.json).
+// --out FILE, --threads N (ORT intra-op threads), --fresh (ignore measurements cached in <work>/cache.json),
+// --render-only (rewrite the report from <work>/results.json, measuring nothing: after a change to report.ts;
+// the report keeps naming the commit and source hash the measurements were taken with).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { SETUP, type Meta, type Results } from './reproduce/results';
 import { FULL, QUICK } from './reproduce/settings';
 
 const root = resolve(__dirname, '..');
-const usage = 'npx tsx scripts/reproduce.ts [--quick] [--teacher DIR] [--work DIR] [--out FILE] [--threads N] [--fresh]';
+const usage = 'npx tsx scripts/reproduce.ts [--quick] [--teacher DIR] [--work DIR] [--out FILE] [--threads N] [--fresh | --render-only]';
 
 function teacherDescription(spec: Lab['spec']): string {
   const parts = [`${spec.family}, pattern \`${spec.pattern}\``, `hidden ${spec.hiddenSize}`];
@@ -64,11 +66,11 @@ function machineUsage(u: Lab['usage']): Meta['machine']['usage'] {
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  let values: { quick?: boolean; teacher?: string; work?: string; out?: string; threads?: string; fresh?: boolean; help?: boolean };
+  let values: { quick?: boolean; teacher?: string; work?: string; out?: string; threads?: string; fresh?: boolean; 'render-only'?: boolean; help?: boolean };
   try {
     values = parseArgs({
       args: argv,
-      options: { quick: { type: 'boolean' }, teacher: { type: 'string' }, work: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' }, fresh: { type: 'boolean' }, help: { type: 'boolean' } },
+      options: { quick: { type: 'boolean' }, teacher: { type: 'string' }, work: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' }, fresh: { type: 'boolean' }, 'render-only': { type: 'boolean' }, help: { type: 'boolean' } },
       strict: true,
     }).values;
   } catch (e) {
@@ -101,6 +103,27 @@ async function main(): Promise<number> {
   const work = resolve(values.work ?? join(root, '.hybrid-compress', 'reproduce', settings.quick ? 'quick' : 'full'));
   // Only a full run on the bundled teacher may replace the committed docs/RESULTS.md.
   const out = resolve(values.out ?? (!settings.quick && teacher === bundled ? join(root, 'docs', 'RESULTS.md') : join(work, 'RESULTS.md')));
+
+  if (values['render-only']) {
+    if (values.fresh) {
+      process.stderr.write(`reproduce: --render-only measures nothing, so --fresh has no meaning with it\nusage: ${usage}\n`);
+      return 2;
+    }
+    const saved = join(work, 'results.json');
+    if (!existsSync(saved)) {
+      process.stderr.write(`reproduce: ${saved} is missing — run without --render-only first to measure\n`);
+      return 2;
+    }
+    const results = JSON.parse(readFileSync(saved, 'utf8')) as Results;
+    if (results.meta.quick !== settings.quick) {
+      process.stderr.write(`reproduce: ${saved} holds a ${results.meta.quick ? '--quick' : 'full'} run; pass${results.meta.quick ? '' : ' no'} --quick to render it\n`);
+      return 2;
+    }
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, renderReport(results));
+    process.stderr.write(`reproduce: wrote ${out} from ${saved} (measured at commit ${results.meta.code.commit}, source hash ${results.meta.code.hash})\n`);
+    return 0;
+  }
 
   const t0 = performance.now();
   const stamp = () => `[${((performance.now() - t0) / 1000).toFixed(0).padStart(5)} s]`;

@@ -431,7 +431,7 @@ export function renderReport(r: Results): string {
   const against = V.filter((v) => v.agreement === 'disagrees' || v.agreement === 'partly agrees');
   if (against.length > 0) {
     L.push('', 'Where this run disagrees with the paper it tests (in full or in part):', '');
-    for (const v of against) L.push(`- **${v.id}** ${v.title} (${v.source}) — ${v.agreement === 'disagrees' ? 'disagrees' : 'disagrees in part'}. ${v.sentence}`);
+    for (const v of against) L.push(`- **${v.id}** ${v.title} (${v.source}). ${v.sentence}`);
   }
   L.push('');
   return L.join('\n');
