@@ -131,7 +131,7 @@ export function verdicts(r: Results): Verdict[] {
     };
     randomClaim(mamba, 'For Mamba heads, activation importance beats random importance', 'Mamba heads');
     const rest = r.metrics.filter((m) => m.axis !== 'Mamba heads');
-    if (rest.length > 0) randomClaim(rest, 'For FFN neurons, attention heads and the width-only mix, activation importance beats random importance', [...new Set(rest.map((m) => m.axis.toLowerCase()))].join(', '));
+    if (rest.length > 0) randomClaim(rest, 'For FFN neurons, attention heads and the width-only mix, activation importance beats random importance', [...new Set(rest.map((m) => m.axis.replace(/^(Attention|Width)/, (w) => w.toLowerCase())))].join(', '));
   }
   // 4. width vs depth vs mixed
   {
