@@ -189,6 +189,8 @@ async function main(): Promise<void> {
     rmSync(cal, { recursive: true, force: true });
     const calStep = await runCli('calibrate', ['calibrate', model, '--data', data, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '1', '--depth', 'bi', '--out', cal, '--json'], threads, work);
     steps.push(calStep);
+    // The streamed pass's own split (calibrate.ts logs it): ORT runs, waiting for weight reads, BF16 upcast.
+    const passSplit = calStep.stdout.split('\n').map((l) => { try { return JSON.parse(l) as { type?: string; text?: string }; } catch { return {}; } }).find((e) => e.type === 'log' && e.text?.startsWith('streamed pass:'))?.text;
     const calResult = jsonResult<{ tokens: number; tokensPerS: number; timings: { forward_s: number; aggregation_s: number; total_s: number }; execution: { mode: string } }>(calStep.stdout);
 
     rmSync(pruned, { recursive: true, force: true });
@@ -214,6 +216,7 @@ async function main(): Promise<void> {
     }
     console.log('');
     console.log(`calibration (${calResult.execution.mode}): ${calResult.tokens} tokens, engine ${engineS.toFixed(1)} s (forward ${calResult.timings.forward_s.toFixed(1)} s incl. weight reads, aggregation ${calResult.timings.aggregation_s.toFixed(2)} s), job ${calResult.timings.total_s.toFixed(1)} s`);
+    if (passSplit) console.log(`  ${passSplit}`);
     console.log(`  FLOPs ${(calFlops / 1e12).toFixed(2)} T (no lm_head) at ORT's MatMul rate ${anchor.toFixed(1)} GFLOP/s (median of 15, ${threads} thread(s)) = ${bound.toFixed(1)} s FLOP-bound`);
     console.log(`  engine time / FLOP-bound = ${(engineS / bound).toFixed(2)}× (target ≤ ${TARGET_RATIO}×: ${engineS / bound <= TARGET_RATIO ? 'met' : 'MISSED'}); whole step wall / FLOP-bound = ${(calStep.seconds / bound).toFixed(2)}×`);
     const v = pruneReport.verification;

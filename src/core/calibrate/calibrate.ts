@@ -184,6 +184,8 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
             await save({ cursor: g.batches[g.batches.length - 1]!.cursor });
           },
         });
+        const st = streamed.stats;
+        hooks.log?.(`streamed pass: ORT runs ${(st.runMs / 1000).toFixed(1)} s, waiting for weight reads ${(st.waitMs / 1000).toFixed(1)} s, BF16 upcast ${(st.decodeMs / 1000).toFixed(1)} s, ${(st.bytesRead / 1e9).toFixed(1)} GB read`);
         await save({ scoresDone: true });
       }
     }
