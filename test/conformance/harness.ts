@@ -73,19 +73,7 @@ export async function readTensors(file: string): Promise<Map<string, Float32Arra
   }
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-/** max |a − b| / max |b|: relative to the tensor's scale, so near-zero entries do not dominate. */
-export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  return maxAbsDiff(a, b) / (scale || 1);
-}
+export { maxAbsDiff, maxRelDiff } from '../reference/helpers';
 
 export function readJsonl(path: string): Record<string, unknown>[] {
   return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -108,11 +108,7 @@ export function referenceSlice(spec: HybridModelSpec, weights: Map<string, Float
   return out;
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+export { maxAbsDiff } from '../reference/helpers';
 
 /** A writable stream stand-in that collects text. */
 export function collector(): { stream: NodeJS.WritableStream; text: () => string } {

@@ -48,6 +48,11 @@ export function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
+/** max |a − ref| / max |ref|: relative to the reference tensor's scale, so near-zero entries do not dominate. */
+export function maxRelDiff(a: ArrayLike<number>, ref: ArrayLike<number>): number {
+  return maxAbsDiff(a, ref) / (maxAbs(ref) || 1);
+}
+
 /** y = x·Wᵀ for x [T, inF], W [outF, inF], written independently of the code under test. */
 export function matmulT(x: ArrayLike<number>, T: number, inF: number, w: ArrayLike<number>, outF: number): Float64Array {
   const y = new Float64Array(T * outF);

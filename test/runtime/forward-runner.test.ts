@@ -13,6 +13,7 @@ import { listTaps } from '../../src/core/model/forward-graph';
 import { ForwardRunner, runForward } from '../../src/core/runtime/forward-runner';
 import { HybridCompressError } from '../../src/core/errors';
 import { Rng } from '../../src/core/util/random';
+import { maxAbsDiff } from '../reference/helpers';
 
 let root: string;
 before(() => {
@@ -26,13 +27,6 @@ function ids(batch: number, seq: number, V: number, seed = 5): { flat: BigInt64A
   const rng = new Rng(seed);
   const rows = Array.from({ length: batch }, () => Array.from({ length: seq }, () => rng.int(V)));
   return { flat: BigInt64Array.from(rows.flat(), (v) => BigInt(v)), rows };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 async function fixture(name: string, o: FixtureOptions): Promise<WrittenFixture> {

@@ -17,6 +17,7 @@ import { buildTrainingGraph } from '../../src/core/distill/training-graph';
 import { GraphBuilder, opHistogram, serializeModel, type Graph } from '../../src/core/onnx/index';
 import { rewriteNodes } from '../../src/core/onnx/rewrite';
 import { graphForProvider } from '../../src/core/runtime/provider-graph';
+import { maxRelDiff } from '../reference/helpers';
 
 // head_dim 16 (a multiple of 8) so the fused graph uses GroupQueryAttention; T = 40 ≥ 32, the length
 // from which ORT's WebGPU GroupQueryAttention kernel went wrong.
@@ -45,18 +46,6 @@ async function runCpu(g: Graph, feeds: Record<string, ort.Tensor>): Promise<Reco
   }
 }
 
-/** max |a − b| / max |a|. */
-function relDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(a[i]!));
-  }
-  return d / (s || 1);
-}
-
 const CONTRIB_ON_WEBGPU = ['com.microsoft:GroupQueryAttention', 'com.microsoft:FusedMatMul', 'LogSoftmax', 'Sum'];
 
 test('forward graph (logits, nll, every tap and statistic) rewritten for WebGPU and CUDA computes the same on CPU', async () => {
@@ -78,7 +67,7 @@ test('forward graph (logits, nll, every tap and statistic) rewritten for WebGPU 
   const want = await runCpu(g, feeds);
   for (const [name, variant] of [['webgpu', webgpu], ['cuda', cuda]] as const) {
     const got = await runCpu(variant, feeds);
-    for (const o of g.outputs) assert.ok(relDiff(want[o.name]!, got[o.name]!) <= 2e-6, `${name} variant, output ${o.name}: relative difference ${relDiff(want[o.name]!, got[o.name]!)}`);
+    for (const o of g.outputs) assert.ok(maxRelDiff(got[o.name]!, want[o.name]!) <= 2e-6, `${name} variant, output ${o.name}: relative difference ${maxRelDiff(got[o.name]!, want[o.name]!)}`);
   }
 });
 
@@ -97,8 +86,8 @@ test('training graph (loss and every gradient) rewritten for WebGPU computes the
   for (const t of allTensorSpecs(spec)) feeds[t.name] = new ort.Tensor('float32', weights.get(t.name)!, t.shape);
   const want = await runCpu(tg.graph, feeds);
   const got = await runCpu(webgpu, feeds);
-  assert.ok(relDiff(want[tg.outputs.loss]!, got[tg.outputs.loss]!) <= 1e-6, 'loss');
-  for (const [p, out] of tg.outputs.grads) assert.ok(relDiff(want[out]!, got[out]!) <= 5e-6, `gradient of ${p}: relative difference ${relDiff(want[out]!, got[out]!)}`);
+  assert.ok(maxRelDiff(got[tg.outputs.loss]!, want[tg.outputs.loss]!) <= 1e-6, 'loss');
+  for (const [p, out] of tg.outputs.grads) assert.ok(maxRelDiff(got[out]!, want[out]!) <= 5e-6, `gradient of ${p}: relative difference ${maxRelDiff(got[out]!, want[out]!)}`);
 });
 
 test('f16 products: every MatMul/Gemm/FusedMatMul multiplies in float16; measured logits error on CPU', async (t) => {
@@ -113,7 +102,7 @@ test('f16 products: every MatMul/Gemm/FusedMatMul multiplies in float16; measure
     const feeds = { input_ids: new ort.Tensor('int64', ids(spec.vocabSize), [B, T]) };
     const want = (await runCpu(g, feeds))['logits']!;
     const got = (await runCpu(graphForProvider(g, 'cpu', 'f16'), feeds))['logits']!;
-    const d = relDiff(want, got);
+    const d = maxRelDiff(got, want);
     t.diagnostic(`${family}: f16 products vs f32, logits max |Δ| / max |logit| = ${d.toExponential(2)}`);
     // f16 has an 11-bit significand (2^-11 ≈ 4.9e-4 relative rounding per operand): the difference must
     // be visible (the rewrite took effect) and stay at that scale after a few layers.

@@ -11,6 +11,7 @@ import { writeFixtureCheckpoint, type FixtureOptions } from '../../src/core/test
 import { referenceForward } from '../../src/core/model/reference';
 import { ForwardRunner } from '../../src/core/runtime/forward-runner';
 import { resolveWeightsFolder } from '../../src/core/runtime/weights-folder';
+import { maxAbsDiff } from '../reference/helpers';
 
 let root: string;
 before(() => {
@@ -21,12 +22,6 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const O: FixtureOptions = { pattern: 'M*', hiddenSize: 16, mambaHeads: 4, mambaHeadDim: 4, nGroups: 2, stateSize: 8, attentionHeads: 2, kvHeads: 1, intermediateSize: 16, vocabSize: 32, seed: 31 };
 const IDS = BigInt64Array.from([3n, 1n, 4n, 1n, 5n, 9n, 2n, 6n]);
 const ROWS = [[3, 1, 4, 1, 5, 9, 2, 6]];
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 test('a plain checkpoint folder is used as is', async () => {
   const fx = await writeFixtureCheckpoint(join(root, 'plain'), O);

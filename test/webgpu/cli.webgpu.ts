@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetensorsFile } from '../../src/core/safetensors/reader';
-import { cli, maxAbs, relDiff, ROOT, type CliRun } from './helpers';
+import { cli, ROOT, type CliRun } from './helpers';
+import { maxAbsDiff, maxRelDiff } from '../reference/helpers';
 
 const DATA = join(ROOT, 'examples', 'data', 'train.txt');
 const PRESETS = { nemotron_h: 'tiny', mamba2: 'mamba2' } as const;
@@ -55,7 +56,7 @@ for (const [family, preset] of Object.entries(PRESETS)) {
     assert.ok(ev['webgpu']!.logs.some((l) => /^webgpu adapter: Vulkan driver /.test(l)), 'the adapter is reported');
     const [la, lg] = [await tensors(join(dir, 'logits-cpu.safetensors')), await tensors(join(dir, 'logits-webgpu.safetensors'))];
     let logitsDiff = 0;
-    for (const [name, a] of la) logitsDiff = Math.max(logitsDiff, maxAbs(a, lg.get(name)!));
+    for (const [name, a] of la) logitsDiff = Math.max(logitsDiff, maxAbsDiff(a, lg.get(name)!));
     const lossA = ev['cpu']!.result!['loss'] as number;
     const lossG = ev['webgpu']!.result!['loss'] as number;
     t.diagnostic(`${family} eval: logits max |Δ| ${logitsDiff.toExponential(2)}, loss ${lossA} vs ${lossG}`);
@@ -69,7 +70,7 @@ for (const [family, preset] of Object.entries(PRESETS)) {
     let worst = 0;
     let worstName = '';
     for (const [name, a] of ia) {
-      const r = relDiff(a, ig.get(name)!);
+      const r = maxRelDiff(ig.get(name)!, a);
       if (r >= worst) [worst, worstName] = [r, name];
     }
     t.diagnostic(`${family} calibrate: worst importance relative Δ ${worst.toExponential(2)} (${worstName}), ${ia.size} tensors`);

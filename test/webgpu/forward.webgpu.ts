@@ -20,7 +20,8 @@ import { buildTrainingGraph } from '../../src/core/distill/training-graph';
 import { GraphBuilder, serializeModel, type Graph } from '../../src/core/onnx/index';
 import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { Rng } from '../../src/core/util/random';
-import { maxAbs, placement, profileFile, relDiff } from './helpers';
+import { placement, profileFile } from './helpers';
+import { maxAbsDiff, maxRelDiff } from '../reference/helpers';
 
 // Attention head_dim 16 (so fused graphs use GroupQueryAttention); T = 64 = two SSD chunks of 32, and
 // ≥ 32, the length from which ORT's WebGPU GroupQueryAttention kernel goes wrong.
@@ -51,9 +52,9 @@ async function compareForward(dir: string, what: string, t: { diagnostic: (s: st
     assert.equal(g.ep, 'webgpu');
     const ra = await a.run(x, B, T);
     const rg = await g.run(x, B, T);
-    const d = maxAbs(ra.logits, rg.logits);
+    const d = maxAbsDiff(ra.logits, rg.logits);
     // Taps in model order bisect a mismatch: the first one off names the layer and block that caused it.
-    const diffs = taps.map((name) => [name, relDiff(ra.taps.get(name)!, rg.taps.get(name)!)] as const);
+    const diffs = taps.map((name) => [name, maxRelDiff(rg.taps.get(name)!, ra.taps.get(name)!)] as const);
     const worstTap = Math.max(...diffs.map(([, r]) => r));
     const firstOff = diffs.find(([, r]) => r > 1e-4);
     t.diagnostic(`${what}: logits max |Δ| ${d.toExponential(2)}, worst tap relative ${worstTap.toExponential(2)}`);
@@ -110,9 +111,9 @@ test('training step (forward + loss + backward) on WebGPU: loss and every gradie
       const want = await session.run(feeds);
       await session.release();
       const { out, cpuOps } = await profiled(tg.graph, feeds, join(root, `train-${fused}`));
-      const lossDiff = relDiff(want[tg.outputs.loss]!.data as Float32Array, out[tg.outputs.loss]!.data as Float32Array);
+      const lossDiff = maxRelDiff(out[tg.outputs.loss]!.data as Float32Array, want[tg.outputs.loss]!.data as Float32Array);
       let worst = 0;
-      for (const g of tg.outputs.grads.values()) worst = Math.max(worst, relDiff(want[g]!.data as Float32Array, out[g]!.data as Float32Array));
+      for (const g of tg.outputs.grads.values()) worst = Math.max(worst, maxRelDiff(out[g]!.data as Float32Array, want[g]!.data as Float32Array));
       t.diagnostic(`training graph (fused forward: ${fused}): loss relative Δ ${lossDiff.toExponential(2)}, worst gradient relative Δ ${worst.toExponential(2)}; on CPU: ${[...cpuOps].map(([op, n]) => `${op}×${n}`).join(' ') || 'nothing'}`);
       assert.ok(lossDiff <= 1e-5, `loss relative difference ${lossDiff}`);
       assert.ok(worst <= 1e-4, `worst gradient relative difference ${worst}`);
@@ -167,8 +168,8 @@ test("GroupQueryAttention: ORT's WebGPU kernel as is (recorded) vs the rewritten
     }
   };
   const want = await run(graph, 'cpu');
-  const raw = maxAbs(want, await run(serializeModel(graph), 'webgpu')); // bytes: no rewrite
-  const fixed = maxAbs(want, await run(graph, 'webgpu'));
+  const raw = maxAbsDiff(want, await run(serializeModel(graph), 'webgpu')); // bytes: no rewrite
+  const fixed = maxAbsDiff(want, await run(graph, 'webgpu'));
   t.diagnostic(`T = ${T}: ORT's WebGPU GroupQueryAttention max |Δ| ${raw.toExponential(2)}; rewritten ${fixed.toExponential(2)}`);
   assert.ok(fixed <= 1e-5, `rewritten attention differs by ${fixed}`);
 });
@@ -189,7 +190,7 @@ test('webgpu-f16: float16 products run within tolerance, or fail naming shader-f
   }
   try {
     const got = (await runner.run(x, B, T)).logits;
-    const d = relDiff(want, got);
+    const d = maxRelDiff(got, want);
     t.diagnostic(`webgpu-f16 logits vs CPU f32: max |Δ| / max |logit| = ${d.toExponential(2)}`);
     assert.ok(d < 1e-2, `f16 relative difference ${d}`);
   } finally {

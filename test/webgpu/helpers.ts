@@ -8,21 +8,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
-/** max |a − b|. */
-export function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
-  return d;
-}
-
-/** max |a − b| / max |a| (a tensor-wise relative difference). */
-export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s = Math.max(s, Math.abs(a[i]!));
-  return maxAbs(a, b) / (s || 1);
-}
-
 /** The environment a user gets without any setup: no library path, no Vulkan driver variables. */
 export function plainEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
