@@ -137,11 +137,14 @@ async function fingerprintSpeed(dir: string): Promise<{ cold: number; warm: numb
   }
 }
 
+/** The JSON lines of a `--json` run's stdout. */
+function jsonLines(stdout: string): { event?: string; type?: string; result?: unknown; value?: unknown; text?: string }[] {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 /** The command's result from its --json output: {"event":"result","result":…} or {"type":"result","value":…}. */
 function jsonResult<T>(stdout: string): T {
-  for (const line of stdout.trim().split('\n').reverse()) {
-    if (!line.startsWith('{')) continue;
-    const o = JSON.parse(line) as { event?: string; type?: string; result?: unknown; value?: unknown };
+  for (const o of jsonLines(stdout).reverse()) {
     if (o.event === 'result') return o.result as T;
     if (o.type === 'result') return o.value as T;
   }
@@ -190,7 +193,7 @@ async function main(): Promise<void> {
     const calStep = await runCli('calibrate', ['calibrate', model, '--data', data, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '1', '--depth', 'bi', '--out', cal, '--json'], threads, work);
     steps.push(calStep);
     // The streamed pass's own split (calibrate.ts logs it): ORT runs, waiting for weight reads, BF16 upcast.
-    const passSplit = calStep.stdout.split('\n').map((l) => { try { return JSON.parse(l) as { type?: string; text?: string }; } catch { return {}; } }).find((e) => e.type === 'log' && e.text?.startsWith('streamed pass:'))?.text;
+    const passSplit = jsonLines(calStep.stdout).find((e) => e.type === 'log' && e.text?.startsWith('streamed pass:'))?.text;
     const calResult = jsonResult<{ tokens: number; tokensPerS: number; timings: { forward_s: number; aggregation_s: number; total_s: number }; execution: { mode: string } }>(calStep.stdout);
 
     rmSync(pruned, { recursive: true, force: true });

@@ -199,7 +199,8 @@ async function widthVsDepth(lab: Lab, kl: Float32Array): Promise<{ rows: ArchRow
   const report = await lab.search(recipe, `${(100 * ss.window).toFixed(0)} % below ${budget.toLocaleString('en-US')} parameters`);
   const cands = report.candidates;
   const byKind = { width: 0, depth: 0, mixed: 0 };
-  for (const c of cands) byKind[kindOf(spec, c) === 'width-only' ? 'width' : kindOf(spec, c) === 'depth-only' ? 'depth' : 'mixed']++;
+  const counter = { 'width-only': 'width', 'depth-only': 'depth', mixed: 'mixed' } as const;
+  for (const c of cands) byKind[counter[kindOf(spec, c)]]++;
   const rows: ArchRow[] = [];
   const targets = new Map<Kind, PruneTargets>();
   for (const name of ['width-only', 'depth-only', 'mixed'] as const) {
