@@ -12,7 +12,7 @@
 // folder (e.g. /dev/shm, to take the disk out of the comparison). Temp files are deleted at the end.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFixtureCheckpoint, type FixtureOptions } from '../src/core/testing/fixtures';
@@ -21,6 +21,7 @@ import { openCheckpoint } from '../src/core/checkpoint/checkpoint';
 import { randomImportance } from '../src/core/calibrate/importance-file';
 import { buildPlan } from '../src/core/prune/plan';
 import { applyPlan } from '../src/core/prune/apply';
+import { loadLine } from './side-by-side';
 
 const TARGET_RATIO = 1.5;
 
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
     console.log(`write, no fsync  ${best(noSync).toFixed(2)} s   runs: ${noSync.map((x) => x.toFixed(2)).join(', ')}`);
     console.log(`prune / (cp + sync) = ${ratio.toFixed(2)}× best-to-best, ${(median(prune) / median(cpSync)).toFixed(2)}× median-to-median  (target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'})`);
     console.log(`write without fsync / cp = ${(best(noSync) / best(cp)).toFixed(2)}× best-to-best, ${(median(noSync) / median(cp)).toFixed(2)}× median-to-median`);
-    console.log(`load average during the run: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${cpus().length} cores`);
+    console.log(`load average during the run: ${loadLine()} on ${cpus().length} cores`);
   } finally {
     if (!process.argv.includes('--keep')) rmSync(root, { recursive: true, force: true });
   }

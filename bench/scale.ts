@@ -15,7 +15,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../src/core/checkpoint/checkpoint';
 import { checkpointFingerprint } from '../src/core/checkpoint/fingerprint';
@@ -24,6 +24,7 @@ import { DEFAULT_CHUNK_SIZE } from '../src/core/model/forward-graph';
 import { formatBytes, memoryInfo } from '../src/core/util/memory';
 import { Rng } from '../src/core/util/random';
 import { MatmulProbe } from './matmul-probe';
+import { loadLine } from './side-by-side';
 
 const TARGET_S = 8 * 60;
 const TARGET_RSS = 6e9;
@@ -36,7 +37,6 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const CLI = resolve(__dirname, '..', 'dist', 'cli.js');
 
 interface Sample {
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   const keep = flag('keep');
   mkdirSync(work, { recursive: true });
   const mem = memoryInfo();
-  console.log(`machine: ${availableParallelism()} CPUs, ${formatBytes(mem.total)} memory, ${formatBytes(mem.available)} available; load ${load()}; ${threads} thread(s)`);
+  console.log(`machine: ${availableParallelism()} CPUs, ${formatBytes(mem.total)} memory, ${formatBytes(mem.available)} available; load ${loadLine()}; ${threads} thread(s)`);
   const model = source ? resolve(source) : join(work, '8b');
   const pruned = join(work, '4b');
   const steps: StepResult[] = [];
@@ -225,7 +225,7 @@ async function main(): Promise<void> {
     const v = pruneReport.verification;
     console.log(`prune: ${(pruneReport.pruned.params / 1e9).toFixed(3)}B parameters; zero-shot loss ${v && 'loss_before' in v ? `${v.loss_before!.toFixed(4)} → ${v.loss_after!.toFixed(4)} (${v.engine})` : `skipped: ${v?.skipped}`}`);
     console.log(`eval 4B (${evalReport.execution.mode}): loss ${evalReport.loss.toFixed(4)}, ${evalReport.tokensPerS.toFixed(1)} tokens/s`);
-    console.log(`load after: ${load()} (the machine is shared with other jobs; times vary with it)`);
+    console.log(`load after: ${loadLine()} (the machine is shared with other jobs; times vary with it)`);
     if (steps.some((s) => !s.name.startsWith('fixture') && (s.seconds > TARGET_S || s.workerPeak > TARGET_RSS || s.parentPeak > TARGET_RSS)) || engineS / bound > TARGET_RATIO) process.exitCode = 1;
   } finally {
     if (!keep) {
