@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFixtureCheckpoint } from '../../src/core/testing/fixtures';
 import { runCalibration, CALIBRATION_DEFAULTS, type CalibrationSettings } from '../../src/core/calibrate/calibrate';
-import { SafetensorsFile } from '../../src/core/safetensors/reader';
 import { HybridCompressError } from '../../src/core/errors';
 import { Rng } from '../../src/core/util/random';
+import { readTensors } from '../safetensors/helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'hc-cal-paths-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -20,17 +20,6 @@ function writeText(path: string, docs: number, seed: number): void {
   const words = ['alpha', 'beta', 'gamma', 'delta', 'eps', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu'];
   const lines = Array.from({ length: docs }, () => Array.from({ length: 30 + rng.int(40) }, () => words[rng.int(words.length)]).join(' ') + '.');
   writeFileSync(path, lines.join('\n') + '\n');
-}
-
-async function readAll(path: string): Promise<Map<string, Float32Array>> {
-  const f = SafetensorsFile.open(path);
-  try {
-    const out = new Map<string, Float32Array>();
-    for (const n of f.names) out.set(n, await f.readFloat32(n));
-    return out;
-  } finally {
-    await f.close();
-  }
 }
 
 function assertNear(a: Map<string, Float32Array>, b: Map<string, Float32Array>, rel: number): void {
@@ -55,8 +44,8 @@ test('graph and JS reductions give the same importance file; a JS-path run resum
   const js = await runCalibration(s, join(dir, 'js'), 'k', { reduce: 'js' });
   assert.equal(graph.rows, 6);
   assert.equal(js.rows, 6);
-  const g = await readAll(graph.importance);
-  assertNear(g, await readAll(js.importance), 1e-5);
+  const g = await readTensors(graph.importance);
+  assertNear(g, await readTensors(js.importance), 1e-5);
 
   const ac = new AbortController();
   const mixed = join(dir, 'mixed');
@@ -67,5 +56,5 @@ test('graph and JS reductions give the same importance file; a JS-path run resum
   const resumed = await runCalibration(s, mixed, 'k', { reduce: 'graph' });
   assert.equal(resumed.resumedFromRow, 2);
   assert.equal(resumed.rows, 6);
-  assertNear(await readAll(resumed.importance), g, 1e-5);
+  assertNear(await readTensors(resumed.importance), g, 1e-5);
 });

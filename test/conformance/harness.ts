@@ -7,7 +7,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
-import { SafetensorsFile } from '../../src/core/safetensors/reader';
 import { Rng } from '../../src/core/util/random';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -62,16 +61,7 @@ export function writeIds(path: string, rows: number, seq: number, vocab: number,
   writeFileSync(path, lines.join('\n') + '\n');
 }
 
-export async function readTensors(file: string): Promise<Map<string, Float32Array>> {
-  const st = SafetensorsFile.open(file);
-  try {
-    const out = new Map<string, Float32Array>();
-    for (const name of st.tensors.keys()) out.set(name, await st.readFloat32(name));
-    return out;
-  } finally {
-    await st.close();
-  }
-}
+export { readTensors } from '../safetensors/helpers';
 
 export { maxAbsDiff, maxRelDiff } from '../reference/helpers';
 

@@ -6,11 +6,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { HybridCompressError, SafetensorsError } from '../../src/core/errors';
+import { SafetensorsFile } from '../../src/core/safetensors/reader';
 
 /** A fresh folder under os.tmpdir(); `cleanup` removes it. */
 export function tempDir(tag: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `hc-${tag}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every tensor of a safetensors file, as float32, by name. */
+export async function readTensors(file: string): Promise<Map<string, Float32Array>> {
+  const f = SafetensorsFile.open(file);
+  try {
+    const out = new Map<string, Float32Array>();
+    for (const n of f.names) out.set(n, await f.readFloat32(n));
+    return out;
+  } finally {
+    await f.close();
+  }
 }
 
 /**

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SafetensorsFile } from '../../src/core/safetensors/reader';
 import { cli, ROOT, type CliRun } from './helpers';
 import { maxAbsDiff, maxRelDiff } from '../reference/helpers';
+import { readTensors } from '../safetensors/helpers';
 
 const DATA = join(ROOT, 'examples', 'data', 'train.txt');
 const PRESETS = { nemotron_h: 'tiny', mamba2: 'mamba2' } as const;
@@ -22,17 +22,6 @@ after(() => rmSync(root, { recursive: true, force: true }));
 function ok(r: CliRun, what: string): CliRun {
   assert.equal(r.code, 0, `${what} failed:\n${r.stderr.slice(-2000)}`);
   return r;
-}
-
-async function tensors(file: string): Promise<Map<string, Float32Array>> {
-  const f = SafetensorsFile.open(file);
-  try {
-    const m = new Map<string, Float32Array>();
-    for (const n of f.names) m.set(n, await f.readFloat32(n));
-    return m;
-  } finally {
-    await f.close();
-  }
 }
 
 function losses(runDir: string): number[] {
@@ -54,7 +43,7 @@ for (const [family, preset] of Object.entries(PRESETS)) {
     for (const device of ['cpu', 'webgpu'] as const) ev[device] = ok(await cli(['eval', model, ...data, '--device', device, '--dump-logits', join(dir, `logits-${device}.safetensors`)]), `eval --device ${device}`);
     assert.equal(ev['webgpu']!.result!['ep'], 'webgpu');
     assert.ok(ev['webgpu']!.logs.some((l) => /^webgpu adapter: Vulkan driver /.test(l)), 'the adapter is reported');
-    const [la, lg] = [await tensors(join(dir, 'logits-cpu.safetensors')), await tensors(join(dir, 'logits-webgpu.safetensors'))];
+    const [la, lg] = [await readTensors(join(dir, 'logits-cpu.safetensors')), await readTensors(join(dir, 'logits-webgpu.safetensors'))];
     let logitsDiff = 0;
     for (const [name, a] of la) logitsDiff = Math.max(logitsDiff, maxAbsDiff(a, lg.get(name)!));
     const lossA = ev['cpu']!.result!['loss'] as number;
@@ -65,7 +54,7 @@ for (const [family, preset] of Object.entries(PRESETS)) {
 
     // calibrate: every importance tensor (width scores, FLAP, BI and KL layer scores).
     for (const device of ['cpu', 'webgpu'] as const) ok(await cli(['calibrate', model, ...data, '--depth', 'kl', '--depth-samples', '2', '--device', device, '--out', join(dir, `cal-${device}`)]), `calibrate --device ${device}`);
-    const [ia, ig] = [await tensors(join(dir, 'cal-cpu', 'importance.safetensors')), await tensors(join(dir, 'cal-webgpu', 'importance.safetensors'))];
+    const [ia, ig] = [await readTensors(join(dir, 'cal-cpu', 'importance.safetensors')), await readTensors(join(dir, 'cal-webgpu', 'importance.safetensors'))];
     assert.ok(ia.has('depth.kl') && ia.has('depth.block_importance'), 'depth scores present');
     let worst = 0;
     let worstName = '';
