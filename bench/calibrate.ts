@@ -21,8 +21,8 @@ import { writeFixtureCheckpoint } from '../src/core/testing/fixtures';
 import { runCalibration, CALIBRATION_DEFAULTS, type CalibrationResult, type CalibrationSettings } from '../src/core/calibrate/calibrate';
 import { openModelDataset } from '../src/core/eval/model-data';
 import { ForwardRunner } from '../src/core/runtime/forward-runner';
-import { SafetensorsFile } from '../src/core/safetensors/reader';
 import type { RowBatch } from '../src/core/data/index';
+import { readTensors } from '../test/safetensors/helpers';
 import { PythonSide } from './python';
 import { alternate, best, loadLine, median, printTable } from './side-by-side';
 
@@ -32,17 +32,6 @@ const TARGET_VS_PLAIN = 1.2;
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-async function readAll(path: string): Promise<Map<string, Float32Array>> {
-  const f = SafetensorsFile.open(path);
-  try {
-    const out = new Map<string, Float32Array>();
-    for (const n of f.names) out.set(n, await f.readFloat32(n));
-    return out;
-  } finally {
-    await f.close();
-  }
 }
 
 /** Largest difference over all scores, relative to the tensor's largest magnitude (as the conformance tier compares them). */
@@ -131,7 +120,7 @@ async function main(): Promise<void> {
     if (py) {
       const f = await py.finish();
       if (f.ok) {
-        const d = maxRelDiff(await readAll(results['graph']![0]!.importance), await readAll(hooksOut));
+        const d = maxRelDiff(await readTensors(results['graph']![0]!.importance), await readTensors(hooksOut));
         agreement = `importance file vs PyTorch hooks: largest relative difference ${d.rel.toExponential(2)} (${d.name})`;
       } else agreement = `FAILED: PyTorch importance: ${f.error}`;
     }
