@@ -7,6 +7,7 @@
 
 import { parseMetricPoint, type MetricPoint } from '../src/core/runs/metric-point';
 import { PRUNE_AXIS_KEYS as AXIS_KEYS, type PruneAxisKey } from '../src/core/prune/axes';
+import { DEVICES as ENGINE_DEVICES, type Device as EngineDevice } from '../src/core/runtime/device-names';
 
 export type { MetricPoint };
 
@@ -72,8 +73,9 @@ export interface EstimateVM {
   error?: string;
 }
 
-export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
-export const DEVICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+/** The engine's devices (one list, runtime/device-names.ts) less webgpu-f16, which the panel does not offer. */
+export type Device = Exclude<EngineDevice, 'webgpu-f16'>;
+export const DEVICES: readonly Device[] = ENGINE_DEVICES.filter((d): d is Device => d !== 'webgpu-f16');
 
 export interface CompressForm {
   dataFile: string;

@@ -1,13 +1,11 @@
-// The devices an engine job can run on, and the options that choose one. Pure (no onnxruntime import):
-// the CLI, the extension host and the webviews list devices without loading the engine.
+// The options that choose the device an engine job runs on (the names: device-names.ts). No onnxruntime
+// import: the CLI and the extension host list devices without loading the engine.
 
 import { availableParallelism } from 'node:os';
 import type { OptionField } from '../util/option-schema';
+import { DEVICES } from './device-names';
 
-/** `webgpu-f16`: WebGPU with float16 products (provider-graph.ts), on adapters with shader-f16. */
-export const DEVICES = ['auto', 'cpu', 'webgpu', 'webgpu-f16', 'cuda'] as const;
-export type Device = (typeof DEVICES)[number];
-export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
+export { DEVICES, type Device, type ExecutionProvider } from './device-names';
 
 export const DEVICE_FIELD: OptionField = {
   key: 'device',
