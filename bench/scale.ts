@@ -5,8 +5,10 @@
 // Per step: wall time and peak RSS of the CLI process and of its worker (sampled every 100 ms from /proc,
 // whole process tree). Targets: each step ≤ 8 minutes and ≤ 6 GB peak RSS per process; the calibration's
 // engine throughput within 1.5× of the FLOP-bound rate, i.e. its FLOPs at ORT's own 1024³ MatMul rate
-// (bench/matmul-probe.ts), measured in the same run right before the calibration. Also the fingerprint's
-// speed (GB of checkpoint per second) with the page cache dropped for the checkpoint's files and warm.
+// (bench/matmul-probe.ts), measured in the same run right before the calibration, which runs with the
+// page cache as the checkpoint left it. Then the fingerprint's speed (GB of checkpoint per second) with
+// the page cache dropped for the checkpoint's files and warm, and the calibration once more on that cold
+// cache (reported with its ratio, not judged: it adds the disk's speed to the engine's).
 //
 // Needs `npm run build` first (it runs dist/cli.js) and ~26 GB free disk (16 GB + 9 GB pruned).
 // Run: npx tsx bench/scale.ts [--dir WORK] [--source EXISTING_8B_DIR] [--keep] [--threads N]
@@ -151,6 +153,40 @@ function jsonResult<T>(stdout: string): T {
   throw new Error(`no JSON result in: ${stdout.slice(-500)}`);
 }
 
+interface CalibrationResult {
+  tokens: number;
+  timings: { forward_s: number; aggregation_s: number; total_s: number };
+  execution: { mode: string };
+}
+
+interface CalibrationRun {
+  step: StepResult;
+  /** ORT's MatMul rate right before it (GFLOP/s). */
+  anchor: number;
+  out: string;
+  result: CalibrationResult;
+  split?: string;
+}
+
+/** ORT's MatMul rate (median of 15 runs), measured right before the step it anchors. */
+async function anchorRate(threads: number): Promise<number> {
+  const probe = await MatmulProbe.create(threads);
+  const gf: number[] = [];
+  for (let i = 0; i < 15; i++) gf.push(await probe.once());
+  await probe.release();
+  return gf.sort((a, b) => a - b)[Math.floor(gf.length / 2)]!;
+}
+
+/** One calibration (2 rows × 64 tokens, width + BI) with its anchor, and the streamed pass's own split. */
+async function calibrationStep(model: string, data: string, out: string, name: string, threads: number, work: string): Promise<CalibrationRun> {
+  const anchor = await anchorRate(threads);
+  rmSync(out, { recursive: true, force: true });
+  const step = await runCli(name, ['calibrate', model, '--data', data, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '1', '--depth', 'bi', '--out', out, '--json'], threads, work);
+  // calibrate.ts logs the split of the streamed pass: ORT runs, waiting for weight reads, BF16 upcast.
+  const split = jsonLines(step.stdout).find((e) => e.type === 'log' && e.text?.startsWith('streamed pass:'))?.text;
+  return { step, anchor, out, result: jsonResult<CalibrationResult>(step.stdout), split };
+}
+
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const threads = Number(arg('threads') ?? String(availableParallelism()));
@@ -173,31 +209,19 @@ async function main(): Promise<void> {
     await ck.close();
     console.log(`checkpoint: ${model}, ${(spec.params.total / 1e9).toFixed(2)}B parameters`);
 
-    const fp = await fingerprintSpeed(model);
-    console.log(`fingerprint: ${(fp.bytes / 1e9).toFixed(1)} GB in ${fp.cold.toFixed(3)} s with the page cache dropped (${(fp.bytes / 1e9 / fp.cold).toFixed(0)} GB/s), ${fp.warm.toFixed(3)} s warm (${(fp.bytes / 1e9 / fp.warm).toFixed(0)} GB/s)`);
-
     // Pre-tokenised rows (the fixture has no tokenizer): seeded ids over the whole vocabulary.
     const data = join(work, 'rows.jsonl');
     const rng = new Rng(7);
     writeFileSync(data, Array.from({ length: 8 }, () => JSON.stringify({ input_ids: Array.from({ length: SEQ }, () => rng.int(spec.vocabSize)) })).join('\n') + '\n');
 
-    // The anchor, measured right before the step it anchors.
-    const probe = await MatmulProbe.create(threads);
-    const gf: number[] = [];
-    for (let i = 0; i < 15; i++) gf.push(await probe.once());
-    await probe.release();
-    const anchor = gf.sort((a, b) => a - b)[Math.floor(gf.length / 2)]!;
-
-    const cal = join(work, 'calibrate');
-    rmSync(cal, { recursive: true, force: true });
-    const calStep = await runCli('calibrate', ['calibrate', model, '--data', data, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '1', '--depth', 'bi', '--out', cal, '--json'], threads, work);
-    steps.push(calStep);
-    // The streamed pass's own split (calibrate.ts logs it): ORT runs, waiting for weight reads, BF16 upcast.
-    const passSplit = jsonLines(calStep.stdout).find((e) => e.type === 'log' && e.text?.startsWith('streamed pass:'))?.text;
-    const calResult = jsonResult<{ tokens: number; tokensPerS: number; timings: { forward_s: number; aggregation_s: number; total_s: number }; execution: { mode: string } }>(calStep.stdout);
+    // The pipeline runs with the page cache as the checkpoint left it (just written, like a fresh download
+    // or conversion); the fingerprint's cold measurement, and a second calibration on that cold cache, come
+    // after it, so dropping the cache does not decide the first figures.
+    const cal = await calibrationStep(model, data, join(work, 'calibrate'), 'calibrate', threads, work);
+    steps.push(cal.step);
 
     rmSync(pruned, { recursive: true, force: true });
-    const pruneStep = await runCli('prune 8B→4B', ['prune', model, '--importance', cal, '--out', pruned, '--hidden-size', '3072', '--ffn-hidden-size', '12288', '--mamba-num-heads', '112', '--data', data, '--rows', String(ROWS), '--seq-len', String(SEQ), '--json'], threads, work);
+    const pruneStep = await runCli('prune 8B→4B', ['prune', model, '--importance', cal.out, '--out', pruned, '--hidden-size', '3072', '--ffn-hidden-size', '12288', '--mamba-num-heads', '112', '--data', data, '--rows', String(ROWS), '--seq-len', String(SEQ), '--json'], threads, work);
     steps.push(pruneStep);
     const pruneReport = jsonResult<{ pruned: { params: number }; verification?: { loss_before?: number; loss_after?: number; engine?: string; skipped?: string } }>(pruneStep.stdout);
 
@@ -205,11 +229,14 @@ async function main(): Promise<void> {
     steps.push(evalStep);
     const evalReport = jsonResult<{ loss: number; tokensPerS: number; execution: { mode: string } }>(evalStep.stdout);
 
+    const fp = await fingerprintSpeed(model);
+    // The same calibration again, now that the checkpoint's pages are out of the cache: what reading it from disk adds.
+    const cold = await calibrationStep(model, data, join(work, 'calibrate-cold'), 'calibrate, page cache dropped', threads, work);
+    steps.push(cold.step);
+
     // ---- report ----
     const flops = forwardFlops(spec, ROWS, SEQ, DEFAULT_CHUNK_SIZE);
     const calFlops = flops.total - 2 * spec.hiddenSize * spec.vocabSize * ROWS * SEQ; // calibration runs no lm_head
-    const bound = calFlops / (anchor * 1e9);
-    const engineS = calResult.timings.forward_s + calResult.timings.aggregation_s;
     console.log('');
     console.log('| step | wall time | peak RSS worker | peak RSS CLI | peak RSS both | targets (≤ 8 min, ≤ 6 GB) |');
     console.log('|---|---:|---:|---:|---:|---|');
@@ -218,18 +245,28 @@ async function main(): Promise<void> {
       console.log(`| ${s.name} | ${s.seconds.toFixed(1)} s | ${s.workerPeak ? formatBytes(s.workerPeak) : '—'} | ${formatBytes(s.parentPeak)} | ${formatBytes(s.treePeak)} | ${s.name.startsWith('fixture') ? '(setup)' : ok ? 'met' : 'MISSED'} |`);
     }
     console.log('');
-    console.log(`calibration (${calResult.execution.mode}): ${calResult.tokens} tokens, engine ${engineS.toFixed(1)} s (forward ${calResult.timings.forward_s.toFixed(1)} s incl. weight reads, aggregation ${calResult.timings.aggregation_s.toFixed(2)} s), job ${calResult.timings.total_s.toFixed(1)} s`);
-    if (passSplit) console.log(`  ${passSplit}`);
-    console.log(`  FLOPs ${(calFlops / 1e12).toFixed(2)} T (no lm_head) at ORT's MatMul rate ${anchor.toFixed(1)} GFLOP/s (median of 15, ${threads} thread(s)) = ${bound.toFixed(1)} s FLOP-bound`);
-    console.log(`  engine time / FLOP-bound = ${(engineS / bound).toFixed(2)}× (target ≤ ${TARGET_RATIO}×: ${engineS / bound <= TARGET_RATIO ? 'met' : 'MISSED'}); whole step wall / FLOP-bound = ${(calStep.seconds / bound).toFixed(2)}×`);
+    console.log(`fingerprint: ${(fp.bytes / 1e9).toFixed(1)} GB in ${fp.cold.toFixed(3)} s with the page cache dropped (${(fp.bytes / 1e9 / fp.cold).toFixed(0)} GB/s), ${fp.warm.toFixed(3)} s warm (${(fp.bytes / 1e9 / fp.warm).toFixed(0)} GB/s)`);
+    const ratio = (c: CalibrationRun, label: string, judged: boolean): number => {
+      const r = c.result;
+      const bound = calFlops / (c.anchor * 1e9);
+      const engineS = r.timings.forward_s + r.timings.aggregation_s;
+      console.log(`${label} (${r.execution.mode}): ${r.tokens} tokens, engine ${engineS.toFixed(1)} s (forward ${r.timings.forward_s.toFixed(1)} s incl. weight reads, aggregation ${r.timings.aggregation_s.toFixed(2)} s), job ${r.timings.total_s.toFixed(1)} s`);
+      if (c.split) console.log(`  ${c.split}`);
+      console.log(`  FLOPs ${(calFlops / 1e12).toFixed(2)} T (no lm_head) at ORT's MatMul rate ${c.anchor.toFixed(1)} GFLOP/s (median of 15, ${threads} thread(s)) = ${bound.toFixed(1)} s FLOP-bound`);
+      const verdict = judged ? `target ≤ ${TARGET_RATIO}×: ${engineS / bound <= TARGET_RATIO ? 'met' : 'MISSED'}` : 'not judged: it includes the disk';
+      console.log(`  engine time / FLOP-bound = ${(engineS / bound).toFixed(2)}× (${verdict}); whole step wall / FLOP-bound = ${(c.step.seconds / bound).toFixed(2)}×`);
+      return engineS / bound;
+    };
+    const calRatio = ratio(cal, 'calibration', true);
+    ratio(cold, 'calibration, page cache dropped', false);
     const v = pruneReport.verification;
     console.log(`prune: ${(pruneReport.pruned.params / 1e9).toFixed(3)}B parameters; zero-shot loss ${v && 'loss_before' in v ? `${v.loss_before!.toFixed(4)} → ${v.loss_after!.toFixed(4)} (${v.engine})` : `skipped: ${v?.skipped}`}`);
     console.log(`eval 4B (${evalReport.execution.mode}): loss ${evalReport.loss.toFixed(4)}, ${evalReport.tokensPerS.toFixed(1)} tokens/s`);
     console.log(`load after: ${loadLine()} (the machine is shared with other jobs; times vary with it)`);
-    if (steps.some((s) => !s.name.startsWith('fixture') && (s.seconds > TARGET_S || s.workerPeak > TARGET_RSS || s.parentPeak > TARGET_RSS)) || engineS / bound > TARGET_RATIO) process.exitCode = 1;
+    if (steps.some((s) => !s.name.startsWith('fixture') && (s.seconds > TARGET_S || s.workerPeak > TARGET_RSS || s.parentPeak > TARGET_RSS)) || calRatio > TARGET_RATIO) process.exitCode = 1;
   } finally {
     if (!keep) {
-      for (const p of [pruned, join(work, 'calibrate'), join(work, 'rows.jsonl'), join(work, '.hybrid-compress'), ...(source ? [] : [model])]) rmSync(p, { recursive: true, force: true });
+      for (const p of [pruned, join(work, 'calibrate'), join(work, 'calibrate-cold'), join(work, 'rows.jsonl'), join(work, '.hybrid-compress'), ...(source ? [] : [model])]) rmSync(p, { recursive: true, force: true });
       if (existsSync(work) && readdirSync(work).length === 0) rmSync(work, { recursive: true });
     }
     console.log(keep ? `kept ${work}` : `removed the bench's checkpoints and files under ${work}`);

@@ -56,6 +56,27 @@ test('arena: column sums of squares equal flapColumnNorms bit for bit (even and 
   }
 });
 
+test('arena: upcast with column squares gives the same float32 bits as bf16ToF32 and the same sums as flapColumnNorms (any row count, widths in 8s)', () => {
+  const rng = new Rng(6);
+  for (const [rows, cols] of [[1, 8], [3, 16], [4, 8], [5, 24], [9, 40], [64, 8], [67, 72]] as const) {
+    const n = rows * cols;
+    const arena = WeightArena.create(1 << 20)!;
+    const src = arena.alloc(n * 2)!;
+    const dst = arena.alloc(n * 4)!;
+    const plain = arena.alloc(n * 4)!;
+    const raw = encodeFromFloat('BF16', Float32Array.from({ length: n }, () => rng.normal() * 3));
+    new Uint8Array(arena.buffer, src, n * 2).set(raw);
+    const sums = arena.bf16ToF32WithColumnSquares(src, dst, rows, cols);
+    arena.bf16ToF32(src, plain, n);
+    const w = new Float32Array(arena.buffer, dst, n);
+    assert.deepEqual(w, new Float32Array(arena.buffer, plain, n), `${rows}×${cols}: float32 copy`);
+    assert.deepEqual(sums, flapColumnNorms(w, rows, cols), `${rows}×${cols}: column sums`);
+  }
+  const arena = WeightArena.create(1 << 16)!;
+  assert.equal(arena.bf16ToF32WithColumnSquares(0, 1024, 2, 12), undefined, 'a width that is not a multiple of 8: none (the caller upcasts and sums apart)');
+  assert.equal(arena.usedBytes, 0);
+});
+
 test('decodeFloat32Into equals the safetensors decoder for every float dtype, aligned or not', () => {
   const rng = new Rng(3);
   const vals = Float32Array.from({ length: 1001 }, () => rng.normal() * 10);
@@ -79,6 +100,7 @@ test('WeightReader: whole tensors and row slices as float32, equal to the reader
     { name: 'a.bf16', dtype: 'BF16', shape: [37, 19] },
     { name: 'b.f32', dtype: 'F32', shape: [64, 8] },
     { name: 'c.f16', dtype: 'F16', shape: [5, 33] },
+    { name: 'd.bf16', dtype: 'BF16', shape: [12, 16] },
   ].map((t) => ({ ...t, data: encodeFromFloat(t.dtype, Float32Array.from({ length: t.shape[0]! * t.shape[1]! }, () => rng.normal())) }));
   await writeSafetensors(file, tensors);
   // A checkpoint-like view of the file, enough for the reader.
@@ -93,6 +115,18 @@ test('WeightReader: whole tensors and row slices as float32, equal to the reader
       assert.deepEqual(got.get('a'), await st.readFloat32('a.bf16'));
       assert.deepEqual(got.get('b'), await st.readFloat32('b.f32'));
       assert.deepEqual(got.get('c'), await st.readFloat32('c.f16'));
+      // Marked for column squares: the same float32, and the sums (taken while upcasting for the BF16 [12, 16]).
+      const marked = await r.take(`sq${round}`, [{ key: 'd', tensor: 'd.bf16', columnSquares: true }, { key: 'b', tensor: 'b.f32', columnSquares: true }]);
+      assert.deepEqual(marked.get('d'), await st.readFloat32('d.bf16'));
+      for (const [key, rows, cols] of [['d', 12, 16], ['b', 64, 8]] as const) {
+        const w = marked.get(key)!;
+        const sums = r.columnSquares(w, rows, cols);
+        if (!r.usesArena) assert.equal(sums, undefined, 'no arena: the caller sums');
+        else if (arenaBytes === 1 << 20 || sums) assert.deepEqual(sums, flapColumnNorms(w, rows, cols), key);
+      }
+      const takenWhileUpcasting = (r as unknown as { squares: WeakMap<Float32Array, Float64Array> }).squares.has(marked.get('d')!);
+      assert.equal(takenWhileUpcasting, r.usesArena, 'the BF16 sums come from the upcast pass when it ran in the arena');
+      r.recycle(marked.values());
       const rows = await r.take(`rows${round}`, [{ key: 'r', tensor: 'a.bf16', byteStart: 3 * 19 * 2, byteEnd: 10 * 19 * 2 }]);
       assert.deepEqual(rows.get('r'), await st.readRowsFloat32('a.bf16', 3, 7));
       r.recycle([...got.values(), ...rows.values()]);

@@ -158,7 +158,14 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
         await save({ scoresDone: true });
       }
     } else {
-      streamed = await StreamedModel.create(ckpt, { device: s.device, threads: s.threads, log: hooks.log, layerOutputs: (n) => (inGraph ? { stats: outputsOf(n) } : { taps: outputsOf(n) }) });
+      streamed = await StreamedModel.create(ckpt, {
+        device: s.device,
+        threads: s.threads,
+        log: hooks.log,
+        layerOutputs: (n) => (inGraph ? { stats: outputsOf(n) } : { taps: outputsOf(n) }),
+        // FLAP's column norms (below) are taken while the weights are upcast, not in a second pass over them.
+        columnSquares: (n) => (collector.needsFlapNorms(n) ? [collector.flapWeightOf(n)!.role] : []),
+      });
       ep = streamed.ep;
       if (!state?.scoresDone) {
         const meter = new ProgressMeter('scores', 0, 'layers');

@@ -7,7 +7,7 @@
 //     for r < nRows: base = u32[rowTable + 4r]
 //       for j < nCols: storeN(dst, loadN(base + u32[colTable + 4j])); dst += N
 
-import { leb, wasmName, wasmSection } from '../util/wasm-bytes';
+import { leb, sleb, wasmName, wasmSection } from '../util/wasm-bytes';
 
 const I32 = 0x7f;
 const op = {
@@ -29,7 +29,7 @@ const op = {
 function gatherBody(load: number[], store: number[], n: number): number[] {
   const get = (i: number) => [op.get, i];
   const set = (i: number) => [op.set, i];
-  const c = (v: number) => [op.const, ...leb(v)];
+  const c = (v: number) => [op.const, ...sleb(v)];
   const inc = (i: number, by: number) => [...get(i), ...c(by), op.add, ...set(i)];
   const code = [
     0x01, 0x04, I32, // 4 i32 locals

@@ -47,6 +47,8 @@ export interface StreamedModelOptions {
   fused?: boolean;
   /** Extra outputs of layer n. */
   layerOutputs?: (n: number) => LayerOutputs;
+  /** Roles of layer n whose column squares (LayerStep.columnSquares) will be asked for: taken while upcasting. */
+  columnSquares?: (n: number) => readonly TensorRole[];
   /** What the head steps compute: the slice's logits and/or the pieces of the next-token loss. */
   head?: { logits?: boolean; nll?: boolean };
   /** Vocabulary rows per head step (default DEFAULT_HEAD_ROWS). */
@@ -133,7 +135,9 @@ export class StreamedModel {
       need = Math.max(need, n);
       raw = Math.max(raw, r);
     }
-    return need + raw + 2 * EMBED_READ_BYTES + groups.length * 1024;
+    // + room for one set of column sums (columnSquares) of the widest 2-D weight.
+    const cols = Math.max(0, ...this.spec.layers.flatMap((l) => l.tensors.map((t) => (t.shape.length === 2 ? t.shape[1]! : 0))));
+    return need + raw + 2 * EMBED_READ_BYTES + groups.length * 1024 + 8 * cols;
   }
 
   static async create(checkpoint: Checkpoint, o: StreamedModelOptions = {}): Promise<StreamedModel> {
@@ -251,7 +255,8 @@ export class StreamedModel {
   }
 
   private layerParts(layer: LayerSpec): WeightPart[] {
-    return layer.tensors.map((t) => ({ key: t.role, tensor: t.name }));
+    const squares = this.opts.columnSquares?.(layer.index) ?? [];
+    return layer.tensors.map((t) => ({ key: t.role, tensor: t.name, ...(squares.includes(t.role) ? { columnSquares: true } : {}) }));
   }
 
   private headParts(c: number): WeightPart[] {

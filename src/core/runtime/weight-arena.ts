@@ -6,13 +6,14 @@
 // best plain TypeScript loop (typed-array bounds checks on every access).
 //
 // A second kernel sums the squares of each column of a float32 matrix in float64 (FLAP's ‖W[:, j]‖²,
-// calibrate/flap.ts) on the weights where they already are.
+// calibrate/flap.ts) on the weights where they already are; a third does both at once for BF16 weights
+// whose column norms are wanted, in about half the time of the two passes (bench/weight-kernels.ts).
 //
 // The memory is sized once and never grown: growing would detach the views ORT and pending reads hold.
 // Allocation is first-fit over a free list; when a request does not fit, the caller falls back to plain
 // ArrayBuffers and the TypeScript decoder (weight-reader.ts).
 
-import { leb, wasmName, wasmSection } from '../util/wasm-bytes';
+import { leb, sleb, wasmName, wasmSection } from '../util/wasm-bytes';
 
 const simd = (op: number) => [0xfd, ...leb(op)];
 const V128_LOAD = 0x00;
@@ -22,6 +23,7 @@ const I32X4_EXTEND_HIGH_I16X8_U = 0xaa;
 const I32X4_SHL = 0xab;
 const V128_LOAD64_ZERO = 0x5d;
 const F64X2_PROMOTE_LOW_F32X4 = 0x5f;
+const I8X16_SHUFFLE = 0x0d;
 const F64X2_ADD = 0xf0;
 const F64X2_MUL = 0xf2;
 
@@ -32,7 +34,7 @@ const F64X2_MUL = 0xf2;
 function bf16Body(): number[] {
   const get = (i: number) => [0x20, i];
   const set = (i: number) => [0x21, i];
-  const c = (v: number) => [0x41, ...leb(v)];
+  const c = (v: number) => [0x41, ...sleb(v)];
   const half = (extend: number, offset: number) => [...get(1), ...get(0), ...simd(V128_LOAD), 0x04, 0x00, ...simd(extend), ...c(16), ...simd(I32X4_SHL), ...simd(V128_STORE), 0x04, ...leb(offset)];
   const code = [
     0x00, // no extra locals
@@ -59,7 +61,7 @@ function colsqBody(): number[] {
   const get = (i: number) => [0x20, i];
   const set = (i: number) => [0x21, i];
   const tee = (i: number) => [0x22, i];
-  const c = (v: number) => [0x41, ...leb(v)];
+  const c = (v: number) => [0x41, ...sleb(v)];
   const code = [
     0x02, 0x02, 0x7f, 0x01, 0x7b, // locals: 2 × i32, 1 × v128
     0x02, 0x40, 0x03, 0x40, // block, loop (rows)
@@ -86,6 +88,73 @@ function colsqBody(): number[] {
   return [...leb(code.length), ...code];
 }
 
+/**
+ * bf16sq(src, dst, acc, rows, groups): bf16 for a row-major matrix of `rows` rows of `groups` × 8 columns,
+ * and at the same time acc[j] += w[o, j]² (float64) for every row o in turn — colsq's sums in colsq's
+ * order, taken while the values are in registers instead of in a second pass over the float32 copy.
+ * `per` rows per iteration (4: one load/store of the sums per 4 rows, each sum still adding row o before
+ * row o + 1; a third less time than one row at a time); `rows` is a multiple of `per`. Params: 0 src, 1 dst, 2 acc, 3 rows, 4 groups; locals: 5 a, 6 g, 7 rowBytes (i32), 8 t,
+ * then the upcast halves lo, hi of each row (v128).
+ */
+function bf16sqBody(per: 1 | 4): number[] {
+  const get = (i: number) => [0x20, i];
+  const set = (i: number) => [0x21, i];
+  const tee = (i: number) => [0x22, i];
+  const c = (v: number) => [0x41, ...sleb(v)];
+  const add = [0x6a];
+  // Upcast the 8 values at src (+ row r's offset) into locals lo/hi and store them at dst (+ offset).
+  const upcast = (r: number) => {
+    const lo = 9 + 2 * r;
+    const hi = lo + 1;
+    const srcAt = r === 0 ? get(0) : [...get(0), ...get(7), ...c(r), 0x6c, ...add];
+    const dstAt = r === 0 ? get(1) : [...get(1), ...get(7), ...c(2 * r), 0x6c, ...add];
+    return [
+      ...srcAt, ...simd(V128_LOAD), 0x04, 0x00, ...tee(8),
+      ...simd(I32X4_EXTEND_LOW_I16X8_U), ...c(16), ...simd(I32X4_SHL), ...set(lo),
+      ...get(8), ...simd(I32X4_EXTEND_HIGH_I16X8_U), ...c(16), ...simd(I32X4_SHL), ...set(hi),
+      ...dstAt, ...get(lo), ...simd(V128_STORE), 0x04, 0x00,
+      ...dstAt, ...get(hi), ...simd(V128_STORE), 0x04, 0x10,
+    ];
+  };
+  // Lanes 2, 3 of a float32x4 moved to lanes 0, 1 (for promote_low).
+  const upper = [...simd(I8X16_SHUFFLE), 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+  // acc[off/8 .. off/8 + 1] += square of lanes (low or upper half) of v, for each row in order.
+  const accumulate = (off: number, half: 'low' | 'high', which: 'lo' | 'hi') => {
+    const sq = (r: number) => {
+      const v = 9 + 2 * r + (which === 'hi' ? 1 : 0);
+      return [...get(v), ...(half === 'high' ? [...get(v), ...upper] : []), ...simd(F64X2_PROMOTE_LOW_F32X4), ...tee(8), ...get(8), ...simd(F64X2_MUL), ...simd(F64X2_ADD)];
+    };
+    return [...get(5), ...get(5), ...simd(V128_LOAD), 0x03, ...leb(off), ...Array.from({ length: per }, (_, r) => sq(r)).flat(), ...simd(V128_STORE), 0x03, ...leb(off)];
+  };
+  const code = [
+    0x02, 0x03, 0x7f, ...leb(1 + 2 * per), 0x7b, // locals: 3 × i32, 1 + 2 · per × v128
+    ...get(4), ...c(16), 0x6c, ...set(7), // rowBytes = groups · 16
+    0x02, 0x40, 0x03, 0x40, // block, loop (rows)
+    ...get(3), 0x45, 0x0d, 1,
+    ...get(2), ...set(5),
+    ...get(4), ...set(6),
+    0x02, 0x40, 0x03, 0x40, // block, loop (groups of 8 columns)
+    ...get(6), 0x45, 0x0d, 1,
+    ...Array.from({ length: per }, (_, r) => upcast(r)).flat(),
+    ...accumulate(0, 'low', 'lo'),
+    ...accumulate(16, 'high', 'lo'),
+    ...accumulate(32, 'low', 'hi'),
+    ...accumulate(48, 'high', 'hi'),
+    ...get(0), ...c(16), ...add, ...set(0),
+    ...get(1), ...c(32), ...add, ...set(1),
+    ...get(5), ...c(64), ...add, ...set(5),
+    ...get(6), ...c(1), 0x6b, ...set(6),
+    0x0c, 0,
+    0x0b, 0x0b,
+    // Past the other rows of this iteration.
+    ...(per > 1 ? [...get(0), ...get(7), ...c(per - 1), 0x6c, ...add, ...set(0), ...get(1), ...get(7), ...c(2 * (per - 1)), 0x6c, ...add, ...set(1)] : []),
+    ...get(3), ...c(per), 0x6b, ...set(3),
+    0x0c, 0,
+    0x0b, 0x0b, 0x0b,
+  ];
+  return [...leb(code.length), ...code];
+}
+
 let module: WebAssembly.Module | undefined | null;
 
 function kernelModule(): WebAssembly.Module | undefined {
@@ -94,9 +163,9 @@ function kernelModule(): WebAssembly.Module | undefined {
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
       ...wasmSection(1, [2, 0x60, 3, 0x7f, 0x7f, 0x7f, 0, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
       ...wasmSection(2, [1, ...wasmName('e'), ...wasmName('m'), 0x02, 0x00, 0x01]),
-      ...wasmSection(3, [2, 0, 1]),
-      ...wasmSection(7, [2, ...wasmName('bf16'), 0x00, 0, ...wasmName('colsq'), 0x00, 1]),
-      ...wasmSection(10, [2, ...bf16Body(), ...colsqBody()]),
+      ...wasmSection(3, [4, 0, 1, 1, 1]),
+      ...wasmSection(7, [4, ...wasmName('bf16'), 0x00, 0, ...wasmName('colsq'), 0x00, 1, ...wasmName('bf16sq'), 0x00, 2, ...wasmName('bf16sq4'), 0x00, 3]),
+      ...wasmSection(10, [4, ...bf16Body(), ...colsqBody(), ...bf16sqBody(1), ...bf16sqBody(4)]),
     ]);
     try {
       module = new WebAssembly.Module(bytes);
@@ -112,10 +181,14 @@ const PAGE = 65536;
 /** wasm32 memories stop at 4 GiB. */
 export const MAX_ARENA_BYTES = 65535 * PAGE;
 
+type Kernel5 = (a: number, b: number, c: number, d: number, e: number) => void;
+
 export class WeightArena {
   readonly memory: WebAssembly.Memory;
   private readonly kernel: (src: number, dst: number, groups: number) => void;
   private readonly colsq: (w: number, out: number, rows: number, pairs: number, skip: number) => void;
+  private readonly bf16sq: Kernel5;
+  private readonly bf16sq4: Kernel5;
   /** Free blocks [start, end), sorted by start. */
   private free: [number, number][];
   private readonly used = new Map<number, number>();
@@ -124,6 +197,8 @@ export class WeightArena {
     this.memory = memory;
     this.kernel = inst.exports['bf16'] as (src: number, dst: number, groups: number) => void;
     this.colsq = inst.exports['colsq'] as (w: number, out: number, rows: number, pairs: number, skip: number) => void;
+    this.bf16sq = inst.exports['bf16sq'] as Kernel5;
+    this.bf16sq4 = inst.exports['bf16sq4'] as Kernel5;
     this.free = [[0, bytes]];
   }
 
@@ -185,6 +260,26 @@ export class WeightArena {
     const u16 = new Uint16Array(this.memory.buffer, src + groups * 16, n - groups * 8);
     const u32 = new Uint32Array(this.memory.buffer, dst + groups * 32, n - groups * 8);
     for (let i = 0; i < u16.length; i++) u32[i] = u16[i]! << 16;
+  }
+
+  /**
+   * bf16ToF32 of a row-major BF16 matrix [rows, cols] (cols a multiple of 8, both offsets 16-byte aligned)
+   * that also returns ‖W[:, j]‖² in float64 — columnSquares' numbers, from the same pass; undefined (and
+   * nothing done) when cols is not a multiple of 8 or there is no room for the sums.
+   */
+  bf16ToF32WithColumnSquares(src: number, dst: number, rows: number, cols: number): Float64Array | undefined {
+    if (cols % 8 !== 0 || src % 16 !== 0 || dst % 16 !== 0) return undefined;
+    const at = this.alloc(cols * 8);
+    if (at === undefined) return undefined;
+    try {
+      new Float64Array(this.memory.buffer, at, cols).fill(0);
+      const quads = rows & ~3;
+      if (quads) this.bf16sq4(src, dst, at, quads, cols / 8);
+      if (rows > quads) this.bf16sq(src + quads * cols * 2, dst + quads * cols * 4, at, rows - quads, cols / 8);
+      return new Float64Array(this.memory.buffer, at, cols).slice();
+    } finally {
+      this.release(at);
+    }
   }
 
   /**

@@ -21,6 +21,8 @@ export interface WeightPart {
   tensor: string;
   byteStart?: number;
   byteEnd?: number;
+  /** ‖W[:, j]‖² of this (whole, 2-D) tensor will be asked for: take them while upcasting, where that is possible. */
+  columnSquares?: boolean;
 }
 
 interface RawPart {
@@ -100,6 +102,8 @@ export class WeightReader {
   private closed = false;
 
   private readonly arena: WeightArena | undefined;
+  /** Column squares taken during the upcast, by the array they belong to. */
+  private readonly squares = new WeakMap<Float32Array, Float64Array>();
 
   /** `arenaBytes`: size of the WebAssembly arena (none: plain buffers and the TypeScript decoder). */
   constructor(
@@ -132,8 +136,13 @@ export class WeightReader {
     return new Uint8Array(this.alloc(bytes));
   }
 
-  /** ‖W[:, j]‖² (float64) of a row-major [rows, cols] array from take(), by the arena's SIMD kernel; undefined when it is not in the arena. */
+  /**
+   * ‖W[:, j]‖² (float64) of a row-major [rows, cols] array from take(): the sums taken while upcasting it
+   * (parts marked columnSquares), else by the arena's SIMD kernel; undefined when it is not in the arena.
+   */
   columnSquares(w: Float32Array, rows: number, cols: number): Float64Array | undefined {
+    const done = this.squares.get(w);
+    if (done && done.length === cols && w.length === rows * cols) return done;
     return this.arena?.columnSquares(w, rows, cols);
   }
 
@@ -203,13 +212,24 @@ export class WeightReader {
       const n = r.bytes.byteLength / DTYPE_BYTES[r.dtype]!;
       const f8 = this.allocBytes(n * 4);
       const f = new Float32Array(f8.buffer, f8.byteOffset, n);
-      if (r.dtype === 'BF16' && LITTLE_ENDIAN && this.arena?.owns(r.bytes) && this.arena.owns(f)) this.arena.bf16ToF32(r.bytes.byteOffset, f.byteOffset, n);
-      else decodeFloat32Into(r.dtype, r.bytes, f);
+      if (r.dtype === 'BF16' && LITTLE_ENDIAN && this.arena?.owns(r.bytes) && this.arena.owns(f)) {
+        const shape = this.withSquares(r);
+        const sq = shape && this.arena.bf16ToF32WithColumnSquares(r.bytes.byteOffset, f.byteOffset, shape[0], shape[1]);
+        if (sq) this.squares.set(f, sq);
+        else this.arena.bf16ToF32(r.bytes.byteOffset, f.byteOffset, n);
+      } else decodeFloat32Into(r.dtype, r.bytes, f);
       this.recycle([r.bytes]);
       out.set(r.part.key, f);
     }
     this.stats.decodeMs += performance.now() - d0;
     return out;
+  }
+
+  /** [rows, cols] of a part whose column squares are wanted and can be taken while upcasting (a whole 2-D tensor). */
+  private withSquares(r: RawPart): [number, number] | undefined {
+    if (!r.part.columnSquares || r.part.byteStart !== undefined || r.part.byteEnd !== undefined) return undefined;
+    const shape = this.ckpt.tensor(r.part.tensor).shape;
+    return shape.length === 2 ? [shape[0]!, shape[1]!] : undefined;
   }
 
   async close(): Promise<void> {

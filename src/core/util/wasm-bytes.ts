@@ -13,6 +13,20 @@ export function leb(n: number): number[] {
   return out;
 }
 
+/** Signed LEB128 (spec 5.2.2), as i32.const takes: 64 is two bytes (0xc0 0x00), not 0x40 (which reads as −64). */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
 /** A name: its byte length, then its bytes (ASCII here). */
 export const wasmName = (s: string): number[] => [...leb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
 
