@@ -105,7 +105,6 @@ async function writeShard(ckpt: Checkpoint, shard: ShardPlan, path: string, src:
   const entries = writeOrder(shard.recipes.map((r) => ({ ...r, dtype: ckpt.tensor(r.source).dtype })));
   const { bytes: header, dataBytes } = buildHeader(entries, Object.keys(shard.metadata).length > 0 ? shard.metadata : { format: 'pt' });
   const out = await OutputStream.create(path, bufs.staging, { direct: opts.directIo });
-  if (opts.sync ?? true) out.syncEvery = Number(process.env.HC_SYNC_EVERY ?? 0);
   let written = 0;
   try {
     await out.put(header);
@@ -138,10 +137,8 @@ async function writeShard(ckpt: Checkpoint, shard: ShardPlan, path: string, src:
   return { written, fileBytes: header.byteLength + dataBytes, flushed };
 }
 
-const TR = (m: string) => process.env.HC_TRACE && console.error(`${(performance.now() / 1000).toFixed(3)} ${m}`);
 export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: ApplyOptions): Promise<ApplyResult> {
   const t0 = performance.now();
-  TR('apply start');
   const spec = ckpt.spec;
   const out = checkOutputPath(ckpt.dir, opts.out, opts.force ?? false);
   for (const d of await removeDeadPartials(out)) opts.log?.(`removed ${d}, left by a run that was killed`);
@@ -153,9 +150,7 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
   const outSpec = buildSpec(config, recipes.map((r) => r.name));
   validateTensors(outSpec, new Map(recipes.map((r) => [r.name, { shape: r.shape, dtype: ckpt.tensor(r.source).dtype }])), 'pruned checkpoint');
 
-  TR('validated');
   const shards = await planShards(ckpt, recipes);
-  TR('planShards');
   const shapeOnly = shards.every((s) => s.holeOnly);
   let dataTotal = 0;
   let bytesToWrite = 0;
@@ -166,11 +161,9 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
   }
   await checkFreeSpace(out, bytesToWrite);
 
-  TR('freespace');
   const tmp = tempDirFor(out);
   await mkdir(tmp, { recursive: true });
   const bufs = new SliceBuffers(opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
-  TR('bufs');
   let done = 0;
   let progressBytes = 0;
   let bytesWritten = 0;
@@ -188,7 +181,6 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
           progressBytes += bytes;
           opts.onProgress?.({ tensor: r.name, done: ++done, total: recipes.length, bytesWritten: progressBytes, bytesTotal: dataTotal });
         });
-        TR('shard written ' + shard.name);
         bytesWritten += w.written;
         bytesTotal += w.fileBytes;
         flushes.push(w.flushed);
@@ -206,18 +198,14 @@ export async function applyPlan(ckpt: Checkpoint, plan: PruningPlan, opts: Apply
     for (const [name, text] of Object.entries(opts.extraFiles ?? {})) await writeFile(join(tmp, name), text);
     await writeFile(join(tmp, OUTPUT_MARKER), outputMarker('pruned'));
 
-    TR('side files');
     await Promise.all(flushes);
-    TR('flushed');
     // Re-open: every shape is checked against the new config.json by the checkpoint loader.
     const check = await openCheckpoint(tmp);
     const params = check.spec.params.total;
     await check.close();
     const expected = outSpec.params.total;
     if (params !== expected) throw new HybridCompressError('RUNTIME_ERROR', `pruned checkpoint has ${params} parameters, the plan implies ${expected}`);
-    TR('reopened');
     await commitDir(tmp, out);
-    TR('committed');
     return {
       dir: out,
       config,

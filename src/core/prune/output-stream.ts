@@ -38,10 +38,6 @@ export class OutputStream {
   private readonly pending: (Promise<void> | undefined)[];
   private error: unknown;
   private switching: Promise<void> | undefined;
-  private syncing: Promise<void> | undefined;
-  private syncedUpTo = 0;
-  /** Start an fdatasync in the background each time this many more bytes have been handed to the file (0: never). */
-  syncEvery = 0;
 
   private constructor(
     private fh: FileHandle,
@@ -130,7 +126,7 @@ export class OutputStream {
 
   /** Waits for every write handed to the file so far (before the staging memory may be reorganised). */
   async drain(): Promise<void> {
-    await Promise.all([...this.pending, this.syncing]);
+    await Promise.all(this.pending);
     this.rethrow();
   }
 
@@ -170,7 +166,7 @@ export class OutputStream {
 
   /** Lets in-flight writes settle (errors ignored); for failure paths. */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.pending, this.syncing]);
+    await Promise.allSettled(this.pending);
     if (this.switching) await this.switching.catch(() => undefined);
   }
 
@@ -192,14 +188,6 @@ export class OutputStream {
     this.pending[this.slot] = this.writeFully(addr, len, at).catch((e: unknown) => {
       this.error ??= e;
     });
-    if (this.syncEvery > 0 && !this.syncing && this.flushedBytes - this.syncedUpTo >= this.syncEvery) {
-      this.syncedUpTo = this.flushedBytes;
-      this.syncing = this.fh.datasync().catch((e: unknown) => {
-        this.error ??= e;
-      }).finally(() => {
-        this.syncing = undefined;
-      });
-    }
   }
 
   private async writeFully(addr: number, len: number, at: number): Promise<void> {

@@ -15,10 +15,10 @@ import { GatherMemory } from './gather-wasm';
 import { DIRECT_ALIGN, OutputStream, type StagingArea } from './output-stream';
 
 /** Output rows per chunk are sized so a chunk's source rows take about this many bytes. */
-export const DEFAULT_CHUNK_BYTES = Number(process.env.HC_CHUNK ?? 2 << 20);
+export const DEFAULT_CHUNK_BYTES = 2 << 20;
 /** Staging slots of the output stream: one being filled while the others are written. */
-const DEFAULT_SLOTS = Number(process.env.HC_SLOTS ?? 4);
-const MAX_SLOT_BYTES = Number(process.env.HC_SLOT ?? 1 << 20);
+const DEFAULT_SLOTS = 4;
+const MAX_SLOT_BYTES = 1 << 20;
 /** Unwanted rows between two wanted ones are read through (one read instead of two) up to this size. */
 const MERGE_GAP_BYTES = 256 << 10;
 
@@ -212,7 +212,6 @@ export function planChunkReads(rows: Int32Array | null, from: number, to: number
   return { spans, rowOffsets, dense };
 }
 
-const ST = { sr: 0, rep: 0, emit: 0, read: 0, gather: 0, commit: 0, plan: 0, rows: 0, total: 0, chunks: 0, spans: 0 };
 interface Geometry {
   elem: number;
   inRow: number;
@@ -267,28 +266,20 @@ export async function sliceTensors(jobs: readonly SliceJob[], out: OutputStream,
   const startRead = (k: number): Promise<ChunkReads> => {
     const c = chunks[k]!;
     const { src, rows } = jobs[c.job]!;
-    const q0 = performance.now();
     const plan = planChunkReads(rows, c.from, c.to, geo[c.job]!.inRow, capacity);
-    ST.plan += performance.now() - q0; ST.chunks++; ST.spans += plan.spans.length;
     const buf = bufs.input(k % 2);
     return Promise.all(plan.spans.map(([at, len, bo]) => readFully(src.fh, buf, bo, len, src.offset + at, src.name))).then(() => plan);
   };
   try {
-    const T0 = performance.now();
     if (chunks.length > 0) reads[0] = startRead(0);
     for (let k = 0; k < chunks.length; k++) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new HybridCompressError('CANCELLED', 'pruning cancelled');
       const c = chunks[k]!;
       const slot = k % 2;
-      let q0 = performance.now();
       const plan = await reads[slot]!;
-      ST.read += performance.now() - q0;
       // The other input slot was consumed (synchronously) by chunk k−1: read chunk k+1 into it now.
-      let q1 = performance.now();
       if (k + 1 < chunks.length) reads[1 - slot] = startRead(k + 1);
-      ST.sr += performance.now() - q1; q1 = performance.now();
       report(c.job);
-      ST.rep += performance.now() - q1; q1 = performance.now();
       const job = jobs[c.job]!;
       const g = geo[c.job]!;
       const n = c.to - c.from;
@@ -296,24 +287,17 @@ export async function sliceTensors(jobs: readonly SliceJob[], out: OutputStream,
         if (c.from === 0) bufs.setColumns(job.cols, g.elem);
         await emitGathered(bufs, slot, plan.rowOffsets, n, job.cols.length, g, out);
       } else {
-        const q0 = performance.now();
         await emitRows(bufs.inputAddress(slot), plan.rowOffsets, n, g.inRow, out);
-        ST.rows += performance.now() - q0;
       }
       produced[c.job]! += n * g.outRow;
-      ST.emit += performance.now() - q1; q1 = performance.now();
       if (c.last) report(c.job + 1);
-      ST.rep += performance.now() - q1;
     }
     report(jobs.length);
-    ST.total = performance.now() - T0;
   } catch (e) {
     // Let in-flight reads settle before the caller closes the files.
     await Promise.allSettled(reads);
     throw e;
   }
-  if (process.env.HC_TRACE) console.error('slice stats ms', JSON.stringify(ST, (k, v) => (typeof v === 'number' ? Math.round(v) : v)));
-  for (const k of Object.keys(ST)) (ST as Record<string, number>)[k] = 0;
   return produced;
 }
 
@@ -325,13 +309,9 @@ async function emitGathered(bufs: SliceBuffers, slot: number, rowOffsets: Float6
     const fit = Math.floor(out.avail / g.outRow);
     if (fit > 0) {
       const m = Math.min(fit, n - i);
-      let q0 = performance.now();
       bufs.gatherRows(i, m, nCols, g.elem, out.ptr);
-      ST.gather += performance.now() - q0;
       i += m;
-      q0 = performance.now();
       await out.commit(m * g.outRow);
-      ST.commit += performance.now() - q0;
     } else {
       bufs.gatherRows(i, 1, nCols, g.elem, bufs.scratch);
       i += 1;

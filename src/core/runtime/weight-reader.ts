@@ -34,6 +34,8 @@ interface RawPart {
 }
 
 const LITTLE_ENDIAN = endianness() === 'LE';
+/** Bytes per read request of a large tensor (several are in flight at once). */
+const READ_CHUNK_BYTES = 32 << 20;
 
 let f16Table: Float32Array | undefined;
 
@@ -176,12 +178,25 @@ export class WeightReader {
     // F32 is read straight into place; BF16 into the arena (upcast there); F16/F64 into a scratch buffer.
     const bytes = t.dtype === 'F32' || t.dtype === 'BF16' ? this.allocBytes(len) : new Uint8Array(this.alloc(len));
     if (t.dtype === 'F32' && LITTLE_ENDIAN) out = new Float32Array(bytes.buffer, bytes.byteOffset, len / 4);
-    let off = 0;
-    while (off < len) {
-      const { bytesRead } = await fh.read(bytes, off, len - off, t.fileOffset + start + off);
-      if (bytesRead === 0) throw new HybridCompressError('IO_ERROR', `${t.file}: file ended while reading tensor "${t.name}" (was it truncated?)`, { file: t.file, tensor: t.name });
-      off += bytesRead;
+    // Large tensors are read as several concurrent chunks: from a cold page cache the disk then serves
+    // several requests at once (dd on the build VM's virtual disk: 1.2 GB/s for 1 stream, 1.9 for 4). The
+    // 8B calibration from a cold cache waited 1.5 instead of 2.5 s for reads; on 2 vCPUs the kernel's I/O
+    // work then slows the computation about as much, so the gain shows on machines with cores to spare.
+    const reads: Promise<void>[] = [];
+    for (let c0 = 0; c0 < len; c0 += READ_CHUNK_BYTES) {
+      const c1 = Math.min(len, c0 + READ_CHUNK_BYTES);
+      reads.push(
+        (async () => {
+          let off = c0;
+          while (off < c1) {
+            const { bytesRead } = await fh.read(bytes, off, c1 - off, t.fileOffset + start + off);
+            if (bytesRead === 0) throw new HybridCompressError('IO_ERROR', `${t.file}: file ended while reading tensor "${t.name}" (was it truncated?)`, { file: t.file, tensor: t.name });
+            off += bytesRead;
+          }
+        })(),
+      );
     }
+    await Promise.all(reads);
     return { part, dtype: t.dtype, bytes, out };
   }
 
