@@ -16,7 +16,8 @@ import { openCheckpoint } from '../src/core/checkpoint/checkpoint';
 import { allTensorSpecs } from '../src/core/arch/spec';
 import { ortTrainStep } from '../src/core/distill/ort-train-step';
 import { forwardLogitsSource } from '../src/core/distill/forward-source';
-import { AdamW, clipGradients, decays } from '../src/core/distill/optimizer';
+import { AdamW, clipFactor, decays, globalNorm } from '../src/core/distill/optimizer';
+import { OptimizerMemory } from '../src/core/distill/optimizer-memory';
 import { Rng } from '../src/core/util/random';
 import { PythonSide } from './python';
 import { alternate, best, describeMs, loadLine, median, printTable } from './side-by-side';
@@ -43,9 +44,15 @@ async function main(): Promise<void> {
     const teacher = await openCheckpoint(teacherFx.dir);
     const student = await openCheckpoint(studentFx.dir);
     const specs = allTensorSpecs(student.spec);
+    // Parameters and moments in the optimizer's memory, as the trainer keeps them (its SIMD update path).
+    const memory = OptimizerMemory.create(specs.map((t) => t.shape.reduce((a, b) => a * b, 1)));
     const params: { name: string; shape: number[]; value: Float32Array }[] = [];
-    for (const t of specs) params.push({ name: t.name, shape: t.shape, value: await student.readFloat32(t.name) });
-    const opt = new AdamW(params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(specs[i]!.role, p.name) })));
+    for (const [k, t] of specs.entries()) {
+      const read = await student.readFloat32(t.name);
+      memory?.value(k).set(read);
+      params.push({ name: t.name, shape: t.shape, value: memory?.value(k) ?? read });
+    }
+    const opt = new AdamW(params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(specs[i]!.role, p.name) })), undefined, memory);
     const t0 = performance.now();
     const step = await ortTrainStep(student, params, { batch: B, seq: T, loss: 'kd', alpha: 0.5, temperature: 1, device: 'cpu', threads });
     const tf = await forwardLogitsSource(teacher, { device: 'cpu', threads });
@@ -61,8 +68,10 @@ async function main(): Promise<void> {
       const b = performance.now();
       const r = await step.run(values, ids, tl);
       const c = performance.now();
-      clipGradients(r.grads, 1);
-      opt.update(r.grads, 1e-4);
+      // As the trainer: the global norm (which also tells whether every gradient is finite), then the update with the clipping folded in.
+      const norm = globalNorm(r.grads);
+      if (!Number.isFinite(norm)) throw new Error('non-finite gradients');
+      opt.update(r.grads, 1e-4, clipFactor(norm, 1));
       const d = performance.now();
       split.teacher.push(b - a);
       split.student.push(c - b);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AdamW, clipGradients, firstNonFinite, globalNorm } from '../../src/core/distill/optimizer';
+import { AdamW, clipFactor, clipGradients, firstNonFinite, globalNorm } from '../../src/core/distill/optimizer';
+import { OptimizerMemory } from '../../src/core/distill/optimizer-memory';
 import { learningRate } from '../../src/core/distill/schedule';
 import { Rng } from '../../src/core/util/random';
 
@@ -37,6 +38,40 @@ test('AdamW matches a float64 reference of torch AdamW over several steps, with 
     for (let i = 0; i < n; i++) assert.ok(Math.abs(opt.params[0]!.value[i]! - ref[i]!) < 1e-5, `element ${i}: ${opt.params[0]!.value[i]} vs ${ref[i]}`);
     assert.equal(opt.step, 6);
   }
+});
+
+test("the SIMD kernel (optimizer memory) gives the plain loop's bits: any length, decay on and off, clipped and not, over several steps", () => {
+  const rng = new Rng(11);
+  const sizes = [1, 2, 3, 8, 17, 1000, 4097];
+  const decays = sizes.map((_, k) => k % 2 === 0);
+  const w0 = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal()));
+  const memory = OptimizerMemory.create(sizes)!;
+  assert.ok(memory, 'WebAssembly SIMD is available in Node 20');
+  sizes.forEach((_, k) => memory.value(k).set(w0[k]!));
+  const fast = new AdamW(sizes.map((_, k) => ({ name: `p${k}`, value: memory.value(k), decay: decays[k]! })), undefined, memory);
+  const plain = new AdamW(sizes.map((_, k) => ({ name: `p${k}`, value: Float32Array.from(w0[k]!), decay: decays[k]! })));
+  assert.equal(fast.usesKernel, true);
+  assert.equal(plain.usesKernel, false);
+  for (let step = 0; step < 6; step++) {
+    // Gradients with zeros, tiny and large values; every other step clipped (the kernel scales, the loop is handed pre-scaled copies).
+    const grads = sizes.map((n) => Float32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0 : rng.normal() * (step % 3 === 0 ? 1e-4 : 3))));
+    const maxNorm = step % 2 === 0 ? globalNorm(grads) / 2 : 0;
+    const clip = clipFactor(globalNorm(grads), maxNorm);
+    assert.equal(clip < 1, step % 2 === 0, 'every other step is clipped');
+    const before = grads.map((g) => Float32Array.from(g));
+    fast.update(grads, 1e-3 * (step + 1), clip);
+    assert.deepEqual(grads, before, 'the kernel path leaves the gradients as they were');
+    const copies = grads.map((g) => Float32Array.from(g));
+    clipGradients(copies, maxNorm);
+    plain.update(copies, 1e-3 * (step + 1));
+    for (let k = 0; k < sizes.length; k++) {
+      assert.deepEqual(fast.params[k]!.value, plain.params[k]!.value, `step ${step}, tensor ${k}: values`);
+      assert.deepEqual(fast.params[k]!.m, plain.params[k]!.m, `step ${step}, tensor ${k}: m`);
+      assert.deepEqual(fast.params[k]!.v, plain.params[k]!.v, `step ${step}, tensor ${k}: v`);
+    }
+  }
+  assert.throws(() => new AdamW([{ name: 'x', value: new Float32Array(1), decay: true }], undefined, memory), /optimizer memory's own arrays/);
+  assert.equal(OptimizerMemory.create([2 ** 29, 2 ** 29]), undefined, 'past 4 GiB: none (the plain loop is used)');
 });
 
 test('decay only changes decayed parameters when the gradient is zero', () => {

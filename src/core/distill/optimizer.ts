@@ -1,8 +1,11 @@
 // AdamW (decoupled weight decay, as torch.optim.AdamW) over Float32Array parameters, plus global-norm
 // gradient clipping. State is plain Float32Arrays so checkpoints can store it as safetensors and a
-// resumed run continues bit for bit.
+// resumed run continues bit for bit. With an OptimizerMemory (optimizer-memory.ts) the parameters and
+// moments live in WebAssembly memory and a SIMD kernel applies the update, to the same bits as the loop
+// here, which stays as the path for everything else and as the reference.
 
 import type { TensorRole } from '../arch/spec';
+import type { AdamWScalars, OptimizerMemory } from './optimizer-memory';
 
 export interface AdamWConfig {
   beta1: number;
@@ -45,29 +48,51 @@ export class AdamW {
   /** Number of updates applied so far. */
   step = 0;
 
+  /**
+   * `memory`: the parameters' values are `memory.value(k)` (in order) and the update runs there; m and v
+   * come from it too. Without it, plain arrays and the loop below.
+   */
   constructor(
     params: { name: string; value: Float32Array; decay: boolean }[],
     readonly config: AdamWConfig = DEFAULT_ADAMW,
+    private readonly memory?: OptimizerMemory,
   ) {
-    this.params = params.map((p) => ({ ...p, m: new Float32Array(p.value.length), v: new Float32Array(p.value.length) }));
+    if (memory && (memory.tensors !== params.length || params.some((p, k) => p.value !== memory.value(k)))) {
+      throw new Error('AdamW: the parameter values must be the optimizer memory\'s own arrays, in order');
+    }
+    this.params = params.map((p, k) => ({ ...p, ...(memory ? memory.moments(k) : { m: new Float32Array(p.value.length), v: new Float32Array(p.value.length) }) }));
   }
 
-  /** Applies one update with gradients in the same order as `params`. */
-  update(grads: readonly Float32Array[], lr: number): void {
+  /** Whether updates run in the SIMD kernel. */
+  get usesKernel(): boolean {
+    return this.memory !== undefined;
+  }
+
+  /**
+   * Applies one update with gradients in the same order as `params`, first scaled by `clip` (clipFactor:
+   * the same float32 values as clipGradients' in-place scaling; the kernel path leaves `grads` as they are).
+   */
+  update(grads: readonly Float32Array[], lr: number, clip = 1): void {
     this.step++;
     const { beta1: b1, beta2: b2, eps, weightDecay } = this.config;
     const bc1 = 1 - b1 ** this.step;
     const bc2 = 1 - b2 ** this.step;
     const stepSize = lr / bc1;
     const sqrtBc2 = Math.sqrt(bc2);
+    if (clip !== 1 && !this.memory) scaleGradients(grads, clip);
     for (let k = 0; k < this.params.length; k++) {
       const p = this.params[k]!;
       const g = grads[k]!;
       if (g.length !== p.value.length) throw new Error(`gradient of ${p.name} has ${g.length} elements, parameter has ${p.value.length}`);
+      const decayFactor = p.decay ? 1 - lr * weightDecay : 1;
+      if (this.memory) {
+        const scalars: AdamWScalars = { b1, oneMinusB1: 1 - b1, b2, oneMinusB2: 1 - b2, decay: decayFactor, stepSize, sqrtBc2, eps, clip };
+        this.memory.update(k, g, scalars);
+        continue;
+      }
       const w = p.value;
       const m = p.m;
       const v = p.v;
-      const decayFactor = p.decay ? 1 - lr * weightDecay : 1;
       for (let i = 0; i < w.length; i++) {
         const gi = g[i]!;
         const mi = (m[i] = b1 * m[i]! + (1 - b1) * gi);
@@ -85,13 +110,20 @@ export function globalNorm(grads: readonly Float32Array[]): number {
   return Math.sqrt(s);
 }
 
+/** The factor torch's clip_grad_norm_ scales gradients by for a global norm `norm` (1: no clipping). */
+export function clipFactor(norm: number, maxNorm: number): number {
+  return maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
+}
+
+function scaleGradients(grads: readonly Float32Array[], c: number): void {
+  for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! *= c;
+}
+
 /** Scales gradients in place so their global norm is at most `maxNorm` (torch's clip_grad_norm_); returns the norm before clipping. */
 export function clipGradients(grads: readonly Float32Array[], maxNorm: number): number {
   const norm = globalNorm(grads);
-  if (maxNorm > 0 && norm > maxNorm) {
-    const c = maxNorm / (norm + 1e-6);
-    for (const g of grads) for (let i = 0; i < g.length; i++) g[i]! *= c;
-  }
+  const c = clipFactor(norm, maxNorm);
+  if (c !== 1) scaleGradients(grads, c);
   return norm;
 }
 

@@ -16,7 +16,8 @@ import { repairMetrics } from './resume';
 import type { MetricPoint } from '../runs/metric-point';
 import type { DataCursor, RowBatch } from '../data/index';
 import { openModelDataset } from '../eval/model-data';
-import { AdamW, clipGradients, decays, firstNonFinite } from './optimizer';
+import { AdamW, clipFactor, decays, firstNonFinite, globalNorm } from './optimizer';
+import { OptimizerMemory } from './optimizer-memory';
 import { learningRate } from './schedule';
 import { loadLatestCheckpoint, saveTrainingCheckpoint, writeModelFolder, type NamedArray } from './train-checkpoint';
 import { CHECKPOINTS_DIR, FINAL_DIR, METRICS_FILE } from '../runs/layout';
@@ -39,17 +40,24 @@ function countLines(path: string): number {
 }
 
 /** The student's parameters: every tensor of the checkpoint, as float32; a NaN weight is named here rather than surfacing later as NaN gradients everywhere. */
-async function readStudentParams(student: Checkpoint): Promise<{ params: NamedArray[]; roles: TensorRole[] }> {
+/** The student's weights as float32, in the optimizer's memory when it has one (the SIMD update path). */
+async function readStudentParams(student: Checkpoint): Promise<{ params: NamedArray[]; roles: TensorRole[]; memory?: OptimizerMemory }> {
+  const specs = allTensorSpecs(student.spec);
+  const memory = OptimizerMemory.create(specs.map((t) => t.shape.reduce((a, b) => a * b, 1)));
   const params: NamedArray[] = [];
   const roles: TensorRole[] = [];
-  for (const t of allTensorSpecs(student.spec)) {
-    const value = await student.readFloat32(t.name);
+  for (const [k, t] of specs.entries()) {
+    let value = await student.readFloat32(t.name);
     const bad = firstNonFiniteIndex(value);
     if (bad >= 0) throw new HybridCompressError('NON_FINITE', `student ${student.dir}: weight tensor "${t.name}" holds ${value[bad]} (element ${bad}); the checkpoint is damaged`, { tensor: t.name, file: student.dir });
+    if (memory) {
+      memory.value(k).set(value);
+      value = memory.value(k);
+    }
     params.push({ name: t.name, shape: t.shape, value });
     roles.push(t.role);
   }
-  return { params, roles };
+  return { params, roles, memory };
 }
 
 /** Where the loop starts: step 0 of a fresh run, or the newest checkpoint of this run with the optimizer restored into `opt`. */
@@ -110,10 +118,11 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     if (s.loss !== 'ce' && !teacherCkpt) throw new HybridCompressError('OPTION_INVALID', `--loss ${s.loss} needs --teacher <dir>`, { option: 'teacher' });
     if (teacherCkpt) checkSameVocabulary(teacherCkpt.spec, teacherCkpt.dir, spec, student.dir);
 
-    const { params, roles } = await readStudentParams(student);
+    const { params, roles, memory } = await readStudentParams(student);
     const opt = new AdamW(
       params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(roles[i]!, p.name) })),
       { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },
+      memory,
     );
 
     const metricsPath = join(s.out, METRICS_FILE);
@@ -180,7 +189,10 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
         else grads = r.grads; // one micro-batch: 0 + g / 1 is g (up to the sign of a zero), so no copy
         tokens += b.batch * b.seq;
       }
-      const bad = firstNonFinite(grads);
+      // The squares' sum is finite exactly when every gradient is (float32 values squared cannot overflow
+      // a float64 sum), so the search for the culprit runs only when it is not.
+      const gradNorm = globalNorm(grads);
+      const bad = Number.isFinite(gradNorm) ? -1 : firstNonFinite(grads);
       if (!Number.isFinite(loss) || bad >= 0) {
         throw new HybridCompressError(
           'NON_FINITE',
@@ -188,9 +200,8 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
           { tensor: bad >= 0 ? params[bad]!.name : undefined },
         );
       }
-      const gradNorm = clipGradients(grads, s.clip);
       const lr = learningRate(schedule, step);
-      opt.update(grads, lr);
+      opt.update(grads, lr, clipFactor(gradNorm, s.clip));
       stepsRun++;
       if (Number.isNaN(firstLoss)) firstLoss = loss;
       lastLoss = loss;
