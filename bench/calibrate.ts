@@ -25,6 +25,7 @@ import type { RowBatch } from '../src/core/data/index';
 import { readTensors } from '../test/safetensors/helpers';
 import { PythonSide } from './python';
 import { alternate, best, loadLine, median, printTable } from './side-by-side';
+import { inWorkerEnvironment } from './worker-env';
 
 /** Calibration tokens/s at least plain forward tokens/s ÷ this. */
 const TARGET_VS_PLAIN = 1.2;
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
+if (inWorkerEnvironment()) main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -21,6 +21,7 @@ import { Rng } from '../src/core/util/random';
 import { MatmulProbe, ProjectionProbe } from './matmul-probe';
 import { PythonSide } from './python';
 import { alternate, best, describeMs, loadLine, median, printTable } from './side-by-side';
+import { inWorkerEnvironment } from './worker-env';
 
 const TARGET_SPEEDUP = 2.0;
 const TARGET_MATMUL_SHARE = 0.7;
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
+if (inWorkerEnvironment()) main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -23,6 +23,7 @@ import { forwardLogitsSource } from '../src/core/distill/forward-source';
 import { MatmulProbe } from './matmul-probe';
 import { PythonSide } from './python';
 import { best, loadLine, median, printTable, type Row } from './side-by-side';
+import { inWorkerEnvironment } from './worker-env';
 
 const BATCH = 2;
 const SEQ = 256;
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
   console.log(`\nload average at end ${loadLine()}`);
 }
 
-void main().catch((e: unknown) => {
+if (inWorkerEnvironment()) void main().catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);
 });

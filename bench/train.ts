@@ -21,6 +21,7 @@ import { OptimizerMemory } from '../src/core/distill/optimizer-memory';
 import { Rng } from '../src/core/util/random';
 import { PythonSide } from './python';
 import { alternate, best, describeMs, loadLine, median, printTable } from './side-by-side';
+import { inWorkerEnvironment } from './worker-env';
 
 const TARGET = 0.5;
 
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
+if (inWorkerEnvironment()) main().catch((e) => {
   console.error(e);
   process.exit(1);
 });
