@@ -1,9 +1,10 @@
-// The LEB128 encoders of the hand-assembled WebAssembly kernels, checked by decoding them again and by
-// what WebAssembly itself reads: i32.const takes the signed form, where 64 needs two bytes.
+// The shared pieces of the hand-assembled WebAssembly kernels: the LEB128 encoders (checked by decoding
+// them again and by what WebAssembly itself reads: i32.const takes the signed form, where 64 needs two
+// bytes), the kernel module builder and fixed-size memories.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { leb, sleb, wasmName, wasmSection } from '../../src/core/util/wasm-bytes';
+import { fixedMemory, ins, lazyKernelModule, leb, MAX_WASM_MEMORY_BYTES, sleb, WASM_PAGE } from '../../src/core/util/wasm-bytes';
 
 function decodeSigned(bytes: number[]): number {
   let result = 0;
@@ -28,20 +29,18 @@ test('sleb round-trips through a signed LEB128 decoder; 64 is 0xc0 0x00', () => 
   assert.deepEqual(leb(64), [0x40], 'the unsigned form, which an i32.const would read as −64');
 });
 
-test('WebAssembly reads i32.const sleb(v) back as v', () => {
-  // (func (export "f") (result i32) i32.const v)
-  const module = (v: number) => {
-    const body = [0x00, 0x41, ...sleb(v), 0x0b];
-    return new Uint8Array([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...wasmSection(1, [1, 0x60, 0, 1, 0x7f]),
-      ...wasmSection(3, [1, 0]),
-      ...wasmSection(7, [1, ...wasmName('f'), 0x00, 0]),
-      ...wasmSection(10, [1, ...leb(body.length), ...body]),
-    ]);
-  };
+test('a kernel module over an imported fixed memory: i32.const sleb(v) stores v (WebAssembly reads the operand back)', () => {
+  // (func (export "k") i32.const 0; i32.const v; i32.store) for each v, compiled once per v.
   for (const v of VALUES) {
-    const f = new WebAssembly.Instance(new WebAssembly.Module(module(v))).exports['f'] as () => number;
-    assert.equal(f(), v, String(v));
+    const code = [0x00, ...ins.i32(0), ...ins.i32(v), 0x36, 0x02, 0x00, 0x0b];
+    const module = lazyKernelModule(() => [{ name: 'k', params: [], body: [...leb(code.length), ...code] }])();
+    assert.ok(module, 'compiles');
+    const memory = fixedMemory(100)!;
+    assert.equal(memory.buffer.byteLength, WASM_PAGE, 'rounded up to one page');
+    (new WebAssembly.Instance(module, { e: { m: memory } }).exports['k'] as () => void)();
+    assert.equal(new Int32Array(memory.buffer, 0, 1)[0], v, String(v));
+    assert.throws(() => memory.grow(1), 'a fixed memory never grows');
   }
+  assert.equal(fixedMemory(MAX_WASM_MEMORY_BYTES + 1), undefined, 'past the limit: none');
+  assert.equal(lazyKernelModule(() => [{ name: 'bad', params: [], body: [1, 0xff] }])(), undefined, 'a module the engine rejects: none');
 });

@@ -12,19 +12,11 @@
 // Sized once and never grown (growing would detach the views ORT and the caller hold); wasm32 memories end
 // at 4 GiB, so models past ~350M parameters keep the plain arrays and loop.
 
-import { leb, sleb, wasmName, wasmSection } from '../util/wasm-bytes';
+import { fixedMemory, ins, lazyKernelModule, leb, SIMD } from '../util/wasm-bytes';
 
-const simd = (op: number) => [0xfd, ...leb(op)];
-const V128_LOAD64_ZERO = 0x5d;
-const V128_STORE64_LANE = 0x5b;
-const F64X2_SPLAT = 0x14;
-const F32X4_DEMOTE_F64X2_ZERO = 0x5e;
-const F64X2_PROMOTE_LOW_F32X4 = 0x5f;
-const F64X2_SQRT = 0xef;
-const F64X2_ADD = 0xf0;
-const F64X2_SUB = 0xf1;
-const F64X2_MUL = 0xf2;
-const F64X2_DIV = 0xf3;
+const { get, set, simd } = ins;
+const c = ins.i32;
+const { V128_LOAD64_ZERO, V128_STORE64_LANE, F64X2_SPLAT, F32X4_DEMOTE_F64X2_ZERO, F64X2_PROMOTE_LOW_F32X4, F64X2_SQRT, F64X2_ADD, F64X2_SUB, F64X2_MUL, F64X2_DIV } = SIMD;
 
 /** Scalars of one update, in the kernel's parameter order after the pointers and the pair count. */
 const SCALARS = ['b1', 'oneMinusB1', 'b2', 'oneMinusB2', 'decay', 'stepSize', 'sqrtBc2', 'eps', 'clip'] as const;
@@ -38,9 +30,6 @@ export type AdamWScalars = Record<(typeof SCALARS)[number], number>;
  * Params 0–3 pointers, 4 pairs (i32), 5–13 scalars (f64); locals 14–22 the splatted scalars, 23–25 g', m', v' (v128).
  */
 function adamwBody(): number[] {
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const c = (v: number) => [0x41, ...sleb(v)];
   const splat = (s: (typeof SCALARS)[number]) => get(14 + SCALARS.indexOf(s));
   const load = (ptr: number) => [...get(ptr), ...simd(V128_LOAD64_ZERO), 0x03, 0x00, ...simd(F64X2_PROMOTE_LOW_F32X4)];
   const store = (ptr: number, value: number[]) => [...get(ptr), ...value, ...simd(F32X4_DEMOTE_F64X2_ZERO), ...simd(V128_STORE64_LANE), 0x03, 0x00, 0];
@@ -74,32 +63,11 @@ function adamwBody(): number[] {
   return [...leb(code.length), ...code];
 }
 
-let module: WebAssembly.Module | undefined | null;
-
-function kernelModule(): WebAssembly.Module | undefined {
-  if (module === undefined) {
-    const I32 = 0x7f;
-    const F64 = 0x7c;
-    const bytes = new Uint8Array([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...wasmSection(1, [1, 0x60, 14, I32, I32, I32, I32, I32, ...SCALARS.map(() => F64), 0]),
-      ...wasmSection(2, [1, ...wasmName('e'), ...wasmName('m'), 0x02, 0x00, 0x01]),
-      ...wasmSection(3, [1, 0]),
-      ...wasmSection(7, [1, ...wasmName('adamw'), 0x00, 0]),
-      ...wasmSection(10, [1, ...adamwBody()]),
-    ]);
-    try {
-      module = new WebAssembly.Module(bytes);
-    } catch {
-      module = null; // no WebAssembly SIMD here: the plain loop is used
-    }
-  }
-  return module ?? undefined;
-}
+const I32 = 0x7f;
+const F64 = 0x7c;
+const kernelModule = lazyKernelModule(() => [{ name: 'adamw', params: [I32, I32, I32, I32, I32, ...SCALARS.map(() => F64)], body: adamwBody() }]);
 
 const ALIGN = 64;
-const PAGE = 65536;
-const MAX_BYTES = 65535 * PAGE;
 const aligned = (bytes: number) => Math.ceil(bytes / ALIGN) * ALIGN;
 
 type Kernel = (g: number, w: number, m: number, v: number, pairs: number, ...scalars: number[]) => void;
@@ -128,14 +96,8 @@ export class OptimizerMemory {
     const m = kernelModule();
     if (!m || sizes.length === 0) return undefined;
     const bytes = sizes.reduce((s, n) => s + 3 * aligned(4 * n), 0) + aligned(4 * Math.max(...sizes));
-    if (bytes > MAX_BYTES) return undefined;
-    const pages = Math.max(1, Math.ceil(bytes / PAGE));
-    let memory: WebAssembly.Memory;
-    try {
-      memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    } catch {
-      return undefined; // address space refused
-    }
+    const memory = fixedMemory(bytes);
+    if (!memory) return undefined;
     const inst = new WebAssembly.Instance(m, { e: { m: memory } });
     return new OptimizerMemory(memory, inst.exports['adamw'] as Kernel, sizes);
   }

@@ -7,7 +7,7 @@
 //     for r < nRows: base = u32[rowTable + 4r]
 //       for j < nCols: storeN(dst, loadN(base + u32[colTable + 4j])); dst += N
 
-import { leb, sleb, wasmName, wasmSection } from '../util/wasm-bytes';
+import { lazyKernelModule, leb, sleb, WASM_PAGE } from '../util/wasm-bytes';
 
 const I32 = 0x7f;
 const op = {
@@ -50,28 +50,15 @@ function gatherBody(load: number[], store: number[], n: number): number[] {
   return [...leb(code.length), ...code];
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const bodies = [
-    gatherBody([0x2d, 0, 0], [0x3a, 0, 0], 1), // i32.load8_u / i32.store8
-    gatherBody([0x2f, 0, 0], [0x3b, 0, 0], 2), // i32.load16_u / i32.store16
-    gatherBody([0x28, 0, 0], [0x36, 0, 0], 4), // i32.load / i32.store
-    gatherBody([0x29, 0, 0], [0x37, 0, 0], 8), // i64.load / i64.store
-  ];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...wasmSection(1, [0x01, 0x60, 0x05, I32, I32, I32, I32, I32, 0x00]),
-    ...wasmSection(2, [0x01, ...wasmName('env'), ...wasmName('mem'), 0x02, 0x00, 0x00]),
-    ...wasmSection(3, [0x04, 0, 0, 0, 0]),
-    ...wasmSection(7, [0x04, ...wasmName('g1'), 0, 0, ...wasmName('g2'), 0, 1, ...wasmName('g4'), 0, 2, ...wasmName('g8'), 0, 3]),
-    ...wasmSection(10, [0x04, ...bodies.flat()]),
-  ]);
-}
+const gatherModule = lazyKernelModule(() => [
+  { name: 'g1', params: [I32, I32, I32, I32, I32], body: gatherBody([0x2d, 0, 0], [0x3a, 0, 0], 1) }, // i32.load8_u / i32.store8
+  { name: 'g2', params: [I32, I32, I32, I32, I32], body: gatherBody([0x2f, 0, 0], [0x3b, 0, 0], 2) }, // i32.load16_u / i32.store16
+  { name: 'g4', params: [I32, I32, I32, I32, I32], body: gatherBody([0x28, 0, 0], [0x36, 0, 0], 4) }, // i32.load / i32.store
+  { name: 'g8', params: [I32, I32, I32, I32, I32], body: gatherBody([0x29, 0, 0], [0x37, 0, 0], 8) }, // i64.load / i64.store
+]);
 
 type GatherFn = (rowTable: number, nRows: number, colTable: number, nCols: number, dst: number) => void;
 
-let compiled: WebAssembly.Module | undefined;
-
-const PAGE = 65536;
 
 /**
  * A WebAssembly memory holding the slicer's buffers, with the gather kernel bound to it. Regions are
@@ -82,9 +69,10 @@ export class GatherMemory {
   private readonly fns: Record<1 | 2 | 4 | 8, GatherFn>;
 
   constructor(bytes: number) {
-    compiled ??= new WebAssembly.Module(moduleBytes());
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE), maximum: 65536 });
-    const e = new WebAssembly.Instance(compiled, { env: { mem: this.memory } }).exports as Record<string, GatherFn>;
+    const module = gatherModule();
+    if (!module) throw new Error('the pruner needs WebAssembly, which this JavaScript engine does not offer');
+    this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / WASM_PAGE), maximum: 65536 });
+    const e = new WebAssembly.Instance(module, { e: { m: this.memory } }).exports as Record<string, GatherFn>;
     this.fns = { 1: e['g1']!, 2: e['g2']!, 4: e['g4']!, 8: e['g8']! };
   }
 
@@ -94,7 +82,7 @@ export class GatherMemory {
 
   /** Grows the memory to at least `bytes` (existing contents kept, old views detached). */
   reserve(bytes: number): void {
-    if (bytes > this.size) this.memory.grow(Math.ceil((bytes - this.size) / PAGE));
+    if (bytes > this.size) this.memory.grow(Math.ceil((bytes - this.size) / WASM_PAGE));
   }
 
   bytes(offset: number, length: number): Uint8Array {

@@ -13,28 +13,17 @@
 // Allocation is first-fit over a free list; when a request does not fit, the caller falls back to plain
 // ArrayBuffers and the TypeScript decoder (weight-reader.ts).
 
-import { leb, sleb, wasmName, wasmSection } from '../util/wasm-bytes';
+import { fixedMemory, ins, lazyKernelModule, leb, SIMD } from '../util/wasm-bytes';
 
-const simd = (op: number) => [0xfd, ...leb(op)];
-const V128_LOAD = 0x00;
-const V128_STORE = 0x0b;
-const I32X4_EXTEND_LOW_I16X8_U = 0xa9;
-const I32X4_EXTEND_HIGH_I16X8_U = 0xaa;
-const I32X4_SHL = 0xab;
-const V128_LOAD64_ZERO = 0x5d;
-const F64X2_PROMOTE_LOW_F32X4 = 0x5f;
-const I8X16_SHUFFLE = 0x0d;
-const F64X2_ADD = 0xf0;
-const F64X2_MUL = 0xf2;
+const { get, set, tee, simd } = ins;
+const c = ins.i32;
+const { V128_LOAD, V128_STORE, I32X4_EXTEND_LOW_I16X8_U, I32X4_EXTEND_HIGH_I16X8_U, I32X4_SHL, V128_LOAD64_ZERO, F64X2_PROMOTE_LOW_F32X4, I8X16_SHUFFLE, F64X2_ADD, F64X2_MUL } = SIMD;
 
 /**
  * bf16(src, dst, groups): for each group of 8 values, 16 bytes at src → 32 bytes at dst.
  * Params: 0 src, 1 dst, 2 groups (all i32; used as loop variables).
  */
 function bf16Body(): number[] {
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const c = (v: number) => [0x41, ...sleb(v)];
   const half = (extend: number, offset: number) => [...get(1), ...get(0), ...simd(V128_LOAD), 0x04, 0x00, ...simd(extend), ...c(16), ...simd(I32X4_SHL), ...simd(V128_STORE), 0x04, ...leb(offset)];
   const code = [
     0x00, // no extra locals
@@ -58,10 +47,6 @@ function bf16Body(): number[] {
  * Params: 0 w, 1 out, 2 rows, 3 pairs, 4 skip; locals: 5 p, 6 j (i32), 7 x (v128).
  */
 function colsqBody(): number[] {
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const tee = (i: number) => [0x22, i];
-  const c = (v: number) => [0x41, ...sleb(v)];
   const code = [
     0x02, 0x02, 0x7f, 0x01, 0x7b, // locals: 2 × i32, 1 × v128
     0x02, 0x40, 0x03, 0x40, // block, loop (rows)
@@ -97,10 +82,6 @@ function colsqBody(): number[] {
  * then the upcast halves lo, hi of each row (v128).
  */
 function bf16sqBody(per: 1 | 4): number[] {
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const tee = (i: number) => [0x22, i];
-  const c = (v: number) => [0x41, ...sleb(v)];
   const add = [0x6a];
   // Upcast the 8 values at src (+ row r's offset) into locals lo/hi and store them at dst (+ offset).
   const upcast = (r: number) => {
@@ -155,31 +136,15 @@ function bf16sqBody(per: 1 | 4): number[] {
   return [...leb(code.length), ...code];
 }
 
-let module: WebAssembly.Module | undefined | null;
-
-function kernelModule(): WebAssembly.Module | undefined {
-  if (module === undefined) {
-    const bytes = new Uint8Array([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...wasmSection(1, [2, 0x60, 3, 0x7f, 0x7f, 0x7f, 0, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
-      ...wasmSection(2, [1, ...wasmName('e'), ...wasmName('m'), 0x02, 0x00, 0x01]),
-      ...wasmSection(3, [4, 0, 1, 1, 1]),
-      ...wasmSection(7, [4, ...wasmName('bf16'), 0x00, 0, ...wasmName('colsq'), 0x00, 1, ...wasmName('bf16sq'), 0x00, 2, ...wasmName('bf16sq4'), 0x00, 3]),
-      ...wasmSection(10, [4, ...bf16Body(), ...colsqBody(), ...bf16sqBody(1), ...bf16sqBody(4)]),
-    ]);
-    try {
-      module = new WebAssembly.Module(bytes);
-    } catch {
-      module = null; // no WebAssembly SIMD here: the TypeScript decoder is used
-    }
-  }
-  return module ?? undefined;
-}
+const I32 = 0x7f;
+const kernelModule = lazyKernelModule(() => [
+  { name: 'bf16', params: [I32, I32, I32], body: bf16Body() },
+  { name: 'colsq', params: [I32, I32, I32, I32, I32], body: colsqBody() },
+  { name: 'bf16sq', params: [I32, I32, I32, I32, I32], body: bf16sqBody(1) },
+  { name: 'bf16sq4', params: [I32, I32, I32, I32, I32], body: bf16sqBody(4) },
+]);
 
 const ALIGN = 64;
-const PAGE = 65536;
-/** wasm32 memories stop at 4 GiB. */
-export const MAX_ARENA_BYTES = 65535 * PAGE;
 
 type Kernel5 = (a: number, b: number, c: number, d: number, e: number) => void;
 
@@ -205,16 +170,10 @@ export class WeightArena {
   /** An arena of `bytes` (rounded up to 64 KiB pages), or undefined without WebAssembly SIMD or above 4 GiB. */
   static create(bytes: number): WeightArena | undefined {
     const m = kernelModule();
-    if (!m || bytes > MAX_ARENA_BYTES || bytes <= 0) return undefined;
-    const pages = Math.ceil(bytes / PAGE);
-    let memory: WebAssembly.Memory;
-    try {
-      memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    } catch {
-      return undefined; // address space refused
-    }
+    const memory = m && bytes > 0 ? fixedMemory(bytes) : undefined;
+    if (!m || !memory) return undefined;
     const inst = new WebAssembly.Instance(m, { e: { m: memory } });
-    return new WeightArena(memory, inst, pages * PAGE);
+    return new WeightArena(memory, inst, memory.buffer.byteLength);
   }
 
   get buffer(): ArrayBuffer {
