@@ -13,7 +13,7 @@ const COLS = 21504;
 const N = ROWS * COLS;
 const REPEATS = 7;
 
-function median(f: () => void): number {
+function medianMs(f: () => void): number {
   const t: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
     const t0 = performance.now();
@@ -35,12 +35,12 @@ function main(): void {
 
   const copyFrom = Buffer.alloc(N * 4, 1);
   const copyTo = Buffer.alloc(N * 4);
-  const memcpy = median(() => copyFrom.copy(copyTo));
-  const upcast = median(() => arena.bf16ToF32(src, dst, N));
+  const memcpy = medianMs(() => copyFrom.copy(copyTo));
+  const upcast = medianMs(() => arena.bf16ToF32(src, dst, N));
   let separate: Float64Array | undefined;
-  const sums = median(() => (separate = arena.columnSquares(w, ROWS, COLS)));
+  const sums = medianMs(() => (separate = arena.columnSquares(w, ROWS, COLS)));
   let fusedSums: Float64Array | undefined;
-  const fused = median(() => (fusedSums = arena.bf16ToF32WithColumnSquares(src, dst, ROWS, COLS)));
+  const fused = medianMs(() => (fusedSums = arena.bf16ToF32WithColumnSquares(src, dst, ROWS, COLS)));
   const same = !!separate && !!fusedSums && separate.every((x, j) => x === fusedSums![j]);
 
   const ns = (ms: number) => ((ms * 1e6) / N).toFixed(3);

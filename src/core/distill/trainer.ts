@@ -39,8 +39,11 @@ function countLines(path: string): number {
   return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0).length : 0;
 }
 
-/** The student's parameters: every tensor of the checkpoint, as float32; a NaN weight is named here rather than surfacing later as NaN gradients everywhere. */
-/** The student's weights as float32, in the optimizer's memory when it has one (the SIMD update path). */
+/**
+ * The student's parameters: every tensor of the checkpoint, as float32, in the optimizer's memory when
+ * there is one (its SIMD update path); a NaN weight is named here rather than surfacing later as NaN
+ * gradients everywhere.
+ */
 async function readStudentParams(student: Checkpoint): Promise<{ params: NamedArray[]; roles: TensorRole[]; memory?: OptimizerMemory }> {
   const specs = allTensorSpecs(student.spec);
   const memory = OptimizerMemory.create(specs.map((t) => t.shape.reduce((a, b) => a * b, 1)));
