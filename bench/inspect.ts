@@ -9,14 +9,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { writeFixtureCheckpoint } from '../src/core/testing/fixtures';
 import { NEMOTRON_H_8B, NEMOTRON_H_8B_PARAMS } from '../src/core/testing/nemotron-h-8b';
+import { BUILT_CLI, builtCliIsFresh, REPO_ROOT } from '../test/cli/built-cli';
 
 const TARGET_MS = 200;
 const TARGET_MB = 100;
-const ROOT = resolve(__dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
 const TIME = '/usr/bin/time';
 
 function argRuns(): number {
@@ -26,22 +25,12 @@ function argRuns(): number {
   return n;
 }
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return m;
-}
-
 function ensureBuilt(): void {
-  const stale = existsSync(CLI) && statSync(CLI).mtimeMs < newestMtime(join(ROOT, 'src'));
-  if (existsSync(CLI) && !stale) return;
-  console.log(`${existsSync(CLI) ? 'dist/cli.js is older than src/' : 'dist/cli.js is missing'}: running npm run build …`);
-  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (builtCliIsFresh()) return;
+  console.log(`${existsSync(BUILT_CLI) ? 'dist/cli.js is older than src/' : 'dist/cli.js is missing'}: running npm run build …`);
+  const r = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (r.status !== 0) {
-    if (!existsSync(CLI)) throw new Error('npm run build failed and there is no dist/cli.js to measure');
+    if (!existsSync(BUILT_CLI)) throw new Error('npm run build failed and there is no dist/cli.js to measure');
     console.log('warning: the build failed; measuring the existing (older) dist/cli.js');
   }
 }
@@ -92,11 +81,11 @@ async function main(): Promise<void> {
     const blocks = files.reduce((s, f) => s + statSync(join(model, f)).blocks * 512, 0);
 
     // The figure the issue asks for, checked before timing anything.
-    const j = spawnSync(process.execPath, [CLI, 'inspect', model, '--json'], { encoding: 'utf8' });
+    const j = spawnSync(process.execPath, [BUILT_CLI, 'inspect', model, '--json'], { encoding: 'utf8' });
     if (j.status !== 0) throw new Error(`inspect failed: ${j.stderr}`);
     const total = (JSON.parse(j.stdout) as { params: { total: number } }).params.total;
 
-    const inspectArgs = [CLI, 'inspect', model];
+    const inspectArgs = [BUILT_CLI, 'inspect', model];
     const anchorArgs = ['-e', '0'];
     for (let i = 0; i < 2; i++) {
       wallMs(inspectArgs);

@@ -6,34 +6,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFixtureCheckpoint } from '../../src/core/testing/fixtures';
 import { NEMOTRON_H_8B } from '../../src/core/testing/nemotron-h-8b';
 import { buildSpec } from '../../src/core/arch/index';
 import { fixtureConfig } from '../../src/core/testing/fixtures';
 import { tempDir } from '../safetensors/helpers';
+import { BUILT_CLI, builtCliIsFresh } from './built-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const tmp = tempDir('cli');
 after(tmp.cleanup);
 
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return m;
-}
-
 let cliArgs: string[] = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
 let cliKind = 'tsx';
 
 before(async () => {
-  const dist = join(ROOT, 'dist', 'cli.js');
-  if (existsSync(dist) && statSync(dist).mtimeMs >= newestMtime(join(ROOT, 'src'))) {
-    cliArgs = [dist];
+  if (builtCliIsFresh()) {
+    cliArgs = [BUILT_CLI];
     cliKind = 'dist/cli.js';
     return;
   }
