@@ -13,6 +13,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from protocol import peak_rss_bytes, serve
+from train_common import clip_and_step, trainer_adamw
 
 
 def setup():
@@ -22,7 +23,7 @@ def setup():
     torch.manual_seed(5)
     teacher = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32).eval()
     student = AutoModelForCausalLM.from_pretrained(student_dir, dtype=torch.float32).train()
-    opt = torch.optim.AdamW(student.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01)
+    opt = trainer_adamw(student.parameters())
     vocab = student.config.vocab_size
     last = {}
 
@@ -34,9 +35,7 @@ def setup():
         ls = torch.log_softmax(student(input_ids=ids, use_cache=False).logits.float(), dim=-1)
         loss = (lt.exp() * (lt - ls)).sum(-1).mean()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad()
+        clip_and_step(student, opt)
         last["loss"] = loss.item()
         return (time.perf_counter() - start) * 1000
 

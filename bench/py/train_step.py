@@ -12,6 +12,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from protocol import peak_rss_bytes, serve
+from train_common import clip_and_step, trainer_adamw
 
 
 def setup():
@@ -20,7 +21,7 @@ def setup():
     torch.set_num_threads(threads)
     torch.manual_seed(5)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01)
+    opt = trainer_adamw(model.parameters())
     vocab = model.config.vocab_size
     last = {}
 
@@ -29,9 +30,7 @@ def setup():
         start = time.perf_counter()
         loss = model(input_ids=ids, labels=ids, use_cache=False).loss
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad()
+        clip_and_step(model, opt)
         last["loss"] = loss.item()
         return (time.perf_counter() - start) * 1000
 
