@@ -27,6 +27,7 @@ import { formatBytes, memoryInfo } from '../src/core/util/memory';
 import { Rng } from '../src/core/util/random';
 import { MatmulProbe } from './matmul-probe';
 import { loadLine } from './side-by-side';
+import { BUILT_CLI, builtCliIsFresh } from '../test/cli/built-cli';
 
 const TARGET_S = 8 * 60;
 const TARGET_RSS = 6e9;
@@ -39,7 +40,7 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
-const CLI = resolve(__dirname, '..', 'dist', 'cli.js');
+const CLI = BUILT_CLI;
 
 interface Sample {
   /** Peak RSS (VmHWM) seen per pid, and its command line's role. */
@@ -188,7 +189,8 @@ async function calibrationStep(model: string, data: string, out: string, name: s
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  // A build older than the sources would measure old code.
+  if (!builtCliIsFresh()) throw new Error(`${CLI} is missing or older than src/: run npm run build first`);
   const threads = Number(arg('threads') ?? String(availableParallelism()));
   const work = resolve(arg('dir') ?? join(__dirname, '..', '.cache', 'scale-bench'));
   const source = arg('source');
