@@ -1,13 +1,14 @@
 // Bench: training at sizes well beyond the bundled models, against PyTorch + transformers at the same
 // sizes in the same run. For each hidden size: a nemotron_h of 16 layers (M-M*M-M-M-M*M-M-, FFN 4 × hidden,
 // Mamba heads of 64 channels in 8 groups, vocab 4096), trained by the real trainer (CE loss, AdamW,
-// clipping, BF16 checkpoint in, float32 master weights) for a few steps of batch 2 × 256; then the same
-// checkpoint trained by transformers the same way (bench/py/train_step.py, the conformance venv). Each side
-// of each size runs in its own process, one after the other (two large models at once would not fit),
-// so each peak RSS is its own; the table gives step times (best and median after the first step), peak
-// RSS and bytes per parameter for both, and /proc/loadavg around each.
+// clipping, BF16 checkpoint in, float32 master weights) for a few steps of batch 2 × 256, once with each
+// training step (--recompute none: one graph; --recompute layers: layer by layer, each layer recomputed
+// in the backward pass); then the same checkpoint trained by transformers the same way
+// (bench/py/train_step.py, the conformance venv). Each run has its own process, one after the other (two
+// large models at once would not fit), so each peak RSS is its own; the table gives step times (best and
+// median after the first step), peak RSS and bytes per parameter, and /proc/loadavg around each.
 //
-//   npx tsx bench/train-scale.ts [--hidden 512,1024] [--steps 5]        (2048 ≈ 456M params, ~17 GB)
+//   npx tsx bench/train-scale.ts [--hidden 512,1024] [--steps 5] [--recompute none,layers]   (2048 ≈ 456M params, ~17 GB)
 //
 // Anchor, measured in the same run: ORT's fp32 MatMul GFLOP/s. A step costs about 6 · params · tokens
 // FLOPs (forward 2, backward 4), so "achieved" = that over the step time, as a share of the anchor.
@@ -33,8 +34,11 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
+type Recompute = 'none' | 'layers';
+
 interface SizeResult {
   hidden: number;
+  recompute: Recompute;
   params: number;
   /** Step times in ms, in order (the first includes first-touch page faults of ORT's arena). */
   stepsMs: number[];
@@ -51,20 +55,20 @@ function fixtureOptions(hidden: number) {
 }
 
 /** Child: trains the checkpoint with the real trainer and prints its result as one JSON line. */
-async function one(model: string, hidden: number, steps: number): Promise<void> {
+async function one(model: string, hidden: number, steps: number, recompute: Recompute): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hc-train-scale-run-'));
   try {
     const r = await train(
       {
         student: model, data: join('examples', 'data', 'train.txt'), out: join(dir, 'run'), steps, batch: BATCH, seqLen: SEQ, packing: 'concat', shuffle: true, seed: 0,
-        lr: 1e-4, minLr: 1e-5, warmupSteps: 0, weightDecay: 0.01, gradAccum: 1, clip: 1, loss: 'ce', alpha: 0.5, temperature: 1, evalEvery: 0, evalSamples: 4, saveEvery: 0, resume: false, device: 'cpu',
+        lr: 1e-4, minLr: 1e-5, warmupSteps: 0, weightDecay: 0.01, gradAccum: 1, clip: 1, loss: 'ce', alpha: 0.5, temperature: 1, evalEvery: 0, evalSamples: 4, saveEvery: 0, resume: false, device: 'cpu', recompute,
       },
       { step: ortTrainStep, forward: forwardLogitsSource },
     );
     const elapsed = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; elapsed_s?: number; loss?: number })
       .filter((m) => m.loss !== undefined).map((m) => m.elapsed_s!);
     const stepsMs = elapsed.map((e, i) => 1000 * (e - (i > 0 ? elapsed[i - 1]! : 0)));
-    const res: SizeResult = { hidden, params: r.params, stepsMs, peakRss: process.resourceUsage().maxRSS * 1024, firstLoss: r.firstLoss, lastLoss: r.lastLoss };
+    const res: SizeResult = { hidden, recompute, params: r.params, stepsMs, peakRss: process.resourceUsage().maxRSS * 1024, firstLoss: r.firstLoss, lastLoss: r.lastLoss };
     console.log(`RESULT ${JSON.stringify(res)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -89,7 +93,9 @@ async function pytorch(model: string, threads: number, steps: number): Promise<{
 
 async function main(): Promise<void> {
   const steps = Number(arg('steps', '5'));
-  if (process.argv.includes('--one')) return one(arg('model', ''), Number(arg('one', '0')), steps);
+  const modes = arg('recompute', 'none,layers').split(',') as Recompute[];
+  for (const m of modes) if (m !== 'none' && m !== 'layers') throw new Error(`--recompute ${m}: use none and/or layers`);
+  if (process.argv.includes('--one')) return one(arg('model', ''), Number(arg('one', '0')), steps, modes[0]!);
   const sizes = arg('hidden', '512,1024').split(',').map(Number);
   for (const h of sizes) if (!(h > 0 && h % 64 === 0)) throw new Error(`--hidden ${h}: each size must be a positive multiple of 64`);
   const threads = Math.min(2, availableParallelism());
@@ -111,33 +117,46 @@ async function main(): Promise<void> {
       const model = join(dir, 'm');
       await writeFixtureCheckpoint(model, fixtureOptions(h));
       for (const n of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) cpSync(join('examples', 'tokenizer', n), join(model, n));
-      const loadBefore = loadLine();
-      const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', String(h), '--model', model, '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-      const line = c.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) {
-        console.log(`hidden ${h}: ours failed (exit ${c.status ?? c.signal}): ${c.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-        continue;
+      const gb = (b: number) => `${(b / 1024 ** 3).toFixed(2)} GB`;
+      const later = (xs: number[]) => (xs.length > 1 ? xs.slice(1) : xs);
+      const ours: SizeResult[] = [];
+      for (const mode of modes) {
+        const loadBefore = loadLine();
+        const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', String(h), '--model', model, '--steps', String(steps), '--recompute', mode], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        const line = c.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+        if (!line) {
+          console.log(`hidden ${h}, --recompute ${mode}: ours failed (exit ${c.status ?? c.signal}): ${c.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+          continue;
+        }
+        const r = JSON.parse(line.slice(7)) as SizeResult;
+        const o = later(r.stepsMs);
+        const achieved = (6 * r.params * BATCH * SEQ) / (best(o) / 1000) / 1e9;
+        console.log(`\nhidden ${h}: ${(r.params / 1e6).toFixed(1)}M params, --recompute ${mode}; load ${loadBefore} → ${loadLine()}`);
+        console.log(`  ours:    steps ${r.stepsMs.map((x) => (x / 1000).toFixed(2)).join(' ')} s; best ${(best(o) / 1000).toFixed(2)} s (median ${(median(o) / 1000).toFixed(2)}) → ${achieved.toFixed(1)} GFLOP/s (${((100 * achieved) / gflops).toFixed(0)}% of the anchor); peak RSS ${gb(r.peakRss)} = ${(r.peakRss / r.params).toFixed(1)} bytes/param; loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`);
+        ours.push(r);
       }
-      const ours = JSON.parse(line.slice(7)) as SizeResult;
+      if (ours.length === 0) continue;
+      const params = ours[0]!.params;
+      const size = `${(params / 1e6).toFixed(0)}M params`;
       const loadMid = loadLine();
       const theirs = await pytorch(model, threads, steps);
-      const later = (xs: number[]) => (xs.length > 1 ? xs.slice(1) : xs);
-      const o = later(ours.stepsMs);
-      const achieved = (6 * ours.params * BATCH * SEQ) / (best(o) / 1000) / 1e9;
-      const gb = (b: number) => `${(b / 1024 ** 3).toFixed(2)} GB`;
-      console.log(`\nhidden ${h}: ${(ours.params / 1e6).toFixed(1)}M params; load ${loadBefore} → ${loadMid} → ${loadLine()}`);
-      console.log(`  ours:    steps ${ours.stepsMs.map((x) => (x / 1000).toFixed(2)).join(' ')} s; best ${(best(o) / 1000).toFixed(2)} s (median ${(median(o) / 1000).toFixed(2)}) → ${achieved.toFixed(1)} GFLOP/s (${((100 * achieved) / gflops).toFixed(0)}% of the anchor); peak RSS ${gb(ours.peakRss)} = ${(ours.peakRss / ours.params).toFixed(1)} bytes/param; loss ${ours.firstLoss.toFixed(3)} → ${ours.lastLoss.toFixed(3)}`);
-      if (typeof theirs === 'string') {
-        console.log(`  FAILED: PyTorch side: ${theirs}`);
-        table.push({ what: `${(ours.params / 1e6).toFixed(0)}M step`, ours: `${(best(o) / 1000).toFixed(2)} s`, theirs: '—', ratio: '' }, { what: `${(ours.params / 1e6).toFixed(0)}M peak RSS`, ours: gb(ours.peakRss), theirs: '—', ratio: '' });
-        continue;
+      if (typeof theirs === 'string') console.log(`  FAILED: PyTorch side: ${theirs}`);
+      else console.log(`  PyTorch: steps ${theirs.stepsMs.map((x) => (x / 1000).toFixed(2)).join(' ')} s (after one warm-up); best ${(best(theirs.stepsMs) / 1000).toFixed(2)} s (median ${(median(theirs.stepsMs) / 1000).toFixed(2)}); peak RSS ${gb(theirs.peakRss)} = ${(theirs.peakRss / theirs.params).toFixed(1)} bytes/param; load ${loadMid} → ${loadLine()}`);
+      const py = typeof theirs === 'string' ? undefined : theirs;
+      for (const r of ours) {
+        const o = later(r.stepsMs);
+        const bpp = r.peakRss / r.params;
+        table.push(
+          { what: `${size}, --recompute ${r.recompute}: step (best)`, ours: `${(best(o) / 1000).toFixed(2)} s`, theirs: py ? `${(best(py.stepsMs) / 1000).toFixed(2)} s` : '—', ratio: py ? `${(best(o) / best(py.stepsMs)).toFixed(2)}×` : '' },
+          {
+            what: `${size}, --recompute ${r.recompute}: peak RSS`,
+            ours: `${gb(r.peakRss)} (${bpp.toFixed(1)} B/param)`,
+            theirs: py ? `${gb(py.peakRss)} (${(py.peakRss / py.params).toFixed(1)} B/param)` : '—',
+            ratio: py ? `${(r.peakRss / py.peakRss).toFixed(2)}×` : '',
+            ...(r.params >= 100e6 ? { target: '≤ 20 B/param', met: bpp <= 20 } : {}),
+          },
+        );
       }
-      console.log(`  PyTorch: steps ${theirs.stepsMs.map((x) => (x / 1000).toFixed(2)).join(' ')} s (after one warm-up); best ${(best(theirs.stepsMs) / 1000).toFixed(2)} s (median ${(median(theirs.stepsMs) / 1000).toFixed(2)}); peak RSS ${gb(theirs.peakRss)} = ${(theirs.peakRss / theirs.params).toFixed(1)} bytes/param`);
-      const bpp = ours.peakRss / ours.params;
-      table.push(
-        { what: `${(ours.params / 1e6).toFixed(0)}M params: step (best)`, ours: `${(best(o) / 1000).toFixed(2)} s`, theirs: `${(best(theirs.stepsMs) / 1000).toFixed(2)} s`, ratio: `${(best(o) / best(theirs.stepsMs)).toFixed(2)}×` },
-        { what: `${(ours.params / 1e6).toFixed(0)}M params: peak RSS`, ours: `${gb(ours.peakRss)} (${bpp.toFixed(1)} B/param)`, theirs: `${gb(theirs.peakRss)} (${(theirs.peakRss / theirs.params).toFixed(1)} B/param)`, ratio: `${(ours.peakRss / theirs.peakRss).toFixed(2)}×`, ...(ours.params >= 100e6 ? { target: '≤ 20 B/param', met: bpp <= 20 } : {}) },
-      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -44,6 +44,10 @@ export const OP_CASES: OpCase[] = [
   { name: 'MatMul 2-D', build: (b, r, f) => b.matmul(f('a', randn(r, [3, 4])), f('w', randn(r, [4, 5]))) },
   { name: 'MatMul batched × matrix (flattened weight gradient)', build: (b, r, f) => b.matmul(f('a', randn(r, [2, 3, 4])), f('w', randn(r, [4, 5]))) },
   { name: 'MatMul matrix × batched', build: (b, r, f) => b.matmul(f('a', randn(r, [3, 4])), f('w', randn(r, [2, 4, 5]))) },
+  // A weight against batched activations with M·K larger than the activations: the weight's gradient is one GEMM over the batch laid side by side.
+  { name: 'MatMul weight × batched (weight gradient as one GEMM)', build: (b, r, f) => b.matmul(f('a', randn(r, [8, 6])), f('w', randn(r, [3, 6, 2]))) },
+  { name: 'FusedMatMul weight × batchedᵀ, two batch dims (W·uᵀ, one GEMM)', build: (b, r, f) => b.fusedMatMul(f('a', randn(r, [8, 6])), f('w', randn(r, [2, 2, 2, 6])), { transB: true, alpha: 0.5 }) },
+  { name: 'MatMul with a transposed weight (x·Transpose(W): the weight gradient as one product)', build: (b, r, f) => b.matmul(f('a', randn(r, [5, 4])), b.transpose(f('w', randn(r, [3, 4])), [1, 0])) },
   { name: 'MatMul broadcast batch dims', build: (b, r, f) => b.matmul(f('a', randn(r, [2, 1, 3, 4])), f('w', randn(r, [3, 4, 2]))) },
   { name: 'MatMul rank-1 left', build: (b, r, f) => b.matmul(f('a', randn(r, [4])), f('w', randn(r, [2, 4, 3]))) },
   { name: 'MatMul rank-1 right', build: (b, r, f) => b.matmul(f('a', randn(r, [2, 3, 4])), f('w', randn(r, [4]))) },

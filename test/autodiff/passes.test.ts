@@ -97,6 +97,35 @@ test('differentiate: only nodes on a variable→loss path get backward nodes; un
   assert.ok(out.get('unused.grad')!.data.every((v) => v === 0));
 });
 
+test('a weight against batched activations: its gradient is one GEMM over the flattened batch, no batched product reduced over the batch', () => {
+  for (const transB of [false, true]) {
+    const b = new GraphBuilder('weight_x_batched');
+    const w = b.input('w', 'float32', [64, 32]);
+    const u = b.input('u', 'float32', transB ? [4, 8, 32] : [4, 32, 8]);
+    const y = b.fusedMatMul(w, u, { transB }); // [4, 64, 8]
+    const loss = b.reduceSum(b.mul(y, y), [0, 1, 2], false, { name: 'loss' });
+    const d = differentiate(b.build(), { loss: loss.name, wrt: ['w'] });
+    const ops = opHistogram(d.graph);
+    assert.equal(ops['ReduceSum'], 1, `transB ${transB}: only the loss's own ReduceSum`);
+    assert.equal(ops['Identity'], undefined, 'the GEMM writes the gradient output itself (renamed, not copied)');
+    const grad = d.graph.values.get(d.gradients.get('w')!)!;
+    assert.deepEqual(grad.shape, [64, 32]);
+  }
+});
+
+test('a weight transposed before a product (x·Transpose(W)) gets its gradient as one product, no transposed copy', () => {
+  const b = new GraphBuilder('x_wt');
+  const x = b.input('x', 'float32', [6, 4]);
+  const w = b.input('w', 'float32', [5, 4]);
+  const y = b.matmul(x, b.transpose(w, [1, 0]));
+  const loss = b.reduceSum(b.mul(y, y), [0, 1], false, { name: 'loss' });
+  const d = differentiate(b.build(), { loss: loss.name, wrt: ['w'] });
+  const ops = opHistogram(d.graph);
+  assert.equal(ops['Transpose'], 1, 'only the forward transpose');
+  const producer = d.graph.nodes.find((n) => n.outputs.includes(d.gradients.get('w')!))!;
+  assert.equal(producer.op, 'FusedMatMul');
+});
+
 test('a seed gives the vector-Jacobian product: seeding y with R = the gradient of Σ y·R', () => {
   const rng = new Rng(3);
   const R = randn(rng, [3, 4]);

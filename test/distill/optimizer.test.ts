@@ -40,13 +40,14 @@ test('AdamW matches a float64 reference of torch AdamW over several steps, with 
   }
 });
 
-test("the SIMD kernel (optimizer memory) gives the plain loop's bits: any length, decay on and off, clipped and not, over several steps", () => {
+for (const gradients of [false, true]) test(`the SIMD kernel (optimizer memory${gradients ? ', gradients in its own blocks, read in place' : ''}) gives the plain loop's bits: any length, decay on and off, clipped and not, over several steps`, () => {
   const rng = new Rng(11);
   const sizes = [1, 2, 3, 8, 17, 1000, 4097];
   const decays = sizes.map((_, k) => k % 2 === 0);
   const w0 = sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal()));
-  const memory = OptimizerMemory.create(sizes)!;
+  const memory = OptimizerMemory.create(sizes, { gradients })!;
   assert.ok(memory, 'WebAssembly SIMD is available in Node 20');
+  assert.equal(memory.gradient(0) !== undefined, gradients);
   sizes.forEach((_, k) => memory.value(k).set(w0[k]!));
   const fast = new AdamW(sizes.map((_, k) => ({ name: `p${k}`, value: memory.value(k), decay: decays[k]! })), undefined, memory);
   const plain = new AdamW(sizes.map((_, k) => ({ name: `p${k}`, value: Float32Array.from(w0[k]!), decay: decays[k]! })));
@@ -54,7 +55,11 @@ test("the SIMD kernel (optimizer memory) gives the plain loop's bits: any length
   assert.equal(plain.usesKernel, false);
   for (let step = 0; step < 6; step++) {
     // Gradients with zeros, tiny and large values; every other step clipped (the kernel scales, the loop is handed pre-scaled copies).
-    const grads = sizes.map((n) => Float32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0 : rng.normal() * (step % 3 === 0 ? 1e-4 : 3))));
+    const grads = sizes.map((n, k) => {
+      const g = gradients ? memory.gradient(k)! : new Float32Array(n);
+      for (let i = 0; i < n; i++) g[i] = i % 7 === 0 ? 0 : rng.normal() * (step % 3 === 0 ? 1e-4 : 3);
+      return g;
+    });
     const maxNorm = step % 2 === 0 ? globalNorm(grads) / 2 : 0;
     const clip = clipFactor(globalNorm(grads), maxNorm);
     assert.equal(clip < 1, step % 2 === 0, 'every other step is clipped');

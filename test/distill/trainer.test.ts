@@ -193,3 +193,31 @@ test('training runs past the end of the data (the rows repeat, reshuffled each e
   assert.equal(r.steps, 12);
   assert.equal(lossSeries(out).size, 12);
 });
+
+test('--recompute layers follows the one-graph run (the same losses to float32 rounding) and resumes from its checkpoint bit for bit', async () => {
+  const oneGraph = join(dir, 'recompute-none');
+  const layers = join(dir, 'recompute-layers');
+  await train(settings(oneGraph, { steps: 10, recompute: 'none' }), engines);
+  const logs: string[] = [];
+  await train(settings(layers, { steps: 10, recompute: 'layers' }), engines, { log: (l) => logs.push(l) });
+  assert.ok(logs.some((l) => l.startsWith('training step: layer by layer')), logs.join('\n'));
+  const a = lossSeries(oneGraph);
+  const b = lossSeries(layers);
+  assert.equal(b.size, 10);
+  for (const [step, loss] of a) assert.ok(Math.abs(b.get(step)! - loss) <= 1e-4 * loss, `step ${step}: layers ${b.get(step)} vs one graph ${loss}`);
+
+  // A run stopped after step 7 (its last checkpoint: step 5) and resumed gives the same numbers as the uninterrupted one.
+  const stopped = join(dir, 'recompute-layers-stopped');
+  await assert.rejects(
+    train(settings(stopped, { steps: 10, recompute: 'layers' }), engines, {
+      afterStep: (step) => {
+        if (step === 7) throw new Error('stop');
+      },
+    }),
+    /stop/,
+  );
+  await train(settings(stopped, { steps: 10, recompute: 'layers', resume: true }), engines);
+  const resumed = lossSeries(stopped);
+  assert.deepEqual([...resumed.keys()], [...b.keys()]);
+  for (const [step, loss] of b) assert.equal(resumed.get(step), loss, `step ${step}: resumed loss differs`);
+});

@@ -119,6 +119,23 @@ test('F32, F64, BF16 and F16 decode to float32 from unaligned offsets', async ()
   }
 });
 
+test('readFloat32 into a destination (a view at an offset of a larger buffer) gives the same values, and refuses a wrong size', async () => {
+  const st = SafetensorsFile.open(path);
+  try {
+    for (const name of ['f32', 'f64', 'bf16', 'f16']) {
+      const fresh = await st.readFloat32(name);
+      const buffer = new Float32Array(fresh.length + 3).fill(7);
+      const view = buffer.subarray(2, 2 + fresh.length);
+      assert.equal(await st.readFloat32(name, view), view, `${name}: the destination itself is returned`);
+      assert.deepEqual(view, fresh, name);
+      assert.deepEqual([buffer[0], buffer[1], buffer[buffer.length - 1]], [7, 7, 7], `${name}: nothing written outside the view`);
+      await assert.rejects(st.readFloat32(name, new Float32Array(fresh.length + 1)), /does not fit a destination/);
+    }
+  } finally {
+    await st.close();
+  }
+});
+
 test('I64, I32, U8 and BOOL pass through unchanged', async () => {
   const st = SafetensorsFile.open(path);
   try {

@@ -73,8 +73,9 @@ export class Checkpoint {
     return this.files.get(this.tensor(name).file)!;
   }
 
-  readFloat32(name: string): Promise<Float32Array> {
-    return this.fileOf(name).readFloat32(name);
+  /** The tensor as float32, in a new array or in `into` (see SafetensorsFile.readFloat32). */
+  readFloat32(name: string, into?: Float32Array): Promise<Float32Array> {
+    return this.fileOf(name).readFloat32(name, into);
   }
 
   readBytes(name: string, start?: number, end?: number): Promise<Uint8Array> {

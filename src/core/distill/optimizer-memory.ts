@@ -5,12 +5,14 @@
 // loop (test/distill/optimizer.test.ts) and a run resumed on either path continues identically.
 //
 // The parameters themselves live here (the trainer reads the checkpoint into value(k), and ORT reads them
-// from there as inputs), with m and v next to them; a step's gradient, a fresh array from ORT, is copied
-// into one scratch block per tensor. The clipping factor is applied inside the kernel, rounded to float32
-// exactly as clipGradients' in-place scaling would be, which saves a pass over the gradients.
+// from there as inputs), with m and v next to them. A step's gradient, a fresh array from ORT, is copied
+// into one scratch block per tensor; or, when the memory holds a gradient block per tensor (`gradients`),
+// a step that writes its gradients there (layer-train-step.ts) is updated in place, with no copy and no
+// scratch. The clipping factor is applied inside the kernel, rounded to float32 exactly as clipGradients'
+// in-place scaling would be, which saves a pass over the gradients.
 //
 // Sized once and never grown (growing would detach the views ORT and the caller hold); wasm32 memories end
-// at 4 GiB, so models past ~350M parameters keep the plain arrays and loop.
+// at 4 GiB, so models past ~350M parameters (~265M with gradient blocks) keep the plain arrays and loop.
 
 import { fixedMemory, ins, lazyKernelModule, leb, SIMD } from '../util/wasm-bytes';
 
@@ -73,13 +75,14 @@ const aligned = (bytes: number) => Math.ceil(bytes / ALIGN) * ALIGN;
 type Kernel = (g: number, w: number, m: number, v: number, pairs: number, ...scalars: number[]) => void;
 
 export class OptimizerMemory {
-  private readonly views: { value: Float32Array; m: Float32Array; v: Float32Array }[];
+  private readonly views: { value: Float32Array; m: Float32Array; v: Float32Array; g?: Float32Array }[];
   private readonly scratch: number;
 
   private constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly kernel: Kernel,
     sizes: readonly number[],
+    gradients: boolean,
   ) {
     let at = 0;
     const take = (n: number) => {
@@ -87,19 +90,23 @@ export class OptimizerMemory {
       at += aligned(4 * n);
       return a;
     };
-    this.views = sizes.map((n) => ({ value: take(n), m: take(n), v: take(n) }));
+    this.views = sizes.map((n) => ({ value: take(n), m: take(n), v: take(n), ...(gradients ? { g: take(n) } : {}) }));
     this.scratch = at;
   }
 
-  /** Memory for tensors of these element counts (value, m, v each, plus one gradient's scratch), or undefined without WebAssembly SIMD or past 4 GiB. */
-  static create(sizes: readonly number[]): OptimizerMemory | undefined {
+  /**
+   * Memory for tensors of these element counts: value, m and v each, plus a gradient block each with
+   * `gradients`, else one gradient's scratch; undefined without WebAssembly SIMD or past 4 GiB.
+   */
+  static create(sizes: readonly number[], o: { gradients?: boolean } = {}): OptimizerMemory | undefined {
     const m = kernelModule();
     if (!m || sizes.length === 0) return undefined;
-    const bytes = sizes.reduce((s, n) => s + 3 * aligned(4 * n), 0) + aligned(4 * Math.max(...sizes));
+    const gradients = o.gradients === true;
+    const bytes = sizes.reduce((s, n) => s + (gradients ? 4 : 3) * aligned(4 * n), 0) + (gradients ? 0 : aligned(4 * Math.max(...sizes)));
     const memory = fixedMemory(bytes);
     if (!memory) return undefined;
     const inst = new WebAssembly.Instance(m, { e: { m: memory } });
-    return new OptimizerMemory(memory, inst.exports['adamw'] as Kernel, sizes);
+    return new OptimizerMemory(memory, inst.exports['adamw'] as Kernel, sizes, gradients);
   }
 
   get tensors(): number {
@@ -116,14 +123,21 @@ export class OptimizerMemory {
     return this.views[k]!;
   }
 
-  /** One AdamW update of tensor k with gradient `g` (copied in; not modified). */
+  /** Tensor k's gradient block, when the memory was created with `gradients`. */
+  gradient(k: number): Float32Array | undefined {
+    return this.views[k]!.g;
+  }
+
+  /** One AdamW update of tensor k with gradient `g` (read in place when it is gradient(k), else copied in; not modified). */
   update(k: number, g: Float32Array, s: AdamWScalars): void {
-    const { value, m, v } = this.views[k]!;
+    const { value, m, v, g: own } = this.views[k]!;
     const n = value.length;
     if (g.length !== n) throw new Error(`gradient of tensor ${k} has ${g.length} elements, parameter has ${n}`);
-    new Float32Array(this.memory.buffer, this.scratch, n).set(g);
+    const inPlace = own !== undefined && g.buffer === own.buffer && g.byteOffset === own.byteOffset;
+    const at = inPlace ? own.byteOffset : (own?.byteOffset ?? this.scratch);
+    if (!inPlace) new Float32Array(this.memory.buffer, at, n).set(g);
     const pairs = n >> 1;
-    if (pairs > 0) this.kernel(this.scratch, value.byteOffset, m.byteOffset, v.byteOffset, pairs, ...SCALARS.map((x) => s[x]));
+    if (pairs > 0) this.kernel(at, value.byteOffset, m.byteOffset, v.byteOffset, pairs, ...SCALARS.map((x) => s[x]));
     if (n & 1) {
       // The odd last element, by the same formulas in float64 (Math.fround: the kernel's float32 rounding).
       const i = n - 1;

@@ -6,7 +6,7 @@ import { dataFields, JSON_FIELD } from '../data/options';
 import { ENGINE_FIELDS } from '../runtime/devices';
 import type { ActionSchema, OptionField, OptionValues } from '../util/option-schema';
 import { LOSS_KINDS, type LossKind } from './loss-graph';
-import type { TrainSettings } from './train-types';
+import { RECOMPUTE_MODES, type RecomputeMode, type TrainSettings } from './train-types';
 
 export type TrainKind = 'distill' | 'train';
 
@@ -48,6 +48,7 @@ export function trainSettings(kind: TrainKind, p: TrainInput): TrainSettings {
     saveEvery: Math.max(1, Math.floor(steps / 4)),
     resume: false,
     device: 'auto',
+    recompute: 'auto',
     ...Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)),
     steps,
   } as TrainSettings;
@@ -71,6 +72,7 @@ const TRAIN_FIELDS: readonly OptionField[] = [
   { key: 'evalSamples', type: 'integer', min: 1, placeholder: 'N', help: 'rows per evaluation (default 64)' },
   { key: 'saveEvery', type: 'integer', min: 0, placeholder: 'N', help: 'steps between checkpoints (default: a quarter of --steps)' },
   { key: 'resume', type: 'boolean', help: 'continue the run in --out from its last checkpoint (bit for bit)' },
+  { key: 'recompute', type: 'string', choices: RECOMPUTE_MODES, default: 'auto', help: 'none: one graph per step (fastest); layers: keep only each layer\'s input and recompute the layer in the backward pass (about a third more compute, a fraction of the memory: ~16 bytes/param plus one layer\'s activations); auto: layers when the one-graph step would not fit the memory available' },
   ...ENGINE_FIELDS,
   JSON_FIELD,
 ];
@@ -113,6 +115,7 @@ export function trainSettingsFrom(kind: TrainKind, v: OptionValues): TrainSettin
     loss,
     resume: v['resume'] === true,
     device: v['device'] as string,
+    recompute: v['recompute'] as RecomputeMode,
     ...pick('evalData'),
     ...pick('lr'),
     ...pick('minLr'),

@@ -29,6 +29,10 @@ export interface TrainStepOptions {
   temperature: number;
   device: string;
   threads?: number;
+  /** 'layers': keep only the layers' inputs and recompute each layer in the backward pass (layer-train-step.ts); default 'none'. */
+  recompute?: 'none' | 'layers';
+  /** Buffers, one per parameter, that a step writing gradients in place fills (and returns as StepResult.grads); the layer step uses them. */
+  gradients?: Float32Array[];
 }
 
 export type TrainStepFactory = (student: Checkpoint, params: readonly { name: string; shape: number[] }[], o: TrainStepOptions) => Promise<TrainStep>;
@@ -73,7 +77,12 @@ export interface TrainSettings {
   resume: boolean;
   device: string;
   threads?: number;
+  /** Activation recomputation: 'auto' (default) picks 'layers' when the one-graph step would not fit in memory (distill/recompute-plan.ts). */
+  recompute?: RecomputeMode;
 }
+
+export type RecomputeMode = 'auto' | 'none' | 'layers';
+export const RECOMPUTE_MODES: readonly RecomputeMode[] = ['auto', 'none', 'layers'];
 
 export interface TrainHooks {
   signal?: AbortSignal;

@@ -23,11 +23,12 @@ import { loadLatestCheckpoint, saveTrainingCheckpoint, writeModelFolder, type Na
 import { CHECKPOINTS_DIR, FINAL_DIR, METRICS_FILE } from '../runs/layout';
 import { HeldOutEval } from './held-out-eval';
 import { checkSameVocabulary } from './vocabulary';
+import { recomputePlan } from './recompute-plan';
 import type { Engines, TrainHooks, TrainResult, TrainSettings } from './train-types';
 
 /** The settings that fix the numerical trajectory (canonical: key order does not matter); a resume with other values is refused. */
 export function trajectoryKey(s: TrainSettings): string {
-  const fixed: Record<string, unknown> = { ...s, out: undefined, resume: undefined, steps: undefined, evalEvery: undefined, evalSamples: undefined, saveEvery: undefined, device: undefined, threads: undefined, evalData: undefined };
+  const fixed: Record<string, unknown> = { ...s, out: undefined, resume: undefined, steps: undefined, evalEvery: undefined, evalSamples: undefined, saveEvery: undefined, device: undefined, threads: undefined, evalData: undefined, recompute: undefined };
   const canonical = Object.keys(fixed)
     .filter((k) => fixed[k] !== undefined)
     .sort()
@@ -41,22 +42,22 @@ function countLines(path: string): number {
 
 /**
  * The student's parameters: every tensor of the checkpoint, as float32, in the optimizer's memory when
- * there is one (its SIMD update path); a NaN weight is named here rather than surfacing later as NaN
- * gradients everywhere.
+ * there is one (its SIMD update path; with `gradients`, a gradient block per tensor for a step that
+ * writes them in place); a NaN weight is named here rather than surfacing later as NaN gradients everywhere.
  */
-async function readStudentParams(student: Checkpoint): Promise<{ params: NamedArray[]; roles: TensorRole[]; memory?: OptimizerMemory }> {
+async function readStudentParams(student: Checkpoint, gradients: boolean): Promise<{ params: NamedArray[]; roles: TensorRole[]; memory?: OptimizerMemory }> {
   const specs = allTensorSpecs(student.spec);
-  const memory = OptimizerMemory.create(specs.map((t) => t.shape.reduce((a, b) => a * b, 1)));
+  const memory = OptimizerMemory.create(
+    specs.map((t) => t.shape.reduce((a, b) => a * b, 1)),
+    { gradients },
+  );
   const params: NamedArray[] = [];
   const roles: TensorRole[] = [];
   for (const [k, t] of specs.entries()) {
-    let value = await student.readFloat32(t.name);
+    // Straight into the optimizer's memory when there is one: no model-sized temporaries left for V8 to collect.
+    const value = await student.readFloat32(t.name, memory?.value(k));
     const bad = firstNonFiniteIndex(value);
     if (bad >= 0) throw new HybridCompressError('NON_FINITE', `student ${student.dir}: weight tensor "${t.name}" holds ${value[bad]} (element ${bad}); the checkpoint is damaged`, { tensor: t.name, file: student.dir });
-    if (memory) {
-      memory.value(k).set(value);
-      value = memory.value(k);
-    }
     params.push({ name: t.name, shape: t.shape, value });
     roles.push(t.role);
   }
@@ -121,7 +122,9 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
     if (s.loss !== 'ce' && !teacherCkpt) throw new HybridCompressError('OPTION_INVALID', `--loss ${s.loss} needs --teacher <dir>`, { option: 'teacher' });
     if (teacherCkpt) checkSameVocabulary(teacherCkpt.spec, teacherCkpt.dir, spec, student.dir);
 
-    const { params, roles, memory } = await readStudentParams(student);
+    const plan = recomputePlan(spec, s, teacherCkpt?.spec);
+    hooks.log?.(plan.reason);
+    const { params, roles, memory } = await readStudentParams(student, plan.mode === 'layers');
     const opt = new AdamW(
       params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(roles[i]!, p.name) })),
       { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },
@@ -152,7 +155,8 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       }
     };
 
-    const stepFn = await engines.step(student, params, { batch: s.batch, seq: s.seqLen, loss: s.loss, alpha: s.alpha, temperature: s.temperature, device: s.device, threads: s.threads });
+    const gradients = memory?.gradient(0) ? params.map((_, k) => memory.gradient(k)!) : undefined;
+    const stepFn = await engines.step(student, params, { batch: s.batch, seq: s.seqLen, loss: s.loss, alpha: s.alpha, temperature: s.temperature, device: s.device, threads: s.threads, recompute: plan.mode, gradients });
     toRelease.push(stepFn);
     const teacher = teacherCkpt ? await engines.forward(teacherCkpt, { device: s.device, threads: s.threads }) : undefined;
     if (teacher) toRelease.push(teacher);

@@ -24,6 +24,17 @@ import { appendHeadLoss, appendLoss, checkLossOptions, CE_LOSS, KD_LOSS, LOSS, t
 
 export const TARGETS = 'targets';
 export const TEACHER_LOGITS = 'teacher_logits';
+
+/** Next-token targets: targets[b,t] = ids[b,t+1]; the last position of each row is ignored (−1). */
+export function nextTokenTargets(ids: BigInt64Array, batch: number, seq: number): BigInt64Array {
+  const t = new BigInt64Array(batch * seq);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i + 1 < seq; i++) t[b * seq + i] = ids[b * seq + i + 1]!;
+    t[b * seq + seq - 1] = -1n;
+  }
+  return t;
+}
+
 /** Forward tap holding the final normed hidden states (the LM head's input). */
 const NORM_F = 'norm_f';
 

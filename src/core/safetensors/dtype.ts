@@ -96,25 +96,33 @@ export function f32ToF16(v: number): number {
   return sign | half;
 }
 
-/** Decodes little-endian float data of `dtype` into a new Float32Array (copying, so alignment never matters). */
-export function decodeToFloat32(dtype: string, bytes: Uint8Array): Float32Array {
+/**
+ * Decodes little-endian float data of `dtype` into a new Float32Array, or into `into` (which must have
+ * exactly the element count); copying, so alignment never matters.
+ */
+export function decodeToFloat32(dtype: string, bytes: Uint8Array, into?: Float32Array): Float32Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const target = (n: number) => {
+    if (!into) return new Float32Array(n);
+    if (into.length !== n) throw new RangeError(`decodeToFloat32: ${n} ${dtype} values do not fit a destination of ${into.length}`);
+    return into;
+  };
   switch (dtype) {
     case 'F32': {
-      const out = new Float32Array(bytes.byteLength / 4);
-      new Uint8Array(out.buffer).set(bytes);
+      const out = target(bytes.byteLength / 4);
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
       return out;
     }
     case 'F64': {
       const n = bytes.byteLength / 8;
-      const out = new Float32Array(n);
+      const out = target(n);
       for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true);
       return out;
     }
     case 'BF16': {
       const n = bytes.byteLength / 2;
-      const out = new Float32Array(n);
-      const u = new Uint32Array(out.buffer);
+      const out = target(n);
+      const u = new Uint32Array(out.buffer, out.byteOffset, n);
       if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0 && n % 2 === 0) {
         // Two values per 32-bit load (low half = even element): ~4× the DataView loop.
         const src = new Uint32Array(bytes.buffer, bytes.byteOffset, n / 2);
@@ -128,7 +136,7 @@ export function decodeToFloat32(dtype: string, bytes: Uint8Array): Float32Array 
     }
     case 'F16': {
       const n = bytes.byteLength / 2;
-      const out = new Float32Array(n);
+      const out = target(n);
       for (let i = 0; i < n; i++) out[i] = f16ToF32(dv.getUint16(i * 2, true));
       return out;
     }

@@ -80,7 +80,11 @@ export class SafetensorsFile {
     if (start < 0 || stop > t.byteLength || start > stop) {
       throw new RangeError(`${this.path}: byte range [${start}, ${stop}) outside tensor "${name}" of ${t.byteLength} bytes`);
     }
-    const out = new Uint8Array(stop - start);
+    return this.readInto(name, new Uint8Array(stop - start), start);
+  }
+
+  private async readInto(name: string, out: Uint8Array, start: number): Promise<Uint8Array> {
+    const t = this.info(name);
     const fh = await this.fh();
     let off = 0;
     while (off < out.byteLength) {
@@ -103,10 +107,20 @@ export class SafetensorsFile {
     return t;
   }
 
-  /** The whole tensor as float32 (F32, F16, BF16 and F64 are decoded). */
-  async readFloat32(name: string): Promise<Float32Array> {
+  /**
+   * The whole tensor as float32 (F32, F16, BF16 and F64 are decoded), in a new array or in `into` (exactly
+   * its element count): F32 is then read straight into it, the others through one temporary of the raw bytes.
+   */
+  async readFloat32(name: string, into?: Float32Array): Promise<Float32Array> {
     const t = this.floatInfo(name);
-    return decodeToFloat32(t.dtype, await this.readBytes(name));
+    if (into && into.length !== t.shape.reduce((a, b) => a * b, 1)) {
+      throw new RangeError(`${this.path}: tensor "${name}" [${t.shape.join(', ')}] does not fit a destination of ${into.length} values`);
+    }
+    if (into && t.dtype === 'F32') {
+      await this.readInto(name, new Uint8Array(into.buffer, into.byteOffset, into.byteLength), 0);
+      return into;
+    }
+    return decodeToFloat32(t.dtype, await this.readBytes(name), into);
   }
 
   /** Rows [rowStart, rowStart+rowCount) of the first dimension, as float32. */

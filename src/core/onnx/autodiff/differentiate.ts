@@ -162,12 +162,28 @@ export function differentiate(graph: Graph, o: DifferentiateOptions): Differenti
   const keep = [...(o.loss !== undefined ? [o.loss] : []), ...(o.keepOutputs ?? [])];
   g.outputs = [];
   for (const k of keep) if (!g.outputs.some((v) => v.name === k)) g.outputs.push(value(k, 'kept output'));
-  for (const w of wrt) {
+  const grads = wrt.map((w) => {
     const v = value(w, 'wrt');
-    const grad = total(w) ?? b.scope('grad', () => b.constantOfShape(b.int64s(staticShape(v)), 0, v.dtype, { shape: staticShape(v) }));
-    const out = b.output(grad, gradName(w));
-    gradients.set(w, out.name);
-  }
+    return total(w) ?? b.scope('grad', () => b.constantOfShape(b.int64s(staticShape(v)), 0, v.dtype, { shape: staticShape(v) }));
+  });
+  const uses = new Map<string, number>();
+  for (const v of grads) uses.set(v.name, (uses.get(v.name) ?? 0) + 1);
+  for (const n of g.nodes) for (const i of n.inputs) if (uses.has(i)) uses.set(i, uses.get(i)! + 1);
+  const fixed = new Set([...g.inputs, ...g.outputs].map((v) => v.name).concat(g.initializers.map((i) => i.name)));
+  wrt.forEach((w, k) => {
+    const grad = grads[k]!;
+    const name = gradName(w);
+    // A gradient computed by a node for this output alone is renamed rather than copied by an Identity:
+    // the node then writes the output buffer itself (no model-sized temporary and copy per parameter).
+    const producer = uses.get(grad.name) === 1 && !fixed.has(grad.name) && !g.values.has(name) ? g.nodes.find((n) => n.outputs.includes(grad.name)) : undefined;
+    if (producer) {
+      producer.outputs = producer.outputs.map((o) => (o === grad.name ? name : o));
+      g.values.delete(grad.name);
+      g.values.set(name, { ...grad, name });
+      g.outputs.push(g.values.get(name)!);
+      gradients.set(w, name);
+    } else gradients.set(w, b.output(grad, name).name);
+  });
   if (o.prune ?? true) pruneKeepingValues(g);
   return { graph: g, gradients };
 }

@@ -39,6 +39,14 @@ function matmulGrads(ctx: VjpContext, a: Value, bv: Value, g: Value, p: Product,
       // A [..., M, K] against a matrix: dA = α·G·op(B)ᵀ with rows flattened (a plain GEMM).
       const G2 = b.reshape(G, [-1, N]);
       gA = b.reshape(ctx.mm(G2, B, false, !p.transB, p.alpha), As.slice());
+    } else if (As.length === 2 && Bs.length > 2 && !p.transA && batchedCopiesAreSmaller(batch, M, N, K, p.transB)) {
+      // A matrix (a weight) against batched B: dA = α·Σ_b G_b·op(B_b)ᵀ as one GEMM over the batch laid
+      // side by side, G → [M, batch·N] (and B → [K, batch·N] unless transposed already), rather than a
+      // batched product [batch, M, K] reduced over the batch: activation-sized copies, no weight-sized temporaries.
+      const r = Bs.length;
+      const front = [r - 2, ...Array.from({ length: r - 2 }, (_, i) => i), r - 1];
+      const Gc = b.reshape(b.transpose(G, front), [M, -1]);
+      gA = p.transB ? ctx.mm(Gc, b.reshape(B, [-1, K]), false, false, p.alpha) : ctx.mm(Gc, b.reshape(b.transpose(B, front), [K, -1]), false, true, p.alpha);
     } else {
       gA = p.transA ? ctx.mm(B, G, p.transB, true, p.alpha) : ctx.mm(G, B, false, !p.transB, p.alpha);
       gA = ctx.unbroadcast(gA, As);
@@ -60,6 +68,15 @@ function matmulGrads(ctx: VjpContext, a: Value, bv: Value, g: Value, p: Product,
     gB = ctx.reshapeTo(gB, bShape);
   }
   return [gA, gB];
+}
+
+/**
+ * Whether flattening the batch of a matrix-times-batched product into one GEMM (copies of G, and of B
+ * unless transposed) takes less memory than the batched product [batch, M, K] it replaces.
+ */
+function batchedCopiesAreSmaller(batch: readonly number[], M: number, N: number, K: number, transB: boolean): boolean {
+  const n = batch.reduce((a, d) => a * d, 1);
+  return n > 1 && M * N + (transB ? 0 : K * N) < M * K;
 }
 
 function einsumRule(ctx: VjpContext, g: Value): (Value | undefined)[] {

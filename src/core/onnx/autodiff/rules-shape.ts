@@ -1,7 +1,7 @@
 // VJP rules of layout and indexing ops: each moves the gradient back to where the forward op read it
 // from (inverse reshape/transpose, Pad for Slice, Concat for Split, scatter-add for Gather).
 
-import { attrInt, attrInts, attrString } from '../interpret/attrs';
+import { attrFloat, attrInt, attrInts, attrString } from '../interpret/attrs';
 import { normAxis } from '../interpret/tensor';
 import { sliceAxes } from '../interpret/ops-shape';
 import type { Value } from '../types';
@@ -135,6 +135,21 @@ function gatherElementsRule(ctx: VjpContext, g: Value): (Value | undefined)[] {
   return [sc!, undefined];
 }
 
+/** Qᵀ·Pᵀ (one product with swapped flags) when g is a 2-D MatMul/FusedMatMul result P·Q read by nothing else, else undefined. */
+function transposedProduct(ctx: VjpContext, g: Value): Value | undefined {
+  const n = ctx.graph.nodes.find((x) => x.outputs[0] === g.name);
+  if (!n || !((n.op === 'MatMul' && !n.domain) || (n.op === 'FusedMatMul' && n.domain === 'com.microsoft'))) return undefined;
+  // Only when nothing else reads the product: it is then left unused (pruned), never computed twice.
+  if (ctx.graph.nodes.some((x) => x.inputs.includes(g.name))) return undefined;
+  const [p, q] = [ctx.b.value(n.inputs[0]!), ctx.b.value(n.inputs[1]!)];
+  if (ctx.shape(p).length !== 2 || ctx.shape(q).length !== 2) return undefined;
+  const fused = n.op === 'FusedMatMul';
+  const transA = fused && attrInt(n, 'transA', 0) === 1;
+  const transB = fused && attrInt(n, 'transB', 0) === 1;
+  const alpha = fused ? attrFloat(n, 'alpha', 1) : 1;
+  return ctx.mm(q, p, !transB, !transA, alpha);
+}
+
 export const SHAPE_RULES: Record<string, VjpRule> = {
   Reshape: (ctx, gys) => [...toInputShape(ctx, gys), undefined],
   Squeeze: (ctx, gys) => [...toInputShape(ctx, gys), undefined],
@@ -142,6 +157,10 @@ export const SHAPE_RULES: Record<string, VjpRule> = {
   Transpose: (ctx, [g]) => {
     const r = ctx.shape(g!).length;
     const perm = attrInts(ctx.node, 'perm') ?? Array.from({ length: r }, (_, i) => r - 1 - i);
+    // A matrix transposed before a product (x·Wᵀ written as MatMul(x, Transpose(W))) gets its gradient
+    // as a product too, (P·Q)ᵀ = Qᵀ·Pᵀ with the flags swapped, instead of a product then a transposed copy.
+    const swapped = r === 2 ? transposedProduct(ctx, g!) : undefined;
+    if (swapped) return [swapped];
     const inv = new Array<number>(r);
     perm.forEach((p, i) => (inv[p] = i));
     return [ctx.b.transpose(g!, inv)];
