@@ -88,36 +88,40 @@ for (const [family, pruneArgs] of Object.entries(FAMILIES)) {
     report(t, `${family} pruned logits max abs diff`, dp);
     assert.ok(dp <= 1e-4, `pruned logits differ by ${dp}`);
 
-    // 5. One KD step: the loss equals torch's forward KL, every clear update has the sign of −grad
-    //    (AdamW's first step with no decay and no clipping is −lr·g/(|g|+eps)), and final/ loads.
-    const run = join(dir, 'kd');
-    cli('distill', '--teacher', f32, '--student', pruned, '--data', ids, '--out', run, '--steps', '1', '--warmup-steps', '0', '--lr', '1e-3', '--min-lr', '1e-3', '--weight-decay', '0', '--clip', '0', '--batch', String(ROWS), '--seq-len', String(SEQ), '--packing', 'none', '--no-shuffle', '--device', 'cpu');
+    // 5. One KD step, with each training step (one graph; layer by layer with recomputation): the loss
+    //    equals torch's forward KL, every clear update has the sign of −grad (AdamW's first step with no
+    //    decay and no clipping is −lr·g/(|g|+eps)), and final/ loads.
     const [kd] = oracle([{ op: 'kd_step', teacher: f32, student: pruned, ids, out: join(dir, 'grads.safetensors') }]);
-    const step1 = readJsonl(join(run, 'metrics.jsonl')).find((p) => p['step'] === 1 && typeof p['loss'] === 'number');
-    assert.ok(step1, 'metrics.jsonl has no step-1 loss');
-    const relLoss = Math.abs((step1['loss'] as number) - (kd!['loss'] as number)) / Math.abs(kd!['loss'] as number);
-    report(t, `${family} first KD step loss relative diff vs torch`, relLoss);
-    assert.ok(relLoss <= 1e-4, `KD loss ${String(step1['loss'])} vs torch ${String(kd!['loss'])}`);
     const before = await readTensors(join(pruned, 'model.safetensors'));
-    const after = await readTensors(join(run, 'final', 'model.safetensors'));
     const grads = await readTensors(join(dir, 'grads.safetensors'));
-    let checked = 0;
-    for (const [name, g] of grads) {
-      const w0 = before.get(name)!;
-      const w1 = after.get(name);
-      assert.ok(w1, `final/ lacks ${name}`);
-      let gmax = 0;
-      for (const x of g) gmax = Math.max(gmax, Math.abs(x));
-      for (let i = 0; i < g.length; i++) {
-        // Clear gradients only: where |g| is within float32 noise of 0 either sign is right.
-        if (Math.abs(g[i]!) < 1e-3 * gmax || Math.abs(g[i]!) < 1e-7) continue;
-        checked++;
-        const delta = w1[i]! - w0[i]!;
-        assert.ok(Math.sign(delta) === -Math.sign(g[i]!), `${name}[${i}]: update ${delta} but torch gradient ${g[i]}`);
+    const run = join(dir, 'kd');
+    for (const recompute of ['none', 'layers']) {
+      const out = recompute === 'none' ? run : join(dir, `kd-${recompute}`);
+      cli('distill', '--teacher', f32, '--student', pruned, '--data', ids, '--out', out, '--steps', '1', '--warmup-steps', '0', '--lr', '1e-3', '--min-lr', '1e-3', '--weight-decay', '0', '--clip', '0', '--batch', String(ROWS), '--seq-len', String(SEQ), '--packing', 'none', '--no-shuffle', '--device', 'cpu', '--recompute', recompute);
+      const step1 = readJsonl(join(out, 'metrics.jsonl')).find((p) => p['step'] === 1 && typeof p['loss'] === 'number');
+      assert.ok(step1, `--recompute ${recompute}: metrics.jsonl has no step-1 loss`);
+      const relLoss = Math.abs((step1['loss'] as number) - (kd!['loss'] as number)) / Math.abs(kd!['loss'] as number);
+      report(t, `${family} first KD step loss relative diff vs torch (--recompute ${recompute})`, relLoss);
+      assert.ok(relLoss <= 1e-4, `--recompute ${recompute}: KD loss ${String(step1['loss'])} vs torch ${String(kd!['loss'])}`);
+      const after = await readTensors(join(out, 'final', 'model.safetensors'));
+      let checked = 0;
+      for (const [name, g] of grads) {
+        const w0 = before.get(name)!;
+        const w1 = after.get(name);
+        assert.ok(w1, `final/ lacks ${name}`);
+        let gmax = 0;
+        for (const x of g) gmax = Math.max(gmax, Math.abs(x));
+        for (let i = 0; i < g.length; i++) {
+          // Clear gradients only: where |g| is within float32 noise of 0 either sign is right.
+          if (Math.abs(g[i]!) < 1e-3 * gmax || Math.abs(g[i]!) < 1e-7) continue;
+          checked++;
+          const delta = w1[i]! - w0[i]!;
+          assert.ok(Math.sign(delta) === -Math.sign(g[i]!), `--recompute ${recompute}: ${name}[${i}]: update ${delta} but torch gradient ${g[i]}`);
+        }
       }
+      report(t, `${family} update signs checked against torch autograd (--recompute ${recompute})`, checked);
+      assert.ok(checked > 1000, `only ${checked} update signs were checked`);
     }
-    report(t, `${family} update signs checked against torch autograd`, checked);
-    assert.ok(checked > 1000, `only ${checked} update signs were checked`);
     const [fc, fl] = oracle([
       { op: 'config', model: join(run, 'final') },
       { op: 'logits', model: join(run, 'final'), ids, out: join(dir, 'ref-final.safetensors') },

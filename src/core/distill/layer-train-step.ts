@@ -23,7 +23,7 @@ import type { Graph } from '../onnx/types';
 import { differentiate } from '../onnx/autodiff/differentiate';
 import { specializeShapes } from '../onnx/autodiff/specialize';
 import { createSession, type Device } from '../runtime/session';
-import { GarbageBudget } from '../util/collect-garbage';
+import { collectGarbage, GarbageBudget } from '../util/collect-garbage';
 import { appendHeadLoss, checkLossOptions, CE_LOSS, KD_LOSS, LOSS } from './loss-graph';
 import { nextTokenTargets, TARGETS, TEACHER_LOGITS } from './training-graph';
 import type { StepResult, TrainStep, TrainStepFactory } from './train-types';
@@ -155,6 +155,10 @@ export const layerTrainStep: TrainStepFactory = async (student, params, o) => {
       return out;
     };
     const kindOf = (layer: LayerSpec) => kinds.get(layerKey(layer))!;
+    // The graphs built above and the checkpoint's read buffers are garbage now. Collected before the first
+    // step, their space is not left scattered between the runs' temporaries in the process heap: at 123M
+    // parameters, peak RSS 19.8–19.9 B/param in 3 of 3 runs with it, 20.8 in 2 of 3 without.
+    collectGarbage();
 
     const step: TrainStep = {
       async run(values, ids, teacherLogits): Promise<StepResult> {

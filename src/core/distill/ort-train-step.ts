@@ -18,7 +18,8 @@ export const ortTrainStep: TrainStepFactory = async (student: Checkpoint, params
   const order = tg.inputs.params;
   const byName = new Map(params.map((p, i) => [p.name, i]));
   for (const n of order) if (!byName.has(n)) throw new HybridCompressError('RUNTIME_ERROR', `training graph input "${n}" has no parameter`);
-  const { session } = await createSession(tg.graph, { device: o.device as Device, threads: o.threads, memoryPattern: false });
+  // Spinning off: the step alternates with the teacher's forward session (KD step 485 → 460 ms, bench/train.ts).
+  const { session } = await createSession(tg.graph, { device: o.device as Device, threads: o.threads, memoryPattern: false, spinning: false });
   const V = spec.vocabSize;
   const step: TrainStep = {
     async run(values, ids, teacherLogits): Promise<StepResult> {

@@ -31,6 +31,8 @@ export interface ForwardRunnerOptions extends Omit<ForwardGraphOptions, 'taps' |
   threads?: number;
   /** MLAS weight pre-packing (default true; see session.ts). */
   prepacking?: boolean;
+  /** Idle intra-op threads spin-wait (default true; false when other sessions run in turn, see session.ts). */
+  spinning?: boolean;
   /** Streamed only: keep every layer session alive between runs (default true). */
   resident?: boolean;
   /** Weights to feed at run time instead of reading from the files (training). */
@@ -263,5 +265,5 @@ export async function runForward(checkpoint: Checkpoint | string, ids: BigInt64A
 }
 
 function sessionOpts(o: ForwardRunnerOptions, folder: WeightsFolder) {
-  return { modelDir: folder.folder, threads: o.threads, prepacking: o.prepacking, profilePrefix: o.profilePrefix, log: o.log };
+  return { modelDir: folder.folder, threads: o.threads, prepacking: o.prepacking, spinning: o.spinning, profilePrefix: o.profilePrefix, log: o.log };
 }

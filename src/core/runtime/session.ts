@@ -54,8 +54,9 @@ export interface SessionOptions {
   cpuArena?: boolean;
   /**
    * Whether idle intra-op threads spin-wait for work (default true, ORT's). Sessions that take turns
-   * (one per layer kind) turn it off: each has its own thread pool, whose spinning threads would take the
-   * CPUs from the next session's run (per-layer forward runs 1.3 s → 0.9 s at 123M parameters, 2 threads).
+   * (training: teacher and student, or one per layer kind) turn it off: each has its own thread pool,
+   * whose spinning threads would take the CPUs from the next session's run (per-layer forward runs
+   * 1.3 s → 0.9 s at 123M parameters, 2 threads).
    */
   spinning?: boolean;
   /** Write an ORT chrome-trace profile with this file prefix. */

@@ -30,12 +30,15 @@ export function collectGarbage(): boolean {
 /** Collects once `bytes` of dropped buffers have added up past `threshold` since the last collection. */
 export class GarbageBudget {
   private pending = 0;
-  constructor(private readonly threshold: number) {}
+  constructor(
+    private readonly threshold: number,
+    private readonly collect: () => unknown = collectGarbage,
+  ) {}
   dropped(bytes: number): void {
     this.pending += bytes;
     if (this.pending >= this.threshold) {
       this.pending = 0;
-      collectGarbage();
+      this.collect();
     }
   }
 }
