@@ -25,6 +25,7 @@ import { MatmulProbe } from './matmul-probe';
 import { PythonSide } from './python';
 import { best, loadLine, median, printTable, type Row } from './side-by-side';
 import { inWorkerEnvironment } from './worker-env';
+import { withoutHugePages } from '../src/core/util/malloc-tunables';
 
 const BATCH = 2;
 const SEQ = 256;
@@ -122,7 +123,10 @@ async function main(): Promise<void> {
       const ours: SizeResult[] = [];
       for (const mode of modes) {
         const loadBefore = loadLine();
-        const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', String(h), '--model', model, '--steps', String(steps), '--recompute', mode], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        // The environment the product's worker gets for this step (distill/launch.ts): no huge pages for the layer step.
+        const others = (process.env['GLIBC_TUNABLES'] ?? '').split(':').filter((t) => t && !t.startsWith('glibc.malloc.hugetlb=')).join(':');
+        const env = mode === 'layers' ? { ...process.env, ...withoutHugePages({ GLIBC_TUNABLES: others }) } : process.env;
+        const c = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--one', String(h), '--model', model, '--steps', String(steps), '--recompute', mode], { encoding: 'utf8', maxBuffer: 1 << 24, env });
         const line = c.stdout.split('\n').find((l) => l.startsWith('RESULT '));
         if (!line) {
           console.log(`hidden ${h}, --recompute ${mode}: ours failed (exit ${c.status ?? c.signal}): ${c.stderr.trim().split('\n').slice(-3).join(' | ')}`);

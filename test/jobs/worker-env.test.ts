@@ -7,13 +7,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeMallocEnv } from '../../src/core/util/malloc-tunables';
+import { computeMallocEnv, withoutHugePages } from '../../src/core/util/malloc-tunables';
 import { forkWorker } from '../../src/core/jobs/worker-process';
 
 test('computeMallocEnv adds glibc.malloc.hugetlb=1 to the tunables already set, and keeps a user choice', { skip: process.platform !== 'linux' && 'glibc tunables are Linux-only' }, () => {
   assert.deepEqual(computeMallocEnv({}), { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
   assert.deepEqual(computeMallocEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }), { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1' });
   assert.deepEqual(computeMallocEnv({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }), { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' });
+});
+
+test('withoutHugePages asks for glibc.malloc.hugetlb=0 (the layer-recompute training worker), and keeps a user choice', { skip: process.platform !== 'linux' && 'glibc tunables are Linux-only' }, () => {
+  assert.deepEqual(withoutHugePages({}), { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' });
+  assert.deepEqual(withoutHugePages({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }), { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=0' });
+  assert.deepEqual(withoutHugePages({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }), { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
+  // A worker forked with it keeps it: computeMallocEnv leaves a tunable already set alone.
+  assert.deepEqual(computeMallocEnv(withoutHugePages({})), { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' });
 });
 
 test('a forked worker starts with the huge-page malloc tunable', { skip: process.platform !== 'linux' && 'glibc tunables are Linux-only' }, async () => {
