@@ -15,7 +15,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { HybridCompressError } from '../errors';
-import type { LayerSpec } from '../arch/spec';
+import { numel, type LayerSpec } from '../arch/spec';
 import { buildHeadGraph, buildLayerGraph, HIDDEN, HIDDEN_OUT, type ForwardGraphOptions } from '../model/forward-graph';
 import { memoryWeights, parseRowRangeInput } from '../model/forward-weights';
 import { GraphBuilder } from '../onnx/builder';
@@ -24,12 +24,11 @@ import { differentiate } from '../onnx/autodiff/differentiate';
 import { specializeShapes } from '../onnx/autodiff/specialize';
 import { createSession, type Device } from '../runtime/session';
 import { collectGarbage, GarbageBudget } from '../util/collect-garbage';
-import { appendHeadLoss, checkLossOptions, CE_LOSS, KD_LOSS, LOSS } from './loss-graph';
-import { nextTokenTargets, TARGETS, TEACHER_LOGITS } from './training-graph';
+import { checkLossOptions, CE_LOSS, KD_LOSS, LOSS } from './loss-graph';
+import { differentiateFusedHead, nextTokenTargets, NORM_F, TARGETS, TEACHER_LOGITS } from './training-graph';
 import type { StepResult, TrainStep, TrainStepFactory } from './train-types';
 
 const D_HIDDEN_OUT = 'd_hidden_out';
-const NORM_F = 'norm_f';
 const gradOf = (name: string) => `${name}.grad`;
 const bytesOf = (out: ort.InferenceSession.OnnxValueMapType) => Object.values(out).reduce((s, t) => s + (t.data as Float32Array).byteLength, 0);
 
@@ -110,32 +109,19 @@ export const layerTrainStep: TrainStepFactory = async (student, params, o) => {
 
     // Head: hidden → final norm → LM head + loss, with d hidden, d norm weight and d head weight.
     const headSpec = spec.lmHead ?? spec.embedding;
-    const hg = specializeShapes(buildHeadGraph(spec, weights, { ...fwdOpts, logits: false, taps: [NORM_F] }), { [HIDDEN]: [B, T, D] });
-    const hb = new GraphBuilder(hg);
-    const headW = hg.values.get(headSpec.name) ?? hb.input(headSpec.name, 'float32', headSpec.shape.slice());
+    const hb = new GraphBuilder(specializeShapes(buildHeadGraph(spec, weights, { ...fwdOpts, logits: false, taps: [NORM_F] }), { [HIDDEN]: [B, T, D] }));
     const teacherIn = lo.loss !== 'ce' ? hb.input(TEACHER_LOGITS, 'float32', [B, T, V]) : undefined;
     const targetsIn = lo.loss !== 'kd' ? hb.input(TARGETS, 'int64', [B, T]) : undefined;
-    const normed = hb.value(NORM_F);
-    const lv = appendHeadLoss(hb, hb.reshape(normed, [B * T, D]), headW, B, T, lo, { teacherLogits: teacherIn, targets: targetsIn });
-    const headWrt = [HIDDEN, spec.normF.name, headSpec.name];
-    const hd = differentiate(hg, {
-      seeds: [
-        { value: NORM_F, grad: hb.reshape(lv.dHidden!, [B, T, D]).name },
-        { value: headW.name, grad: lv.dWeight!.name },
-      ],
-      wrt: headWrt,
-      gradName: gradOf,
-      keepOutputs: [LOSS, ...(lv.kdLoss ? [KD_LOSS] : []), ...(lv.ceLoss ? [CE_LOSS] : [])],
-    });
+    const { lv, d: hd } = differentiateFusedHead(hb, spec, B, T, lo, { teacherLogits: teacherIn, targets: targetsIn }, { wrt: [HIDDEN, spec.normF.name, headSpec.name], gradName: gradOf });
     const head = await open(hd.graph);
 
     const embIdx = at(spec.embedding.name);
     const tied = headSpec.name === spec.embedding.name;
     // Gradients land here every step, written by ORT (pre-allocated outputs): the caller's buffers (the
     // optimizer's memory) or ours, allocated once (fresh model-sized arrays pay a page fault per 4 KiB).
-    const grads = o.gradients ?? params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
+    const grads = o.gradients ?? params.map((p) => new Float32Array(numel(p.shape)));
     params.forEach((p, i) => {
-      if (grads[i]!.length !== p.shape.reduce((a, b) => a * b, 1)) throw new HybridCompressError('RUNTIME_ERROR', `training: gradient buffer of "${p.name}" has ${grads[i]!.length} elements`, { tensor: p.name });
+      if (grads[i]!.length !== numel(p.shape)) throw new HybridCompressError('RUNTIME_ERROR', `training: gradient buffer of "${p.name}" has ${grads[i]!.length} elements`, { tensor: p.name });
     });
     // The binding still returns a copy of each output; collected every 64 MiB so they do not pile up.
     const garbage = new GarbageBudget(64 * 2 ** 20);

@@ -133,8 +133,8 @@ export class OptimizerMemory {
     const { value, m, v, g: own } = this.views[k]!;
     const n = value.length;
     if (g.length !== n) throw new Error(`gradient of tensor ${k} has ${g.length} elements, parameter has ${n}`);
-    const inPlace = own !== undefined && g.buffer === own.buffer && g.byteOffset === own.byteOffset;
-    const at = inPlace ? own.byteOffset : (own?.byteOffset ?? this.scratch);
+    const at = own?.byteOffset ?? this.scratch;
+    const inPlace = own !== undefined && g.buffer === own.buffer && g.byteOffset === at;
     if (!inPlace) new Float32Array(this.memory.buffer, at, n).set(g);
     const pairs = n >> 1;
     if (pairs > 0) this.kernel(at, value.byteOffset, m.byteOffset, v.byteOffset, pairs, ...SCALARS.map((x) => s[x]));

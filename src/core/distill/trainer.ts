@@ -9,7 +9,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HybridCompressError } from '../errors';
 import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
-import { allTensorSpecs, type TensorRole } from '../arch/spec';
+import { allTensorSpecs, numel, type TensorRole } from '../arch/spec';
 import { MetricsWriter } from '../runs/metrics-file';
 import { firstNonFiniteIndex, nonFiniteError } from '../checkpoint/finite';
 import { repairMetrics } from './resume';
@@ -47,10 +47,7 @@ function countLines(path: string): number {
  */
 async function readStudentParams(student: Checkpoint, gradients: boolean): Promise<{ params: NamedArray[]; roles: TensorRole[]; memory?: OptimizerMemory }> {
   const specs = allTensorSpecs(student.spec);
-  const memory = OptimizerMemory.create(
-    specs.map((t) => t.shape.reduce((a, b) => a * b, 1)),
-    { gradients },
-  );
+  const memory = OptimizerMemory.create(specs.map((t) => numel(t.shape)), { gradients });
   const params: NamedArray[] = [];
   const roles: TensorRole[] = [];
   for (const [k, t] of specs.entries()) {

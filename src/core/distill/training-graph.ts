@@ -20,7 +20,7 @@ import type { Graph } from '../onnx/types';
 import { differentiate, type Differentiated } from '../onnx/autodiff/differentiate';
 import { specializeShapes } from '../onnx/autodiff/specialize';
 import type { AutodiffOptions } from '../onnx/autodiff/context';
-import { appendHeadLoss, appendLoss, checkLossOptions, CE_LOSS, KD_LOSS, LOSS, type LossOptions, type LossValues } from './loss-graph';
+import { appendHeadLoss, appendLoss, checkLossOptions, CE_LOSS, KD_LOSS, LOSS, type LossInputs, type LossOptions, type LossValues } from './loss-graph';
 
 export const TARGETS = 'targets';
 export const TEACHER_LOGITS = 'teacher_logits';
@@ -36,7 +36,36 @@ export function nextTokenTargets(ids: BigInt64Array, batch: number, seq: number)
 }
 
 /** Forward tap holding the final normed hidden states (the LM head's input). */
-const NORM_F = 'norm_f';
+export const NORM_F = 'norm_f';
+
+const lossParts = (v: LossValues) => [v.kdLoss?.name, v.ceLoss?.name].filter((n): n is string => n !== undefined);
+
+/**
+ * The fused LM head and loss (appendHeadLoss) on the graph's NORM_F tap, then the backward pass seeded by
+ * their closed-form gradients (d hidden, d W_head), differentiated with respect to `o.wrt`. An untied head
+ * is not bound by a forward graph without logits: its input is declared here.
+ */
+export function differentiateFusedHead(
+  b: GraphBuilder,
+  spec: HybridModelSpec,
+  batch: number,
+  seq: number,
+  lo: LossOptions,
+  io: LossInputs,
+  o: Partial<AutodiffOptions> & { wrt: readonly string[]; gradName?: (wrt: string) => string },
+): { lv: LossValues; d: Differentiated } {
+  const g = b.graph;
+  const hidden3 = b.value(NORM_F);
+  const headSpec = spec.lmHead ?? spec.embedding;
+  const head = g.values.get(headSpec.name) ?? b.input(headSpec.name, 'float32', headSpec.shape.slice());
+  const lv = appendHeadLoss(b, b.reshape(hidden3, [batch * seq, spec.hiddenSize]), head, batch, seq, lo, io);
+  const dHidden3 = b.reshape(lv.dHidden!, [batch, seq, spec.hiddenSize]);
+  const seeds = [
+    { value: hidden3.name, grad: dHidden3.name },
+    { value: head.name, grad: lv.dWeight!.name },
+  ];
+  return { lv, d: differentiate(g, { ...o, seeds, keepOutputs: [LOSS, ...lossParts(lv)] }) };
+}
 
 export interface TrainingGraphOptions extends LossOptions {
   batch: number;
@@ -105,26 +134,15 @@ export function buildTrainingGraph(spec: HybridModelSpec, o: TrainingGraphOption
   const targets = lo.loss !== 'kd' ? b.input(TARGETS, 'int64', [o.batch, o.seq]) : undefined;
   let lv: LossValues;
   let d: Differentiated;
-  const keep = (v: LossValues) => [v.kdLoss?.name, v.ceLoss?.name].filter((n): n is string => n !== undefined);
   if (fusedHead) {
-    const hidden3 = b.value(NORM_F);
-    // Untied heads are not bound by a forward graph without logits: declare the input here.
-    const headSpec = spec.lmHead ?? spec.embedding;
-    const head = g.values.get(headSpec.name) ?? b.input(headSpec.name, 'float32', headSpec.shape.slice());
-    lv = appendHeadLoss(b, b.reshape(hidden3, [o.batch * o.seq, spec.hiddenSize]), head, o.batch, o.seq, lo, { teacherLogits, targets });
-    const dHidden3 = b.reshape(lv.dHidden!, [o.batch, o.seq, spec.hiddenSize]);
-    const seeds = [
-      { value: hidden3.name, grad: dHidden3.name },
-      { value: head.name, grad: lv.dWeight!.name },
-    ];
-    d = differentiate(g, { ...o.autodiff, seeds, wrt: trainable, keepOutputs: [LOSS, ...keep(lv)] });
+    ({ lv, d } = differentiateFusedHead(b, spec, o.batch, o.seq, lo, { teacherLogits, targets }, { ...o.autodiff, wrt: trainable }));
   } else {
     const logits = b.value(LOGITS);
     lv = appendLoss(b, logits, { ...lo, gradient: mode === 'logits' }, { teacherLogits, targets });
     d =
       mode === 'logits'
-        ? differentiate(g, { ...o.autodiff, seeds: [{ value: LOGITS, grad: lv.dLogits!.name }], wrt: trainable, keepOutputs: [LOSS, ...keep(lv)] })
-        : differentiate(g, { ...o.autodiff, loss: LOSS, wrt: trainable, keepOutputs: keep(lv) });
+        ? differentiate(g, { ...o.autodiff, seeds: [{ value: LOGITS, grad: lv.dLogits!.name }], wrt: trainable, keepOutputs: [LOSS, ...lossParts(lv)] })
+        : differentiate(g, { ...o.autodiff, loss: LOSS, wrt: trainable, keepOutputs: lossParts(lv) });
   }
   d.graph.metadata = { ...d.graph.metadata, kind: 'train', loss: lo.loss, alpha: String(lo.alpha), temperature: String(lo.temperature), batch: String(o.batch), seq: String(o.seq) };
   return {

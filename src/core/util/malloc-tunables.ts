@@ -8,24 +8,26 @@
 // pages and ~9 ms with huge pages; the bench forward (4 × 512) went from 303 to 284 ms. Other platforms and
 // allocators ignore the variable.
 
-/** GLIBC_TUNABLES with glibc.malloc.hugetlb=1 added to what the environment already sets (theirs wins). */
-export function computeMallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+/** GLIBC_TUNABLES with glibc.malloc.hugetlb=`value` added to what the environment already sets (theirs wins). */
+function withHugetlb(value: 0 | 1, env: NodeJS.ProcessEnv): Record<string, string> {
   if (process.platform !== 'linux') return {};
   const current = env['GLIBC_TUNABLES'] ?? '';
   if (/(^|:)glibc\.malloc\.hugetlb=/.test(current)) return { GLIBC_TUNABLES: current };
-  return { GLIBC_TUNABLES: current ? `${current}:glibc.malloc.hugetlb=1` : 'glibc.malloc.hugetlb=1' };
+  return { GLIBC_TUNABLES: current ? `${current}:glibc.malloc.hugetlb=${value}` : `glibc.malloc.hugetlb=${value}` };
+}
+
+/** GLIBC_TUNABLES with glibc.malloc.hugetlb=1 added to what the environment already sets (theirs wins). */
+export function computeMallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return withHugetlb(1, env);
 }
 
 /**
  * GLIBC_TUNABLES asking for no huge pages (glibc.malloc.hugetlb=0), unless the environment sets the
  * tunable itself. For the layer-recompute training step, whose many sessions take turns on one process
  * heap: with huge pages, freed 4 KiB pieces keep whole 2 MiB pages resident, and its peak RSS at 123M
- * parameters came out at 19.7 or 20.7 B/param from run to run (2 of 4 each); without, 19.8 twice, at the
- * same step time (bench/train-scale.ts).
+ * parameters came out at 19.7 or 20.7 B/param from run to run (2 of 4 each); without, 19.8 in each of
+ * five runs, for about 5% more time per step (bench/train-scale.ts).
  */
 export function withoutHugePages(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  if (process.platform !== 'linux') return {};
-  const current = env['GLIBC_TUNABLES'] ?? '';
-  if (/(^|:)glibc\.malloc\.hugetlb=/.test(current)) return { GLIBC_TUNABLES: current };
-  return { GLIBC_TUNABLES: current ? `${current}:glibc.malloc.hugetlb=0` : 'glibc.malloc.hugetlb=0' };
+  return withHugetlb(0, env);
 }
