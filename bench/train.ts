@@ -3,7 +3,9 @@
 // the conformance venv) on the same checkpoint files, side by side in the same run: rounds alternate one
 // step of ours and one of theirs. Teacher = the inference bench fixture (13.8M parameters), student = the
 // same with hidden 384, FFN 768, 8 Mamba heads (2 per group). Prints the best of each side (and medians),
-// the ratio, our step's split (teacher forward / student step / optimizer) and /proc/loadavg.
+// the ratio, our step's split (teacher forward / student step / optimizer) and /proc/loadavg; and the
+// floor under any engine at ORT's GEMM rate, timed in the same rounds: the teacher's projection GEMMs once
+// plus the student's three times (forward, then d input and d weight of the backward).
 //
 //   npx tsx bench/train.ts [--rounds 8] [--threads 2]
 
@@ -13,12 +15,13 @@ import { join } from 'node:path';
 import { writeFixtureCheckpoint } from '../src/core/testing/fixtures';
 import { BENCH_FIXTURE, BENCH_STUDENT } from '../src/core/testing/presets';
 import { openCheckpoint } from '../src/core/checkpoint/checkpoint';
-import { allTensorSpecs } from '../src/core/arch/spec';
+import { allTensorSpecs, numel } from '../src/core/arch/spec';
 import { ortTrainStep } from '../src/core/distill/ort-train-step';
 import { forwardLogitsSource } from '../src/core/distill/forward-source';
 import { AdamW, clipFactor, decays, globalNorm } from '../src/core/distill/optimizer';
 import { OptimizerMemory } from '../src/core/distill/optimizer-memory';
 import { Rng } from '../src/core/util/random';
+import { ProjectionProbe } from './matmul-probe';
 import { PythonSide } from './python';
 import { alternate, best, describeMs, loadLine, median, printTable } from './side-by-side';
 import { inWorkerEnvironment } from './worker-env';
@@ -45,17 +48,15 @@ async function main(): Promise<void> {
     const teacher = await openCheckpoint(teacherFx.dir);
     const student = await openCheckpoint(studentFx.dir);
     const specs = allTensorSpecs(student.spec);
-    // Parameters and moments in the optimizer's memory, as the trainer keeps them (its SIMD update path).
-    const memory = OptimizerMemory.create(specs.map((t) => t.shape.reduce((a, b) => a * b, 1)));
+    // Parameters, moments and gradient blocks in the optimizer's memory, as the trainer keeps them (its SIMD
+    // update path; the step writes the gradients in place).
+    const memory = OptimizerMemory.create(specs.map((t) => numel(t.shape)), { gradients: true });
     const params: { name: string; shape: number[]; value: Float32Array }[] = [];
-    for (const [k, t] of specs.entries()) {
-      const read = await student.readFloat32(t.name);
-      memory?.value(k).set(read);
-      params.push({ name: t.name, shape: t.shape, value: memory?.value(k) ?? read });
-    }
+    for (const [k, t] of specs.entries()) params.push({ name: t.name, shape: t.shape, value: await student.readFloat32(t.name, memory?.value(k)) });
     const opt = new AdamW(params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(specs[i]!.role, p.name) })), undefined, memory);
+    const gradients = memory ? params.map((_, k) => memory.gradient(k)!) : undefined;
     const t0 = performance.now();
-    const step = await ortTrainStep(student, params, { batch: B, seq: T, loss: 'kd', alpha: 0.5, temperature: 1, device: 'cpu', threads });
+    const step = await ortTrainStep(student, params, { batch: B, seq: T, loss: 'kd', alpha: 0.5, temperature: 1, device: 'cpu', threads, gradients });
     const tf = await forwardLogitsSource(teacher, { device: 'cpu', threads });
     const setupMs = performance.now() - t0;
     const rng = new Rng(5);
@@ -85,7 +86,11 @@ async function main(): Promise<void> {
     const started = await PythonSide.start('distill_step.py', [teacherFx.dir, studentFx.dir, String(threads), String(B), String(T)]);
     if (started.ok) py = started.result;
     else console.log(`FAILED: PyTorch side by side: ${started.error}`);
-    const r = await alternate(rounds, { step: once }, py);
+    const teacherProj = await ProjectionProbe.create(teacher.spec, B * T, threads);
+    const studentProj = await ProjectionProbe.create(student.spec, B * T, threads);
+    const r = await alternate(rounds, { step: once, teacherProjections: () => teacherProj.once(), studentProjections: () => studentProj.once() }, py);
+    await teacherProj.release();
+    await studentProj.release();
     await step.release();
     await tf.release();
     await teacher.close();
@@ -94,13 +99,16 @@ async function main(): Promise<void> {
     if (r.theirsError) console.log(`FAILED: PyTorch side by side: ${r.theirsError}`);
 
     const ours = r.ours['step']!;
+    const floorMs = best(r.ours['teacherProjections']!) + 3 * best(r.ours['studentProjections']!);
     const i = ours.indexOf(best(ours));
     console.log(`  setup (graph build + sessions): ${setupMs.toFixed(0)} ms`);
     console.log(`  ours: ${describeMs(ours)}; the best step: teacher fwd ${split.teacher[i]!.toFixed(0)}, student fwd+bwd ${split.student[i]!.toFixed(0)}, clip+AdamW ${split.optimizer[i]!.toFixed(0)} ms (medians ${median(split.teacher).toFixed(0)} / ${median(split.student).toFixed(0)} / ${median(split.optimizer).toFixed(0)})`);
     console.log(`  PyTorch + transformers: ${describeMs(r.theirs)}`);
+    console.log(`  floor at ORT's GEMM rate (teacher projections + 3 × student projections, ${((teacherProj.flops + 3 * studentProj.flops) / 1e9).toFixed(1)} GFLOP): best ${floorMs.toFixed(0)} ms`);
     const ratio = best(ours) / best(r.theirs.length ? r.theirs : [NaN]);
     printTable(`side by side, best of ${rounds}:`, [
       { what: `KD step ${B}×${T} (teacher fwd + student fwd/bwd + AdamW)`, ours: `${best(ours).toFixed(0)} ms`, theirs: r.theirs.length ? `${best(r.theirs).toFixed(0)} ms` : '—', ratio: `${ratio.toFixed(2)}×`, target: `≤ ${TARGET}×`, met: ratio <= TARGET },
+      { what: 'projection GEMMs alone (the floor)', ours: `${floorMs.toFixed(0)} ms`, theirs: '', ratio: r.theirs.length ? `${(floorMs / best(r.theirs)).toFixed(2)}× (best possible)` : '' },
       { what: 'tokens/s', ours: ((B * T) / (best(ours) / 1000)).toFixed(0), theirs: r.theirs.length ? ((B * T) / (best(r.theirs) / 1000)).toFixed(0) : '—', ratio: '' },
     ]);
     console.log(`\nload average per round: ${r.loads.join(' | ')}; at end: ${loadLine()}`);

@@ -1,6 +1,6 @@
 // The layer-recompute training step (forward keeping only layer inputs, backward recomputing each
 // layer) against the float64 interpreter on the one-graph training graph, and against the one-graph
-// step on ORT: loss and every parameter's gradient, for untied (nemotron_h, two Mamba layers sharing
+// step on ORT (writing into the caller's gradient buffers): loss and every parameter's gradient, for untied (nemotron_h, two Mamba layers sharing
 // one session pair) and tied (mamba2) heads, with each loss kind.
 
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allTensorSpecs } from '../../src/core/arch/spec';
+import { allTensorSpecs, numel } from '../../src/core/arch/spec';
 import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { layerTrainStep } from '../../src/core/distill/layer-train-step';
 import { ortTrainStep } from '../../src/core/distill/ort-train-step';
@@ -45,7 +45,9 @@ for (const fx of FIXTURES) {
         const o = { batch: B, seq: T, loss, alpha: 0.4, temperature: 1.5, device: 'cpu', threads: 1 };
 
         const layer = await layerTrainStep(ckpt, params, o);
-        const whole = await ortTrainStep(ckpt, params, o);
+        // The one-graph step writes into the caller's buffers (the optimizer's gradient blocks): NaN until it has.
+        const given = params.map((p) => new Float32Array(numel(p.shape)).fill(NaN));
+        const whole = await ortTrainStep(ckpt, params, { ...o, gradients: given });
         try {
           const tl = loss === 'ce' ? undefined : teacher;
           const a = await layer.run(values, ids, tl);
@@ -74,6 +76,8 @@ for (const fx of FIXTURES) {
             assert.ok(relMaxDiff(first[i]!, r) < 1e-3, `${p.name}: layer step vs float64 reference rel ${relMaxDiff(first[i]!, r)}`);
             assert.ok(relMaxDiff(first[i]!, w.grads[i]!) < 1e-4, `${p.name}: layer step vs one-graph step rel ${relMaxDiff(first[i]!, w.grads[i]!)}`);
             assert.deepEqual(a2.grads[i], first[i], `${p.name}: second run differs`);
+            assert.equal(w.grads[i], given[i], `${p.name}: the one-graph step returned its own buffer, not the caller's`);
+            assert.ok(relMaxDiff(w.grads[i]!, r) < 1e-3, `${p.name}: one-graph step vs float64 reference rel ${relMaxDiff(w.grads[i]!, r)}`);
           });
         } finally {
           await layer.release();

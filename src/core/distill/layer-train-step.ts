@@ -15,22 +15,21 @@
 
 import * as ort from 'onnxruntime-node';
 import { HybridCompressError } from '../errors';
-import { numel, type LayerSpec } from '../arch/spec';
+import type { LayerSpec } from '../arch/spec';
 import { buildHeadGraph, buildLayerGraph, HIDDEN, HIDDEN_OUT, type ForwardGraphOptions } from '../model/forward-graph';
 import { memoryWeights, parseRowRangeInput } from '../model/forward-weights';
 import { GraphBuilder } from '../onnx/builder';
 import type { Graph } from '../onnx/types';
 import { differentiate } from '../onnx/autodiff/differentiate';
 import { specializeShapes } from '../onnx/autodiff/specialize';
-import { createSession, type Device } from '../runtime/session';
+import { createSession, outputBytes, type Device } from '../runtime/session';
 import { collectGarbage, GarbageBudget } from '../util/collect-garbage';
 import { checkLossOptions, CE_LOSS, KD_LOSS, LOSS } from './loss-graph';
 import { differentiateFusedHead, nextTokenTargets, NORM_F, TARGETS, TEACHER_LOGITS } from './training-graph';
-import type { StepResult, TrainStep, TrainStepFactory } from './train-types';
+import { gradientBuffers, type StepResult, type TrainStep, type TrainStepFactory } from './train-types';
 
 const D_HIDDEN_OUT = 'd_hidden_out';
 const gradOf = (name: string) => `${name}.grad`;
-const bytesOf = (out: ort.InferenceSession.OnnxValueMapType) => Object.values(out).reduce((s, t) => s + (t.data as Float32Array).byteLength, 0);
 
 /** One graph input of a layer session: the layer's k-th tensor, whole or rows [start, end) of it. */
 interface LayerInput {
@@ -69,7 +68,7 @@ export const layerTrainStep: TrainStepFactory = async (student, params, o) => {
   // No ORT arenas: each session's arena would keep its own peak for good (seven sessions here); freed to
   // the process heap, one layer's temporaries are reused by the next layer's run, whatever its kind.
   const open = async (g: Graph) => {
-    const s = (await createSession(g, { device: o.device as Device, threads: o.threads, memoryPattern: false, cpuArena: false, spinning: false })).session;
+    const s = (await createSession(g, { device: o.device as Device, threads: o.threads, cpuArena: false, spinning: false })).session;
     opened.push(s);
     return s;
   };
@@ -117,12 +116,7 @@ export const layerTrainStep: TrainStepFactory = async (student, params, o) => {
 
     const embIdx = at(spec.embedding.name);
     const tied = headSpec.name === spec.embedding.name;
-    // Gradients land here every step, written by ORT (pre-allocated outputs): the caller's buffers (the
-    // optimizer's memory) or ours, allocated once (fresh model-sized arrays pay a page fault per 4 KiB).
-    const grads = o.gradients ?? params.map((p) => new Float32Array(numel(p.shape)));
-    params.forEach((p, i) => {
-      if (grads[i]!.length !== numel(p.shape)) throw new HybridCompressError('RUNTIME_ERROR', `training: gradient buffer of "${p.name}" has ${grads[i]!.length} elements`, { tensor: p.name });
-    });
+    const grads = gradientBuffers(params, o.gradients);
     // The binding still returns a copy of each output; collected every 64 MiB so they do not pile up.
     const garbage = new GarbageBudget(64 * 2 ** 20);
     const tensor = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
@@ -181,7 +175,7 @@ export const layerTrainStep: TrainStepFactory = async (student, params, o) => {
         // A tied head's gradient is where the embedding rows' gradients are added below.
         headFetches[gradOf(headSpec.name)] = tensor(grads[at(headSpec.name)]!, headSpec.shape);
         const ho = await head.run(hf, headFetches as ort.InferenceSession.FetchesType);
-        garbage.dropped(bytesOf(ho));
+        garbage.dropped(outputBytes(ho));
         const scalar = (name: string) => (ho[name] ? (ho[name].data as Float32Array)[0]! : undefined);
         let dh = ho[gradOf(HIDDEN)]!.data as Float32Array;
 
@@ -194,7 +188,7 @@ export const layerTrainStep: TrainStepFactory = async (student, params, o) => {
           for (const [name, t] of Object.entries(layerTensors(layer, k, grads))) fetches[gradOf(name)] = t;
           for (const u of k.unused) grads[at(layer.tensors[u]!.name)]!.fill(0);
           const out = await k.backward.run(feeds, fetches as ort.InferenceSession.FetchesType);
-          garbage.dropped(bytesOf(out));
+          garbage.dropped(outputBytes(out));
           dh = out[gradOf(HIDDEN)]!.data as Float32Array;
         }
 

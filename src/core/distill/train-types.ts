@@ -6,6 +6,8 @@ import type { Checkpoint } from '../checkpoint/checkpoint';
 import type { MetricPoint } from '../runs/metric-point';
 import type { Packing } from '../data/index';
 import type { LossKind } from './loss-graph';
+import { HybridCompressError } from '../errors';
+import { numel } from '../arch/spec';
 
 export interface StepResult {
   loss: number;
@@ -16,6 +18,18 @@ export interface StepResult {
 }
 
 /** Forward + backward of the student on one micro-batch. */
+/**
+ * Where a step's gradients land every step, written by ORT (pre-allocated outputs): the caller's buffers
+ * (the optimizer's memory) or new ones allocated once (fresh model-sized arrays pay a page fault per 4 KiB).
+ */
+export function gradientBuffers(params: readonly { name: string; shape: number[] }[], given?: Float32Array[]): Float32Array[] {
+  const grads = given ?? params.map((p) => new Float32Array(numel(p.shape)));
+  params.forEach((p, i) => {
+    if (grads[i]?.length !== numel(p.shape)) throw new HybridCompressError('RUNTIME_ERROR', `training: gradient buffer of "${p.name}" has ${grads[i]?.length ?? 0} elements, not ${numel(p.shape)}`, { tensor: p.name });
+  });
+  return grads;
+}
+
 export interface TrainStep {
   run(params: readonly Float32Array[], ids: BigInt64Array, teacherLogits?: Float32Array): Promise<StepResult>;
   release(): Promise<void>;

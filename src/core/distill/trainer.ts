@@ -42,12 +42,14 @@ function countLines(path: string): number {
 
 /**
  * The student's parameters: every tensor of the checkpoint, as float32, in the optimizer's memory when
- * there is one (its SIMD update path; with `gradients`, a gradient block per tensor for a step that
- * writes them in place); a NaN weight is named here rather than surfacing later as NaN gradients everywhere.
+ * there is one (its SIMD update path, with a gradient block per tensor that the step writes in place);
+ * a NaN weight is named here rather than surfacing later as NaN gradients everywhere.
  */
-async function readStudentParams(student: Checkpoint, gradients: boolean): Promise<{ params: NamedArray[]; roles: TensorRole[]; memory?: OptimizerMemory }> {
+async function readStudentParams(student: Checkpoint): Promise<{ params: NamedArray[]; roles: TensorRole[]; memory?: OptimizerMemory }> {
   const specs = allTensorSpecs(student.spec);
-  const memory = OptimizerMemory.create(specs.map((t) => numel(t.shape)), { gradients });
+  // Gradient blocks while they fit the 4 GiB wasm32 memory (~265M parameters), else values and moments only (~350M).
+  const sizes = specs.map((t) => numel(t.shape));
+  const memory = OptimizerMemory.create(sizes, { gradients: true }) ?? OptimizerMemory.create(sizes);
   const params: NamedArray[] = [];
   const roles: TensorRole[] = [];
   for (const [k, t] of specs.entries()) {
@@ -121,7 +123,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
 
     const plan = recomputePlan(spec, s, teacherCkpt?.spec);
     hooks.log?.(plan.reason);
-    const { params, roles, memory } = await readStudentParams(student, plan.mode === 'layers');
+    const { params, roles, memory } = await readStudentParams(student);
     const opt = new AdamW(
       params.map((p, i) => ({ name: p.name, value: p.value, decay: decays(roles[i]!, p.name) })),
       { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: s.weightDecay },

@@ -41,8 +41,11 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
   /**
    * ORT's memory pattern: one block planned for all intermediate values after the first run (default
-   * true). Training sessions turn it off: the planned block held the forward's saved activations and the
-   * backward's temporaries side by side, 1.3 GB more peak RSS at 123M parameters (bench/train-scale.ts).
+   * false). The block is allocated, and its pages faulted in, on a session's second run, while the arena
+   * already reuses the first run's memory: a fresh calibration session's first two runs took 1.2–1.3 s
+   * with it and 0.74–0.82 s without (bench fixture, 8 × 256), later runs the same either way; sessions
+   * that run once (streamed layers) never get to use the block; and in training it held the forward's
+   * saved activations and the backward's temporaries side by side (1.3 GB more peak RSS at 123M parameters).
    */
   memoryPattern?: boolean;
   /**
@@ -137,7 +140,7 @@ function baseOptions(o: SessionOptions): ort.InferenceSession.SessionOptions {
     graphOptimizationLevel: o.optimization ?? 'all',
     intraOpNumThreads: o.threads ?? 0,
     interOpNumThreads: 1,
-    enableMemPattern: o.memoryPattern !== false,
+    enableMemPattern: o.memoryPattern === true,
     enableCpuMemArena: o.cpuArena !== false,
     logSeverityLevel: 3,
     extra: { session },
@@ -255,4 +258,11 @@ export async function createSession(model: Uint8Array | Graph, o: SessionOptions
   if (autoChoice?.note !== note) log(note);
   autoChoice = { ep: 'cpu', note };
   return { session, ep: 'cpu', device: 'cpu' };
+}
+
+/** Bytes of a run's returned tensors (the binding's fresh copies: what dropping them leaves for V8 to collect). */
+export function outputBytes(out: ort.InferenceSession.OnnxValueMapType): number {
+  let n = 0;
+  for (const t of Object.values(out)) n += (t.data as ArrayBufferView).byteLength;
+  return n;
 }
