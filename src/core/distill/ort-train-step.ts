@@ -1,6 +1,6 @@
 // TrainStep on ONNX Runtime: one session of the training graph (forward + loss + backward) with every
 // parameter fed as an input and one gradient output per parameter, written by ORT into the caller's
-// gradient buffers (pre-allocated outputs: KD step 3% faster than copying them out, bench/train.ts); or,
+// gradient buffers (pre-allocated outputs: KD step 2–3% faster than copying them out, bench/train.ts); or,
 // with recompute 'layers', the layer-by-layer step of layer-train-step.ts (a fraction of the memory, about
 // a third more compute).
 
@@ -21,8 +21,10 @@ export const ortTrainStep: TrainStepFactory = async (student: Checkpoint, params
   const order = tg.inputs.params;
   const byName = new Map(params.map((p, i) => [p.name, i]));
   for (const n of order) if (!byName.has(n)) throw new HybridCompressError('RUNTIME_ERROR', `training graph input "${n}" has no parameter`);
-  // Spinning off: the step alternates with the teacher's forward session (KD step 485 → 460 ms, bench/train.ts).
-  const { session } = await createSession(tg.graph, { device: o.device as Device, threads: o.threads, spinning: false });
+  // The step's threads spin (ORT's default); the teacher's forward session, which takes turns with it, does
+  // not (forward-source.ts). Both off: KD step 574/558/639/625 ms; the step's on: 515/521/582/521 ms
+  // (bench/train.ts, four A/B pairs on a shared machine).
+  const { session } = await createSession(tg.graph, { device: o.device as Device, threads: o.threads });
   const V = spec.vocabSize;
   const grads = gradientBuffers(params, o.gradients);
   const fetches: Record<string, ort.Tensor | null> = {};

@@ -3,10 +3,11 @@
 // `auto`, an estimate of the one-graph step's peak against the memory available now. Loads no engine code.
 //
 // The planning figures come from bench/train-scale.ts (123M parameters, 2 × 256 tokens): the one-graph
-// step holds w, m, v (12 B/param), ORT's gradients (4) and the binding's copies of them, up to two steps'
-// worth before V8 collects (8), plus every layer's activations, about 110 bytes per token per layer per
-// hidden unit (forward values kept for the backward pass and its temporaries); the layer step holds w, m,
-// v and one gradient block (16 B/param), the layers' inputs, and one layer's activations at a time.
+// step holds w, m, v and the gradient blocks ORT writes (16 B/param) and the binding's copies of the
+// gradients until they are collected after the run (4); 24 B/param covers these and the rest of the
+// measured peak (33.8 B/param), together with every layer's activations, about 110 bytes per token per
+// layer per hidden unit (forward values kept for the backward pass and its temporaries); the layer step
+// holds w, m, v and one gradient block (16 B/param), the layers' inputs, and one layer's activations at a time.
 
 import { HybridCompressError } from '../errors';
 import type { HybridModelSpec } from '../arch/spec';

@@ -17,7 +17,6 @@ export interface StepResult {
   grads: Float32Array[];
 }
 
-/** Forward + backward of the student on one micro-batch. */
 /**
  * Where a step's gradients land every step, written by ORT (pre-allocated outputs): the caller's buffers
  * (the optimizer's memory) or new ones allocated once (fresh model-sized arrays pay a page fault per 4 KiB).
@@ -30,6 +29,7 @@ export function gradientBuffers(params: readonly { name: string; shape: number[]
   return grads;
 }
 
+/** Forward + backward of the student on one micro-batch. */
 export interface TrainStep {
   run(params: readonly Float32Array[], ids: BigInt64Array, teacherLogits?: Float32Array): Promise<StepResult>;
   release(): Promise<void>;
