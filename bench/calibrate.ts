@@ -72,6 +72,8 @@ async function main(): Promise<void> {
       device: 'cpu',
       threads,
       mode: arg('mode', 'whole') as 'whole' | 'streamed',
+      // transformers' dt rule, so our importance and the PyTorch hooks' come from the same model.
+      dtClampMode: 'transformers5',
     };
     console.log(`model: nemotron_h ${fx.spec.pattern} (bench fixture), ${s.samples} rows × ${s.seqLen} tokens, batch ${s.batch}, depth bi, ${s.mode}, ${threads} thread(s)`);
     console.log(`load average at start: ${loadLine()} (${availableParallelism()} CPUs, a machine shared with other jobs)`);
@@ -92,8 +94,8 @@ async function main(): Promise<void> {
     }
     writeFileSync(idsFile, new Uint8Array(all.buffer));
 
-    const plain = await ForwardRunner.create(fx.dir, { mode: 'whole', device: 'cpu', threads, logits: false, nll: true });
-    const trunk = await ForwardRunner.create(fx.dir, { mode: 'whole', device: 'cpu', threads, logits: false, stats: [`layers.${fx.spec.numLayers - 1}.stats.output.mean`] });
+    const plain = await ForwardRunner.create(fx.dir, { mode: 'whole', dtClampMode: 'transformers5', device: 'cpu', threads, logits: false, nll: true });
+    const trunk = await ForwardRunner.create(fx.dir, { mode: 'whole', dtClampMode: 'transformers5', device: 'cpu', threads, logits: false, stats: [`layers.${fx.spec.numLayers - 1}.stats.output.mean`] });
     const over = (r: ForwardRunner, withLabels: boolean) => async () => {
       const t0 = performance.now();
       for (const b of batches) await r.run(b.ids, b.batch, b.seq, withLabels ? { labels: new BigInt64Array(b.ids.length) } : {}); // any valid ids: only the cost matters here

@@ -59,7 +59,8 @@ for (const [family, pruneArgs] of Object.entries(FAMILIES)) {
 
     // 3. Importance = the same statistics from PyTorch forward hooks.
     const cal = join(dir, 'cal');
-    cli('calibrate', f32, '--data', ids, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '2', '--packing', 'none', '--device', 'cpu', '--depth', 'bi', '--out', cal);
+    // With transformers' dt rule (--dt-clamp), the same model: agreement to float32 rounding, not to the rule's difference.
+    cli('calibrate', f32, '--data', ids, '--samples', String(ROWS), '--seq-len', String(SEQ), '--batch', '2', '--packing', 'none', '--device', 'cpu', '--depth', 'bi', '--dt-clamp', clampFor(family), '--out', cal);
     oracle([{ op: 'calib', model: f32, ids, out: join(dir, 'ref-cal.safetensors') }]);
     const ours = await readTensors(join(cal, 'importance.safetensors'));
     const theirs = await readTensors(join(dir, 'ref-cal.safetensors'));
@@ -69,7 +70,7 @@ for (const [family, pruneArgs] of Object.entries(FAMILIES)) {
       assert.ok(got, `importance.safetensors lacks ${name}`);
       const d = maxRelDiff(got, want);
       worst = Math.max(worst, d);
-      assert.ok(d <= 1e-4, `${name}: relative difference ${d}`);
+      assert.ok(d <= 1e-5, `${name}: relative difference ${d}`);
     }
     report(t, `${family} importance max relative diff vs PyTorch hooks (${theirs.size} tensors)`, worst);
 

@@ -139,7 +139,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
     if (mode === 'whole') {
       const outputs = spec.layers.flatMap((l) => outputsOf(l.index));
       // No lm_head in this pass: the graph ends at the last layer's statistics.
-      runner = await ForwardRunner.create(ckpt, { mode: 'whole', ...(inGraph ? { stats: outputs } : { taps: outputs }), device: s.device, threads: s.threads, logits: false, log: hooks.log });
+      runner = await ForwardRunner.create(ckpt, { mode: 'whole', ...(inGraph ? { stats: outputs } : { taps: outputs }), dtClampMode: s.dtClampMode, device: s.device, threads: s.threads, logits: false, log: hooks.log });
       ep = runner.ep;
       if (!state?.scoresDone) {
         const meter = new ProgressMeter('scores', totalRows, 'rows');
@@ -159,6 +159,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
       }
     } else {
       streamed = await StreamedModel.create(ckpt, {
+        dtClampMode: s.dtClampMode,
         device: s.device,
         threads: s.threads,
         log: hooks.log,
@@ -208,7 +209,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
       datasets.push(klDs);
       if (mode === 'whole') {
         await runner?.release();
-        runner = await ForwardRunner.create(ckpt, { mode: 'streamed', device: s.device, threads: s.threads, log: hooks.log });
+        runner = await ForwardRunner.create(ckpt, { mode: 'streamed', dtClampMode: s.dtClampMode, device: s.device, threads: s.threads, log: hooks.log });
         const meter = new ProgressMeter('depth-kl', klRows * L, 'layer-rows');
         for await (const b of klDs.batches(state?.kl?.cursor)) {
           checkCancelled(hooks.signal);
@@ -231,7 +232,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
         }
       } else {
         await streamed?.release();
-        streamed = await StreamedModel.create(ckpt, { device: s.device, threads: s.threads, log: hooks.log, head: { logits: true } });
+        streamed = await StreamedModel.create(ckpt, { dtClampMode: s.dtClampMode, device: s.device, threads: s.threads, log: hooks.log, head: { logits: true } });
         const meter = new ProgressMeter('depth-kl', 0, 'steps');
         let k0 = performance.now();
         await streamedDepthKl({
@@ -273,6 +274,7 @@ export async function runCalibration(s: CalibrationSettings, runDir: string, key
       device: ep,
       depth: s.depth,
       ffn_tap: s.ffnTap ?? 'post',
+      dt_clamp: s.dtClampMode ?? 'config',
       created: new Date().toISOString(),
     };
     const importance = join(runDir, IMPORTANCE_FILE);

@@ -54,7 +54,7 @@ export async function calibrationKey(s: CalibrationSettings, o: { onProgress?: (
   if (!existsSync(s.data)) throw new HybridCompressError('DATA_INVALID', `${s.data}: no such file`, { file: s.data, option: 'data' });
   const st = statSync(s.data);
   const data = { path: realpathSync(s.data), size: st.size, mtime: Math.floor(st.mtimeMs) };
-  const settings = { samples: s.samples, seqLen: s.seqLen, batch: s.batch, packing: s.packing, shuffle: s.shuffle, seed: s.seed, depth: s.depth, depthSamples: s.depth === 'kl' ? s.depthSamples : 0, ...(s.ffnTap === 'pre' ? { ffnTap: 'pre' } : {}) };
+  const settings = { samples: s.samples, seqLen: s.seqLen, batch: s.batch, packing: s.packing, shuffle: s.shuffle, seed: s.seed, depth: s.depth, depthSamples: s.depth === 'kl' ? s.depthSamples : 0, ...(s.ffnTap === 'pre' ? { ffnTap: 'pre' } : {}), ...(s.dtClampMode === 'transformers5' ? { dtClamp: 'transformers5' } : {}) };
   const key = createHash('sha256').update(JSON.stringify({ fingerprint, data, settings })).digest('hex').slice(0, 32);
   return { key, fingerprint };
 }

@@ -4,6 +4,7 @@
 import type { Packing } from '../data/index';
 import { dataFields, dataSettingsFrom, JSON_FIELD } from '../data/options';
 import { ENGINE_FIELDS, type Device } from '../runtime/devices';
+import { DT_CLAMP_FIELD, type DtClampMode } from '../model/dt-clamp';
 import type { ActionSchema, OptionValues } from '../util/option-schema';
 
 export type DepthMetric = 'none' | 'bi' | 'kl';
@@ -30,6 +31,8 @@ export interface CalibrationSettings {
   depthSamples: number;
   /** Where FFN neurons are scored (collector.ts FfnTap; default 'post'). */
   ffnTap?: FfnTap;
+  /** dt's lower bound in the Mamba mixer (default 'config'; 'transformers5' reproduces transformers ≥ 5). */
+  dtClampMode?: DtClampMode;
   device: Device;
   threads?: number;
   /** 'auto': one whole-model session when it fits comfortably in the available memory, layer-streamed otherwise (runtime/execution-plan.ts). */
@@ -72,6 +75,7 @@ export const CALIBRATE_SCHEMA: ActionSchema = {
     { key: 'depth', type: 'string', choices: ['none', 'bi', 'kl'], default: CALIBRATION_DEFAULTS.depth, help: 'layer importance: kl (the paper: KL of the logits with each layer removed), bi (Minitron\'s Block Importance, one pass; ModelOpt\'s), none' },
     { key: 'depthSamples', type: 'integer', min: 1, default: CALIBRATION_DEFAULTS.depthSamples, placeholder: 'N', help: 'rows of the KL depth ranking (the paper: 256)' },
     { key: 'ffnTap', type: 'string', choices: FFN_TAPS, default: CALIBRATION_DEFAULTS.ffnTap, help: 'FFN neuron scores: post (default, ModelOpt: the down_proj input after relu², what pruning removes) or pre (the paper\'s Eq. 26: X·W₁ᵀ before relu²)' },
+    DT_CLAMP_FIELD,
     { key: 'mode', type: 'string', choices: ['auto', 'whole', 'streamed'], default: CALIBRATION_DEFAULTS.mode, help: 'whole model in one session, or layer by layer (auto: streamed when the weights do not comfortably fit)' },
     ...ENGINE_FIELDS,
     { key: 'out', type: 'path', placeholder: 'run_dir', help: 'the run folder (default: .hybrid-compress/runs/<id>)' },
@@ -90,6 +94,7 @@ export function calibrationSettingsFrom(v: OptionValues): CalibrationSettings {
     depth: v['depth'] as DepthMetric,
     depthSamples: v['depthSamples'] as number,
     ffnTap: v['ffnTap'] as FfnTap,
+    dtClampMode: v['dtClamp'] as DtClampMode,
     device: v['device'] as Device,
     mode: v['mode'] as CalibrationSettings['mode'],
   };

@@ -2,6 +2,7 @@
 
 import { dataFields, dataSettingsFrom, JSON_FIELD } from '../data/options';
 import { ENGINE_FIELDS } from '../runtime/devices';
+import { DT_CLAMP_FIELD, type DtClampMode } from '../model/dt-clamp';
 import type { ActionSchema, OptionValues } from '../util/option-schema';
 import type { EvalSettings } from './lm-eval';
 
@@ -12,16 +13,7 @@ export const EVAL_SCHEMA: ActionSchema = {
     ...dataFields({ seqLen: 512, batch: 4 }),
     { key: 'mode', type: 'string', choices: ['auto', 'whole', 'streamed'], default: 'auto', help: 'auto: the whole model in one session when it fits comfortably in memory, else layer by layer (bounded memory)' },
     { key: 'dumpLogits', type: 'path', flag: 'dump-logits', placeholder: 'out.safetensors', help: 'also write the float32 logits [rows, seq, vocab] to this new file' },
-    {
-      key: 'dtClamp',
-      flag: 'dt-clamp',
-      type: 'string',
-      choices: ['config', 'transformers5'],
-      default: 'config',
-      // transformers ≥ 5's NemotronH mixer replaces time_step_limit by (time_step_min, inf) on prefill
-      // (transformers/models/nemotron_h/modeling_nemotron_h.py); the Hub code and mamba_ssm use time_step_limit.
-      help: "lower bound of dt: config = time_step_limit (the Hub code, mamba_ssm); transformers5 = time_step_min, as transformers ≥ 5's NemotronH computes",
-    },
+    DT_CLAMP_FIELD,
     ...ENGINE_FIELDS,
     { key: 'out', type: 'path', placeholder: 'run_dir', help: 'the run folder (default: .hybrid-compress/runs/<id>)' },
     { key: 'force', type: 'boolean', help: 'replace an existing --dump-logits file this tool wrote' },
@@ -35,7 +27,7 @@ export function evalSettingsFrom(v: OptionValues): EvalSettings {
     ...dataSettingsFrom(v),
     device: v['device'] as EvalSettings['device'],
     mode: v['mode'] as EvalSettings['mode'],
-    dtClampMode: v['dtClamp'] as EvalSettings['dtClampMode'],
+    dtClampMode: v['dtClamp'] as DtClampMode,
   };
   if (v['threads'] !== undefined) s.threads = v['threads'] as number;
   if (v['dumpLogits'] !== undefined) s.dumpLogits = v['dumpLogits'] as string;

@@ -9,7 +9,9 @@ import { GraphBuilder, type Value } from '../onnx/index';
 import { rowRangeInputName, type WeightSource } from './forward-weights';
 import { emitTapStats, wantsStatsOf } from './forward-graph-stats';
 
-export type DtClampMode = 'config' | 'transformers5';
+import type { DtClampMode } from './dt-clamp';
+
+export type { DtClampMode };
 
 export interface ForwardGraphOptions {
   /** Intermediate tensors to return as extra outputs, by name (see listTaps). */

@@ -17,7 +17,9 @@ import { attention } from './reference-attention';
 import { mambaMixer } from './reference-mamba';
 import { linear, relu2, rmsNorm, type WeightArray } from './reference-ops';
 
-export type DtClampMode = 'config' | 'transformers5';
+import type { DtClampMode } from './dt-clamp';
+
+export type { DtClampMode };
 
 export interface ReferenceOptions {
   /**
