@@ -15,24 +15,10 @@ import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { SafetensorsFile } from '../../src/core/safetensors/reader';
 import { referenceForward } from '../../src/core/model/reference';
 import { openModelDataset } from '../../src/core/eval/model-data';
+import { bruteActivation } from './brute-scores';
 
 const dir = mkdtempSync(join(tmpdir(), 'hc-cal-dt-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-
-/** sqrt(Σ_rows (mean_t |a[row,t,c]|)²), the activation score, written out directly. */
-function activationScore(a: Float64Array, rows: number, T: number, C: number): Float64Array {
-  const out = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    let s = 0;
-    for (let r = 0; r < rows; r++) {
-      let m = 0;
-      for (let t = 0; t < T; t++) m += Math.abs(a[(r * T + t) * C + c]!);
-      s += (m / T) ** 2;
-    }
-    out[c] = Math.sqrt(s);
-  }
-  return out;
-}
 
 const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let d = 0;
@@ -63,7 +49,7 @@ test('calibrate --dt-clamp transformers5 scores the model with dt bounded by tim
   await ds.close();
   const want = (mode: 'config' | 'transformers5') => {
     const ref = referenceForward(spec, fx.weights, ids, { taps: true, dtClampMode: mode });
-    return activationScore(ref.taps.get('layers.2.mamba.x')!, ids.length, base.seqLen, spec.mamba!.innerSize);
+    return bruteActivation(ref.taps.get('layers.2.mamba.x')!, ids.length, base.seqLen, spec.mamba!.innerSize);
   };
   const t5 = want('transformers5');
   const cfg = want('config');

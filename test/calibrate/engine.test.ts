@@ -12,6 +12,7 @@ import { SafetensorsFile } from '../../src/core/safetensors/reader';
 import { referenceForward } from '../../src/core/model/reference';
 import { openModelDataset } from '../../src/core/eval/model-data';
 import { HybridCompressError } from '../../src/core/errors';
+import { bruteActivation } from './brute-scores';
 
 const dir = mkdtempSync(join(tmpdir(), 'hc-cal-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -27,21 +28,6 @@ function writeText(path: string, docs: number, seed: number): void {
     lines.push(Array.from({ length: n }, () => words[Math.floor(rnd() * words.length)]).join(' ') + '.');
   }
   writeFileSync(path, lines.join('\n') + '\n');
-}
-
-/** sqrt(Σ_rows (mean_t |a[row,t,c]|)²) written out directly. */
-function bruteActivation(a: Float64Array, rows: number, T: number, C: number): Float64Array {
-  const out = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    let s = 0;
-    for (let r = 0; r < rows; r++) {
-      let m = 0;
-      for (let t = 0; t < T; t++) m += Math.abs(a[(r * T + t) * C + c]!);
-      s += (m / T) ** 2;
-    }
-    out[c] = Math.sqrt(s);
-  }
-  return out;
 }
 
 function bruteVariance(a: Float64Array, n: number, C: number): Float64Array {
