@@ -118,7 +118,7 @@ export const layerTrainStep: TrainStepFactory = async (student, params, o) => {
     const tied = headSpec.name === spec.embedding.name;
     const grads = gradientBuffers(params, o.gradients);
     // The binding still returns a copy of each output; collected every 64 MiB so they do not pile up.
-    const garbage = new GarbageBudget(64 * 2 ** 20);
+    const garbage = new GarbageBudget();
     const tensor = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
     /** Tensor k of the layer (or its rows) in `arrays` (values or gradients), as ORT tensors by input name. */
     const layerTensors = (layer: LayerSpec, k: KindSessions, arrays: readonly Float32Array[]): Record<string, ort.Tensor> => {

@@ -5,9 +5,9 @@
 // loop (test/distill/optimizer.test.ts) and a run resumed on either path continues identically.
 //
 // The parameters themselves live here (the trainer reads the checkpoint into value(k), and ORT reads them
-// from there as inputs), with m and v next to them. A step's gradient, a fresh array from ORT, is copied
-// into one scratch block per tensor; or, when the memory holds a gradient block per tensor (`gradients`),
-// a step that writes its gradients there (layer-train-step.ts) is updated in place, with no copy and no
+// from there as inputs), with m and v next to them. A gradient from elsewhere is copied into one scratch
+// block per tensor; or, when the memory holds a gradient block per tensor (`gradients`), the gradients
+// the training steps write there (ORT's pre-allocated outputs) are updated in place, with no copy and no
 // scratch. The clipping factor is applied inside the kernel, rounded to float32 exactly as clipGradients'
 // in-place scaling would be, which saves a pass over the gradients.
 //

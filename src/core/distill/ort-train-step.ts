@@ -36,7 +36,7 @@ export const ortTrainStep: TrainStepFactory = async (student: Checkpoint, params
     else grads[i]!.fill(0);
   });
   // The binding still returns a copy of each output: a model's worth of garbage per step, collected at once.
-  const garbage = new GarbageBudget(64 * 2 ** 20);
+  const garbage = new GarbageBudget();
   const step: TrainStep = {
     async run(values, ids, teacherLogits): Promise<StepResult> {
       const feeds: Record<string, ort.Tensor> = { [tg.inputs.ids]: new ort.Tensor('int64', ids, [o.batch, o.seq]) };

@@ -45,7 +45,7 @@ export interface TrainStepOptions {
   threads?: number;
   /** 'layers': keep only the layers' inputs and recompute each layer in the backward pass (layer-train-step.ts); default 'none'. */
   recompute?: 'none' | 'layers';
-  /** Buffers, one per parameter, that a step writing gradients in place fills (and returns as StepResult.grads); the layer step uses them. */
+  /** Buffers, one per parameter, that the step writes its gradients into (and returns as StepResult.grads); default: its own, allocated once. */
   gradients?: Float32Array[];
 }
 
