@@ -2,10 +2,12 @@
 # GPU check for a machine with an NVIDIA GPU, in one run of at most ~8 minutes (HC_BUDGET_S, default 450 s):
 #  - WebGPU on the NVIDIA Vulkan driver (the Vulkan loader may come from a carried Debian package),
 #    WebGPU with float16 products (webgpu-f16), and CUDA when its provider binaries are installed;
-#  - eval and calibrate on the bench fixture (13.8M parameters) and on a Nemotron-H-4B-shaped checkpoint
-#    (4.49B parameters, BF16, dense random weights, default execution path of the CLI);
+#  - eval, calibrate and 8 training steps on the bench fixture (13.8M parameters), and eval and calibrate
+#    on a Nemotron-H-4B-shaped checkpoint (4.49B parameters, BF16, dense random weights, default execution
+#    path of the CLI);
+#  - transformers' forward of the bench fixture on the same GPU, when python3 has torch with CUDA;
 #  - per run: tokens/s, peak RSS of the process tree, peak GPU memory, and the max difference from the
-#    CPU provider (logits of eval; every importance tensor of calibrate).
+#    CPU provider (logits of eval; every importance tensor of calibrate; each step's training loss).
 # Needs no Node.js installation and no network: everything comes from the variables below. Fixtures and
 # data are generated on the spot with the CLI. Results go to $OUT (summary.md, summary.tsv, one log per
 # step); the summary is printed at the end. Steps run in order of importance and are skipped, not
@@ -18,7 +20,8 @@
 #   HC_KIT           a kit from scripts/gpu-check-kit.sh: supplies HC_NODE, HC_DIST, HC_NODE_MODULES and the
 #                    libvulkan1 .deb (used automatically from .cache/ when there is no node on PATH)
 #   HC_VULKAN_LIB    folder holding libvulkan.so.1, or
-#   HC_VULKAN_DEB    a libvulkan1 .deb to unpack (dpkg -x, or ar + tar) when the system has no loader
+#   HC_VULKAN_DEB    .deb files to unpack (dpkg -x, or ar + tar) when the system has no loader: libvulkan1, and
+#                    for NVIDIA's driver glvnd's libglvnd0, libglx0, libgl1, libegl1, libopengl0, libgles2
 #   HC_VULKAN_ICD    NVIDIA ICD manifest (default: the first of /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json,
 #                    /usr/share/vulkan/icd.d/nvidia_icd.json, /etc/vulkan/icd.d/nvidia_icd.json)
 #   OUT              results folder (default: ./gpu-check-out)
@@ -40,7 +43,7 @@ if [ -n "$KIT_FILE" ]; then
   HC_DIST="${HC_DIST:-$WORK/kit/dist}"
   HC_NODE_MODULES="${HC_NODE_MODULES:-$WORK/kit/node_modules}"
   if [ -z "${HC_VULKAN_LIB:-}" ] && ! ldconfig -p 2>/dev/null | grep -q libvulkan.so.1; then
-    HC_VULKAN_DEB="${HC_VULKAN_DEB:-$(ls "$WORK"/kit/debs/libvulkan1_*.deb 2>/dev/null | head -1)}"
+    HC_VULKAN_DEB="${HC_VULKAN_DEB:-$(ls "$WORK"/kit/debs/*.deb 2>/dev/null | tr '\n' ' ')}"
   fi
 fi
 NODE="${HC_NODE:-node}"
@@ -58,8 +61,10 @@ log() { echo "[gpu-check $(($(date +%s) - START))s] $*" | tee -a "$OUT/gpu-check
 export NODE_PATH="$MODULES${NODE_PATH:+:$NODE_PATH}"
 if [ -n "${HC_VULKAN_DEB:-}" ] && [ -z "${HC_VULKAN_LIB:-}" ]; then
   mkdir -p "$WORK/vulkan"
-  if command -v dpkg >/dev/null; then dpkg -x "$HC_VULKAN_DEB" "$WORK/vulkan"
-  else (cd "$WORK/vulkan" && ar x "$HC_VULKAN_DEB" && for t in data.tar.*; do tar -xf "$t"; done); fi
+  for deb in $HC_VULKAN_DEB; do
+    if command -v dpkg >/dev/null; then dpkg -x "$deb" "$WORK/vulkan"
+    else (cd "$WORK/vulkan" && ar x "$deb" && for t in data.tar.*; do tar -xf "$t"; done && rm -f data.tar.* control.tar.* debian-binary); fi
+  done
   lib="$(find "$WORK/vulkan" -name 'libvulkan.so.1' | head -1)"
   [ -n "$lib" ] && HC_VULKAN_LIB="$(dirname "$lib")"
 fi
@@ -72,6 +77,10 @@ for c in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/
   [ -z "$ICD" ] && [ -f "$c" ] && ICD="$c"
 done
 [ -n "$ICD" ] && export VK_DRIVER_FILES="$ICD" VK_ICD_FILENAMES="$ICD"
+# glvnd's EGL vendor file for NVIDIA (headless machines have no X server to pick a vendor from).
+for c in /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json /usr/share/glvnd/egl_vendor.d/10_nvidia.json; do
+  [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ] && [ -f "$c" ] && export __EGL_VENDOR_LIBRARY_FILENAMES="$c"
+done
 
 {
   echo "date: $(date -u +%FT%TZ)"
@@ -84,6 +93,7 @@ done
   loader="$(for d in ${LD_LIBRARY_PATH//:/ } /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib; do [ -e "$d/libvulkan.so.1" ] && echo "$d/libvulkan.so.1" && break; done)"
   echo "vulkan loader: ${loader:-$(ldconfig -p 2>/dev/null | grep -m1 libvulkan.so.1 || echo 'NOT FOUND (set HC_VULKAN_LIB or HC_VULKAN_DEB)')}"
   echo "vulkan ICD: ${ICD:-NOT FOUND (set HC_VULKAN_ICD)} $( [ -n "$ICD" ] && tr -d '\n ' <"$ICD")"
+  echo "python3 onnxruntime: $(python3 -c 'import onnxruntime as o; print(o.__version__, o.get_available_providers())' 2>&1 | tail -1)"
   echo "cuda provider: $(ls "$MODULES"/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so 2>/dev/null || echo 'not installed')"
 } | tee "$OUT/environment.txt"
 [ -f "$DIST/cli.js" ] || { log "no $DIST/cli.js (set HC_DIST)"; exit 1; }
@@ -174,10 +184,13 @@ step() {
   STEP_ROW="$name\t$LAST_RC\t$secs\t$peak\t$gpeak\t$ep\t$tps"
   log "$name: rc=$LAST_RC ${secs}s, peak RSS ${peak} MiB, GPU +${gpeak} MiB, ep=${ep:-?}, ${tps:-?} tokens/s${STEP_NOTE:+ — $STEP_NOTE}"
 }
-# Records the last step's row, with its difference from a CPU output ($1 = CPU file, $2 = this step's) if given.
+# Records the last step's row, with its difference from a CPU output ($1 = CPU file, $2 = this step's) if given:
+# every tensor of two .safetensors files, or each step's loss of two metrics.jsonl files.
 record() {
   local diff=""
-  [ $# -eq 2 ] && [ -f "$1" ] && [ -f "$2" ] && [ "$LAST_RC" = 0 ] && diff=$("$NODE" "$WORK/compare.js" "$1" "$2")
+  local cmp="$WORK/compare.js"
+  [[ "${1:-}" == *.jsonl ]] && cmp="$WORK/losses.js" # metrics.jsonl: each step's loss
+  [ $# -eq 2 ] && [ -f "$1" ] && [ -f "$2" ] && [ "$LAST_RC" = 0 ] && diff=$("$NODE" "$cmp" "$1" "$2")
   printf "$STEP_ROW\t%s\t%s\t%s\n" "${diff%% *}" "${diff:+${diff##* }}" "${STEP_NOTE//$'\t'/ }" >>"$SUMMARY"
   [ -n "$diff" ] && log "  max |Δ| vs CPU: ${diff%% *} (relative ${diff##* })"
   return 0
@@ -199,14 +212,60 @@ record
 
 # ---- bench fixture: eval and calibrate on every device, CPU first (the reference) ---------------------
 # cuda always runs: without its provider binaries it must fail at once with a message naming what is missing.
+# eval takes one row per line (--packing none) and transformers' dt rule, so its logits line up with transformers' below.
 DEVICES=(webgpu webgpu-f16 cuda)
 for d in cpu "${DEVICES[@]}"; do
-  step "bench-eval-$d" 120 "${CLI[@]}" eval "$WORK/bench" --data "$WORK/bench.jsonl" --samples 8 --seq-len 512 --batch 4 --device "$d" --dump-logits "$WORK/bench-logits-$d.safetensors" --json
+  step "bench-eval-$d" 120 "${CLI[@]}" eval "$WORK/bench" --data "$WORK/bench.jsonl" --packing none --dt-clamp transformers5 --samples 8 --seq-len 512 --batch 4 --device "$d" --dump-logits "$WORK/bench-logits-$d.safetensors" --json
   record "$WORK/bench-logits-cpu.safetensors" "$WORK/bench-logits-$d.safetensors"
 done
+# transformers on the same GPU, checkpoint and rows, when this machine's python3 has torch with CUDA: a
+# reference for the figures above (float32, TF32 off as torch defaults; best of 5 passes over the 8 rows).
+cat >"$WORK/transformers_cuda.py" <<'EOF'
+import json, sys, time
+import numpy as np, torch
+from safetensors.numpy import load_file
+from transformers import AutoModelForCausalLM
+model_dir, ids_file, batch, cpu_logits = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+ids = torch.tensor([json.loads(l)["input_ids"] for l in open(ids_file)], dtype=torch.long, device="cuda")
+model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to("cuda").eval()
+def run():
+    with torch.no_grad():
+        return [model(input_ids=ids[i:i + batch], use_cache=False).logits for i in range(0, ids.shape[0], batch)]
+logits = torch.cat(run()).float().cpu().numpy()
+best = float("inf")
+for _ in range(5):
+    torch.cuda.synchronize(); t = time.perf_counter(); run(); torch.cuda.synchronize()
+    best = min(best, time.perf_counter() - t)
+ours = next(iter(load_file(cpu_logits).values()))
+diff = float(np.abs(ours - logits).max()) if ours.shape == logits.shape else float("nan")
+print(json.dumps({"event": "result", "result": {"ep": "transformers-cuda", "tokensPerS": ids.numel() / best,
+    "maxAbsDiffVsOurCpu": diff, "torch": torch.__version__, "transformers": __import__("transformers").__version__}}, separators=(",", ":")))
+EOF
+if python3 -c 'import torch, transformers, safetensors; assert torch.cuda.is_available()' 2>/dev/null; then
+  step bench-transformers-cuda 150 env PYTHONUNBUFFERED=1 python3 "$WORK/transformers_cuda.py" "$WORK/bench" "$WORK/bench.jsonl" 4 "$WORK/bench-logits-cpu.safetensors"
+  record
+  log "  transformers on CUDA: $(grep -h '"event":"result"' "$OUT/bench-transformers-cuda.out" | tail -1)"
+else
+  log "bench-transformers-cuda: skipped (python3 has no torch with CUDA, or no transformers/safetensors)"
+fi
 for d in cpu "${DEVICES[@]}"; do
   step "bench-calibrate-$d" 150 "${CLI[@]}" calibrate "$WORK/bench" --data "$WORK/bench.jsonl" --samples 8 --seq-len 512 --batch 4 --depth kl --depth-samples 4 --device "$d" --out "$WORK/cal-$d" --force --json
   record "$WORK/cal-cpu/importance.safetensors" "$WORK/cal-$d/importance.safetensors"
+done
+
+# ---- training on the bench fixture: 8 AdamW steps of the default step, each step's loss against the CPU's ----
+cat >"$WORK/losses.js" <<'EOF'
+const fs = require('fs');
+const read = (f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => typeof r.loss === 'number');
+const a = read(process.argv[2]), b = read(process.argv[3]);
+if (a.length === 0 || a.length !== b.length) { console.log(`NaN NaN steps:${a.length}/${b.length}`); process.exit(0); }
+let maxAbs = 0, maxRel = 0;
+for (let i = 0; i < a.length; i++) { const d = Math.abs(a[i].loss - b[i].loss); maxAbs = Math.max(maxAbs, d); maxRel = Math.max(maxRel, d / Math.abs(a[i].loss)); }
+console.log(`${maxAbs.toExponential(3)} ${maxRel.toExponential(3)}`);
+EOF
+for d in cpu webgpu webgpu-f16; do
+  step "bench-train-$d" 150 "${CLI[@]}" train --model "$WORK/bench" --data "$WORK/bench.jsonl" --packing none --no-shuffle --samples 8 --seq-len 256 --batch 4 --steps 8 --device "$d" --out "$WORK/train-$d" --json
+  record "$WORK/train-cpu/metrics.jsonl" "$WORK/train-$d/metrics.jsonl"
 done
 
 # ---- Nemotron-H-4B-shaped checkpoint (BF16, dense random weights; the CLI's default execution path) -----

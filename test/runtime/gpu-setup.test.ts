@@ -72,6 +72,12 @@ test('auto takes only hardware Vulkan drivers and pins the loader to them; webgp
     assert.deepEqual(c.env, { VK_DRIVER_FILES: nv, VK_ICD_FILENAMES: nv });
   }
   assert.deepEqual(vulkanDrivers(env(), sys).drivers.map((d) => d.manifest).sort(), [lvp, nv].sort());
+  // NVIDIA's driver without glvnd's dispatch library: the choice stands, with a hint naming the library.
+  const noGlvnd = chooseWebGpuDriver('webgpu', env(), { ...sys, findLibrary: () => undefined });
+  assert.match(noGlvnd.ok ? (noGlvnd.hint ?? '') : '', /libGLX_nvidia\.so\.0\) needs glvnd's libGLdispatch\.so\.0, which is not on the library path \(Debian\/Ubuntu: apt install libglvnd0/);
+  const withGlvnd = chooseWebGpuDriver('webgpu', env(), { ...sys, findLibrary: (name) => (name === 'libGLdispatch.so.0' ? '/usr/lib' : undefined) });
+  assert.equal(withGlvnd.ok && withGlvnd.hint, undefined);
+  assert.equal(explicit.ok && explicit.hint, undefined, 'SwiftShader needs no glvnd');
 
   // The user's VK_ICD_FILENAMES is respected (never rewritten); auto still refuses a software-only list.
   const userSs = chooseWebGpuDriver('webgpu', env({ VK_ICD_FILENAMES: ssManifest }), sys);

@@ -1,14 +1,15 @@
 // WebGPU tier, the CLI as a user runs it (dist/cli.js from a plain environment: no LD_LIBRARY_PATH, no
 // Vulkan variables — the worker must find its loader and driver itself): eval (logits dumped), calibrate
 // (width and depth, KL), and the first 5 distillation steps on `--device webgpu` agree with
-// `--device cpu` on fixtures of both families; `--device auto` never picks a software adapter.
+// `--device cpu` on fixtures of both families; `--device auto` never picks a software adapter; a driver
+// that cannot load is reported as such, for webgpu-f16 too.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, ROOT, type CliRun } from './helpers';
+import { cli, plainEnv, ROOT, type CliRun } from './helpers';
 import { maxAbsDiff, maxRelDiff } from '../reference/helpers';
 import { readTensors } from '../safetensors/helpers';
 
@@ -90,4 +91,18 @@ test('--device auto does not pick SwiftShader (or any software adapter) and says
   }
   assert.ok(['cpu', 'cuda'].includes(String(r.result!['ep'])));
   if (r.result!['ep'] === 'cpu') assert.ok(r.logs.some((l) => /^device auto: running on CPU \(.*webgpu: .*auto never picks a software adapter/.test(l)), r.logs.join('\n'));
+});
+
+test('a Vulkan driver that cannot load: webgpu and webgpu-f16 both say WebGPU could not be used (not a missing shader-f16)', async () => {
+  const model = join(root, 'nemotron_h', 'model');
+  // A manifest naming NVIDIA's driver library where none is installed: the loader finds no usable driver.
+  const manifest = join(root, 'nvidia_icd.json');
+  writeFileSync(manifest, JSON.stringify({ file_format_version: '1.0.1', ICD: { library_path: join(root, 'libGLX_nvidia.so.0'), api_version: '1.4.312' } }));
+  const env = { ...plainEnv(), VK_DRIVER_FILES: manifest, VK_ICD_FILENAMES: manifest };
+  for (const device of ['webgpu', 'webgpu-f16']) {
+    const r = await cli(['eval', model, '--data', DATA, '--samples', '1', '--seq-len', '16', '--batch', '1', '--device', device, '--json'], env);
+    assert.notEqual(r.code, 0, `${device} ran on a driver that does not exist`);
+    assert.match(r.stderr, new RegExp(`--device ${device}: ONNX Runtime could not use WebGPU on NVIDIA \\[${manifest.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\]`), r.stderr);
+    assert.doesNotMatch(r.stderr, /shader-f16/, r.stderr);
+  }
 });

@@ -123,9 +123,14 @@ function prepareWebGpu(mode: 'auto' | 'webgpu', device: Device, log: (line: stri
     if (!c.ok) throw new HybridCompressError('RUNTIME_ERROR', `--device ${device}: ${c.reason}; use --device cpu or auto`, { option: 'device' });
     Object.assign(process.env, c.env);
     webgpuState = c;
-    log(`webgpu adapter: Vulkan driver ${c.adapter}${c.software ? ' — a software adapter: correct, but slower than --device cpu' : ''}`);
+    log(`webgpu adapter: Vulkan driver ${c.adapter}${c.software ? ' — a software adapter: correct, but slower than --device cpu' : ''}${c.hint ? `; warning: ${c.hint}` : ''}`);
   }
   return webgpuState.adapter;
+}
+
+/** "; <what the driver lacks>" for an error after WebGPU failed, when the driver choice saw a cause. */
+function webgpuHint(): string {
+  return webgpuState?.hint ? `; ${webgpuState.hint}` : '';
 }
 
 /** The adapter description of this process's WebGPU driver choice, once made. */
@@ -161,27 +166,36 @@ function runtimeError(what: string, e: unknown): HybridCompressError {
   return new HybridCompressError('RUNTIME_ERROR', `${what}: ${describeError(e)}`, { option: 'device' });
 }
 
-/** Whether float16 products run on this process's WebGPU adapter (probed once with a tiny graph). */
-async function checkWebGpuF16(adapter: string): Promise<void> {
-  if (f16Support === undefined) {
-    const g = new GraphBuilder('f16_probe');
-    const x = g.input('x', 'float32', [2, 2]);
-    g.output(g.cast(g.matmul(g.cast(x, 'float16'), g.cast(x, 'float16')), 'float32', { name: 'y' }));
+/** Runs a 2×2 product on this process's WebGPU adapter, in float16 or float32: true, or ORT's error. */
+async function probeWebGpu(f16: boolean): Promise<true | string> {
+  const g = new GraphBuilder(f16 ? 'f16_probe' : 'f32_probe');
+  const x = g.input('x', 'float32', [2, 2]);
+  const a = f16 ? g.cast(x, 'float16') : x;
+  const y = g.matmul(a, a);
+  g.output(f16 ? g.cast(y, 'float32') : y, 'y');
+  try {
+    const s = await ort.InferenceSession.create(serializeModel(g.build()), { executionProviders: ['webgpu'], logSeverityLevel: 4 });
     try {
-      const s = await ort.InferenceSession.create(serializeModel(g.build()), { executionProviders: ['webgpu'], logSeverityLevel: 4 });
-      try {
-        await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [2, 2]) });
-      } finally {
-        await s.release();
-      }
-      f16Support = true;
-    } catch (e) {
-      f16Support = describeError(e);
+      await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [2, 2]) });
+    } finally {
+      await s.release();
     }
+    return true;
+  } catch (e) {
+    return describeError(e);
   }
-  if (f16Support !== true) {
-    throw new HybridCompressError('RUNTIME_ERROR', `--device webgpu-f16: the WebGPU adapter (${adapter}) cannot run float16 shaders (the shader-f16 feature); use --device webgpu. ORT said: ${f16Support}`, { option: 'device' });
-  }
+}
+
+/**
+ * Whether float16 products run on this process's WebGPU adapter (probed once). When they fail, a float32
+ * probe tells a missing shader-f16 feature from WebGPU not working at all (e.g. a driver that fails to load).
+ */
+async function checkWebGpuF16(adapter: string): Promise<void> {
+  if (f16Support === undefined) f16Support = await probeWebGpu(true);
+  if (f16Support === true) return;
+  const f32 = await probeWebGpu(false);
+  if (f32 !== true) throw new HybridCompressError('RUNTIME_ERROR', `--device webgpu-f16: ONNX Runtime could not use WebGPU on ${adapter}${webgpuHint()} (use --device cpu or auto): ${f32}`, { option: 'device' });
+  throw new HybridCompressError('RUNTIME_ERROR', `--device webgpu-f16: the WebGPU adapter (${adapter}) cannot run float16 shaders (the shader-f16 feature); use --device webgpu. ORT said: ${f16Support}`, { option: 'device' });
 }
 
 export async function createSession(model: Uint8Array | Graph, o: SessionOptions = {}): Promise<CreatedSession> {
@@ -225,7 +239,7 @@ export async function createSession(model: Uint8Array | Graph, o: SessionOptions
     try {
       return { session: await createOn('webgpu'), ep: 'webgpu', device, adapter };
     } catch (e) {
-      throw runtimeError(`--device ${device}: ONNX Runtime could not use WebGPU on ${adapter} (use --device cpu or auto)`, e);
+      throw runtimeError(`--device ${device}: ONNX Runtime could not use WebGPU on ${adapter}${webgpuHint()} (use --device cpu or auto)`, e);
     }
   }
   // auto
@@ -251,7 +265,7 @@ export async function createSession(model: Uint8Array | Graph, o: SessionOptions
       autoChoice = { ep };
       return { session, ep, device: ep, ...(adapter ? { adapter } : {}) };
     } catch (e) {
-      reasons.push(`${ep}: ${describeError(e)}`);
+      reasons.push(`${ep}: ${describeError(e)}${ep === 'webgpu' ? webgpuHint() : ''}`);
     }
   }
   const session = await cpu();

@@ -48,17 +48,34 @@ const DRIVER_NAMES: [RegExp, string, boolean][] = [
   [/virtio/i, 'virtio-gpu (Mesa Venus)', false],
 ];
 
-/** The folder holding a Vulkan loader the dynamic linker would find for this environment, if any. */
-export function findVulkanLoader(env: Env = process.env): string | undefined {
+/** The folder holding shared library `name` that the dynamic linker would find for this environment, if any. */
+export function findSharedLibrary(name: string, env: Env = process.env): string | undefined {
   const fromEnv = (env['LD_LIBRARY_PATH'] ?? '').split(':').filter(Boolean);
   const system = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/usr/local/lib'];
-  const hit = [...fromEnv, ...system].find((d) => existsSync(join(d, LOADER)));
+  const hit = [...fromEnv, ...system].find((d) => existsSync(join(d, name)));
   if (hit) return hit;
   try {
-    return readFileSync('/etc/ld.so.cache').includes(LOADER) ? '(ld.so.cache)' : undefined;
+    return readFileSync('/etc/ld.so.cache').includes(name) ? '(ld.so.cache)' : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The folder holding a Vulkan loader the dynamic linker would find for this environment, if any. */
+export function findVulkanLoader(env: Env = process.env): string | undefined {
+  return findSharedLibrary(LOADER, env);
+}
+
+/**
+ * What a chosen driver needs that is missing, said before ORT's opaque failure. NVIDIA's proprietary
+ * driver implements Vulkan inside libGLX_nvidia.so.0, which loads glvnd's libGLdispatch.so.0: without it
+ * the loader finds the driver but gets no vkCreateInstance from it ("Could not get 'vkCreateInstance'
+ * via 'vk_icdGetInstanceProcAddr'"), seen on a headless H200 machine whose image had no glvnd.
+ */
+export function driverDependencyHint(drivers: VulkanDriver[], find: (name: string) => string | undefined): string | undefined {
+  const nvidia = drivers.find((d) => /lib(GLX|EGL)_nvidia\.so/.test(basename(d.library)));
+  if (!nvidia || find('libGLdispatch.so.0')) return undefined;
+  return `NVIDIA's Vulkan driver (${basename(nvidia.library)}) needs glvnd's libGLdispatch.so.0, which is not on the library path (Debian/Ubuntu: apt install libglvnd0 libglx0)`;
 }
 
 /** chromium's folder with SwiftShader (and whether a loader sits beside it), if installed. */
@@ -120,6 +137,8 @@ export interface VulkanSystem {
   swiftShader?: ReturnType<typeof findSwiftShader> | null;
   /** The loader's folder (default: findVulkanLoader(env); null = none). */
   loader?: string | null;
+  /** Where a shared library is found (default: findSharedLibrary(name, env)). */
+  findLibrary?: (name: string) => string | undefined;
 }
 
 /** The driver manifests the loader would use, and whether they were chosen by the user's environment. */
@@ -134,7 +153,9 @@ export function vulkanDrivers(env: Env = process.env, sys: VulkanSystem = {}): {
   return { drivers: files.map(describeDriver), fromEnv: false };
 }
 
-export type WebGpuChoice = { ok: true; adapter: string; software: boolean; env: Record<string, string> } | { ok: false; reason: string };
+export type WebGpuChoice =
+  | { ok: true; adapter: string; software: boolean; env: Record<string, string>; /** A missing library the driver needs (driverDependencyHint). */ hint?: string }
+  | { ok: false; reason: string };
 
 /**
  * Chooses the Vulkan driver(s) for a WebGPU session. `auto` accepts only hardware drivers; `webgpu`
@@ -157,7 +178,8 @@ export function chooseWebGpuDriver(mode: 'auto' | 'webgpu', env: Env = process.e
   const use = (ds: VulkanDriver[], software: boolean): WebGpuChoice => {
     const files = ds.map((d) => d.manifest).join(':');
     const set: Record<string, string> = fromEnv ? {} : { VK_DRIVER_FILES: files, VK_ICD_FILENAMES: files };
-    return { ok: true, adapter: list(ds), software, env: set };
+    const hint = driverDependencyHint(ds, sys.findLibrary ?? ((name) => findSharedLibrary(name, env)));
+    return { ok: true, adapter: list(ds), software, env: set, ...(hint ? { hint } : {}) };
   };
   if (hardware.length > 0) return use(hardware, false);
   if (mode === 'auto') {
