@@ -3,7 +3,7 @@
 // plus an ORT per-op profile of the training graph (--profile).
 //
 //   npx tsx bench/train-graph.ts [--threads 2] [--runs 5] [--batch 4] [--seq 256] [--loss kd|ce|kd+ce]
-//                                [--chunks auto] [--fused-forward] [--no-fused-backward] [--onehot] [--profile [--nodes]]
+//                                [--chunks auto] [--fused-forward] [--no-fused-backward] [--onehot] [--profile [--nodes [--op NAME]]]
 //
 // The training graph uses buildTrainingGraph's default forward (standard ops; --fused-forward: ORT contrib
 // ops incl. GroupQueryAttention); the forward-only reference is the inference default (contrib ops).
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
 
   if (profDir) {
     const file = readdirSync(profDir).find((x) => x.endsWith('.json'))!;
-    const events = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+    const events = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string; input_type_shape?: unknown; output_type_shape?: unknown } }[];
     const byOp = new Map<string, number>();
     let total = 0;
     for (const e of events) {
@@ -125,10 +125,18 @@ async function main(): Promise<void> {
     console.log(`profile (${runs + 1} runs), share of kernel time by op:`);
     for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${op.padEnd(28)} ${((100 * us) / total).toFixed(1)}%  ${(us / 1000 / (runs + 1)).toFixed(1)} ms/run`);
     if (flag('nodes')) {
-      const byNode = new Map<string, number>();
-      for (const e of events) if (e.cat === 'Node' && e.name.endsWith('_kernel_time')) byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur);
-      console.log('heaviest nodes:');
-      for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`  ${((100 * us) / total).toFixed(2)}%  ${n.replace(/_kernel_time$/, '')}`);
+      // --op NAME: only that op's nodes, with their input and output shapes.
+      const only = arg('op', '');
+      const byNode = new Map<string, { us: number; shapes: string }>();
+      for (const e of events) {
+        if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || (only && e.args?.op_name !== only)) continue;
+        const shapes = only ? ` ${JSON.stringify(e.args?.input_type_shape ?? [])} -> ${JSON.stringify(e.args?.output_type_shape ?? [])}` : '';
+        byNode.set(e.name, { us: (byNode.get(e.name)?.us ?? 0) + e.dur, shapes });
+      }
+      console.log(`heaviest ${only ? `${only} ` : ''}nodes:`);
+      for (const [n, { us, shapes }] of [...byNode].sort((a, b) => b[1].us - a[1].us).slice(0, 40)) {
+        console.log(`  ${((100 * us) / total).toFixed(2)}%  ${(us / 1000 / (runs + 1)).toFixed(2)} ms/run  ${n.replace(/_kernel_time$/, '')}${shapes}`);
+      }
     }
     rmSync(profDir, { recursive: true, force: true });
   }
