@@ -2,7 +2,7 @@
 # GPU check for a machine with an NVIDIA GPU, in one run of at most ~8 minutes (HC_BUDGET_S, default 450 s):
 #  - WebGPU on the NVIDIA Vulkan driver (the Vulkan loader may come from a carried Debian package),
 #    WebGPU with float16 products (webgpu-f16), and CUDA when its provider binaries are installed;
-#  - eval, calibrate and 8 training steps on the bench fixture (13.8M parameters), and eval and calibrate
+#  - eval, calibrate and 12 training steps on the bench fixture (13.8M parameters), and eval and calibrate
 #    on a Nemotron-H-4B-shaped checkpoint (4.49B parameters, BF16, dense random weights, default execution
 #    path of the CLI);
 #  - transformers' forward of the bench fixture on the same GPU, when python3 has torch with CUDA;
@@ -28,6 +28,7 @@
 #   HC_WORK          scratch folder for fixtures (default: a new folder under /tmp; ~9 GB for the 4B checkpoint)
 #   HC_BUDGET_S      time budget in seconds (default 450)
 #   HC_SKIP_4B=1     only the bench fixture
+#   HC_DEVICES       the devices checked beside the CPU (default "webgpu webgpu-f16 cuda")
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -197,7 +198,7 @@ record() {
 }
 
 "${CLI[@]}" fixture "$WORK/bench" --preset bench --force >/dev/null 2>>"$OUT/gpu-check.log" || log "fixture bench failed"
-ids 8 4096 7 512 "$WORK/bench.jsonl"
+ids 32 4096 7 512 "$WORK/bench.jsonl"
 
 # ---- probes: the adapter the CLI reports (with the Vulkan loader's own account), and what auto picks ----
 step probe-webgpu 90 env VK_LOADER_DEBUG=error,warn,driver "${CLI[@]}" eval "$WORK/bench" --data "$WORK/bench.jsonl" --samples 1 --seq-len 16 --batch 1 --device webgpu --json
@@ -212,14 +213,17 @@ record
 
 # ---- bench fixture: eval and calibrate on every device, CPU first (the reference) ---------------------
 # cuda always runs: without its provider binaries it must fail at once with a message naming what is missing.
-# eval takes one row per line (--packing none) and transformers' dt rule, so its logits line up with transformers' below.
-DEVICES=(webgpu webgpu-f16 cuda)
+# eval takes one row per line (--packing none) and transformers' dt rule, so its logits line up with transformers' below;
+# 8 batches, as tokens/s leaves out the first (session warm-up, shader compilation).
+read -r -a DEVICES <<<"${HC_DEVICES-webgpu webgpu-f16 cuda}"
+BIG_DEVICES=() # the 4B-shaped checkpoint: float32 devices only
+for d in "${DEVICES[@]}"; do [ "$d" != webgpu-f16 ] && BIG_DEVICES+=("$d"); done
 for d in cpu "${DEVICES[@]}"; do
-  step "bench-eval-$d" 120 "${CLI[@]}" eval "$WORK/bench" --data "$WORK/bench.jsonl" --packing none --dt-clamp transformers5 --samples 8 --seq-len 512 --batch 4 --device "$d" --dump-logits "$WORK/bench-logits-$d.safetensors" --json
+  step "bench-eval-$d" 120 "${CLI[@]}" eval "$WORK/bench" --data "$WORK/bench.jsonl" --packing none --dt-clamp transformers5 --samples 32 --seq-len 512 --batch 4 --device "$d" --dump-logits "$WORK/bench-logits-$d.safetensors" --json
   record "$WORK/bench-logits-cpu.safetensors" "$WORK/bench-logits-$d.safetensors"
 done
 # transformers on the same GPU, checkpoint and rows, when this machine's python3 has torch with CUDA: a
-# reference for the figures above (float32, TF32 off as torch defaults; best of 5 passes over the 8 rows).
+# reference for the figures above (float32, TF32 off as torch defaults; best of 5 passes over the 32 rows).
 cat >"$WORK/transformers_cuda.py" <<'EOF'
 import json, sys, time
 import numpy as np, torch
@@ -253,7 +257,7 @@ for d in cpu "${DEVICES[@]}"; do
   record "$WORK/cal-cpu/importance.safetensors" "$WORK/cal-$d/importance.safetensors"
 done
 
-# ---- training on the bench fixture: 8 AdamW steps of the default step, each step's loss against the CPU's ----
+# ---- training on the bench fixture: 12 AdamW steps of the default step, each step's loss against the CPU's ----
 cat >"$WORK/losses.js" <<'EOF'
 const fs = require('fs');
 const read = (f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => typeof r.loss === 'number');
@@ -263,8 +267,15 @@ let maxAbs = 0, maxRel = 0;
 for (let i = 0; i < a.length; i++) { const d = Math.abs(a[i].loss - b[i].loss); maxAbs = Math.max(maxAbs, d); maxRel = Math.max(maxRel, d / Math.abs(a[i].loss)); }
 console.log(`${maxAbs.toExponential(3)} ${maxRel.toExponential(3)}`);
 EOF
-for d in cpu webgpu webgpu-f16; do
-  step "bench-train-$d" 150 "${CLI[@]}" train --model "$WORK/bench" --data "$WORK/bench.jsonl" --packing none --no-shuffle --samples 8 --seq-len 256 --batch 4 --steps 8 --device "$d" --out "$WORK/train-$d" --json
+# The median step leaves out the first (sessions, shaders) and the last (the checkpoint save).
+cat >"$WORK/step-seconds.js" <<'EOF'
+const r = require('fs').readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => typeof x.elapsed_s === 'number');
+const d = r.map((x, i) => x.elapsed_s - (i ? r[i - 1].elapsed_s : 0)).slice(1, -1).sort((a, b) => a - b);
+console.log(d.length ? d[d.length >> 1].toFixed(3) : '?');
+EOF
+for d in cpu "${DEVICES[@]}"; do
+  step "bench-train-$d" 150 "${CLI[@]}" train --model "$WORK/bench" --data "$WORK/bench.jsonl" --packing none --no-shuffle --samples 8 --seq-len 256 --batch 4 --steps 12 --save-every 12 --device "$d" --out "$WORK/train-$d" --json
+  [ "$LAST_RC" = 0 ] && STEP_NOTE="median step $("$NODE" "$WORK/step-seconds.js" "$WORK/train-$d/metrics.jsonl") s (steps 2-11)"
   record "$WORK/train-cpu/metrics.jsonl" "$WORK/train-$d/metrics.jsonl"
 done
 
@@ -275,19 +286,21 @@ if [ "${HC_SKIP_4B:-0}" != 1 ]; then
   ids 2 131072 11 256 "$WORK/h4b.jsonl"
   if [ "$LAST_RC" = 0 ]; then
     # GPU first (the point of the check), CPU last as the reference; differences are computed after it.
-    for d in webgpu cuda cpu; do
+    for d in "${BIG_DEVICES[@]}" cpu; do
       step "4b-eval-$d" 240 "${CLI[@]}" eval "$WORK/h4b" --data "$WORK/h4b.jsonl" --samples 1 --seq-len 256 --batch 1 --device "$d" --dump-logits "$WORK/h4b-logits-$d.safetensors" --json
       record
     done
-    for d in webgpu cuda; do
+    for d in "${BIG_DEVICES[@]}"; do
       if [ -f "$WORK/h4b-logits-$d.safetensors" ] && [ -f "$WORK/h4b-logits-cpu.safetensors" ]; then
         diff=$("$NODE" "$WORK/compare.js" "$WORK/h4b-logits-cpu.safetensors" "$WORK/h4b-logits-$d.safetensors")
         log "4b-eval-$d max |Δ| vs CPU: ${diff%% *} (relative ${diff##* })"
         printf '4b-eval-%s-vs-cpu\t0\t\t\t\t\t\t%s\t%s\t\n' "$d" "${diff%% *}" "${diff##* }" >>"$SUMMARY"
       fi
     done
-    step 4b-calibrate-webgpu 240 "${CLI[@]}" calibrate "$WORK/h4b" --data "$WORK/h4b.jsonl" --samples 2 --seq-len 256 --batch 1 --depth bi --device webgpu --out "$WORK/h4b-cal-webgpu" --force --json
-    record
+    if [[ " ${BIG_DEVICES[*]} " == *" webgpu "* ]]; then
+      step 4b-calibrate-webgpu 240 "${CLI[@]}" calibrate "$WORK/h4b" --data "$WORK/h4b.jsonl" --samples 2 --seq-len 256 --batch 1 --depth bi --device webgpu --out "$WORK/h4b-cal-webgpu" --force --json
+      record
+    fi
     step 4b-calibrate-cpu 240 "${CLI[@]}" calibrate "$WORK/h4b" --data "$WORK/h4b.jsonl" --samples 2 --seq-len 256 --batch 1 --depth bi --device cpu --out "$WORK/h4b-cal-cpu" --force --json
     record "$WORK/h4b-cal-cpu/importance.safetensors" "$WORK/h4b-cal-webgpu/importance.safetensors"
   fi
