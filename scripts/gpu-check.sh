@@ -6,6 +6,7 @@
 #    on a Nemotron-H-4B-shaped checkpoint (4.49B parameters, BF16, dense random weights, default execution
 #    path of the CLI);
 #  - transformers' forward of the bench fixture on the same GPU, when python3 has torch with CUDA;
+#  - the WebGPU tier's in-process tests (test/webgpu/forward.webgpu.ts), bundled in the kit;
 #  - per run: tokens/s, peak RSS of the process tree, peak GPU memory, and the max difference from the
 #    CPU provider (logits of eval; every importance tensor of calibrate; each step's training loss).
 # Needs no Node.js installation and no network: everything comes from the variables below. Fixtures and
@@ -278,6 +279,20 @@ for d in cpu "${DEVICES[@]}"; do
   [ "$LAST_RC" = 0 ] && STEP_NOTE="median step $("$NODE" "$WORK/step-seconds.js" "$WORK/train-$d/metrics.jsonl") s (steps 2-11)"
   record "$WORK/train-cpu/metrics.jsonl" "$WORK/train-$d/metrics.jsonl"
 done
+
+# ---- the WebGPU tier's in-process tests, bundled in the kit: forward and every tap, BF16, a training step's
+# gradients, no compute op on the CPU, GroupQueryAttention's WebGPU kernel, float16 products ----------------
+TIER="$(dirname "$DIST")/test/webgpu/forward.webgpu.js"
+if [[ " ${DEVICES[*]} " != *" webgpu "* ]]; then
+  log "webgpu-tier: skipped (webgpu is not in HC_DEVICES)"
+elif [ ! -f "$TIER" ]; then
+  log "webgpu-tier: skipped (no $TIER: a kit from scripts/gpu-check-kit.sh carries it; elsewhere run npm run test:webgpu)"
+else
+  step webgpu-tier 240 "$NODE" --test "$TIER"
+  STEP_NOTE="$(grep -E '^# (pass|fail) ' "$OUT/webgpu-tier.out" | tr '\n' ' ')$(grep -E '^not ok' "$OUT/webgpu-tier.out" | head -3 | tr '\n' ' ')"
+  record
+  grep -E '^# ' "$OUT/webgpu-tier.out" | grep -vE '^# (Subtest:|tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)' | cut -c1-240 | while read -r l; do log "  $l"; done
+fi
 
 # ---- Nemotron-H-4B-shaped checkpoint (BF16, dense random weights; the CLI's default execution path) -----
 if [ "${HC_SKIP_4B:-0}" != 1 ]; then
