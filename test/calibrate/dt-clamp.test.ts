@@ -16,19 +16,10 @@ import { SafetensorsFile } from '../../src/core/safetensors/reader';
 import { referenceForward } from '../../src/core/model/reference';
 import { openModelDataset } from '../../src/core/eval/model-data';
 import { bruteActivation } from './brute-scores';
+import { maxRelDiff as maxRel } from '../reference/helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'hc-cal-dt-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-
-const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-};
 
 test('calibrate --dt-clamp transformers5 scores the model with dt bounded by time_step_min (whole and streamed)', async () => {
   const fx = await writeFixtureCheckpoint(join(dir, 'model'), { pattern: 'M-M-', hiddenSize: 32, mambaHeads: 4, mambaHeadDim: 8, nGroups: 2, stateSize: 8, intermediateSize: 48, chunkSize: 8, tokenizer: true, seed: 23 });

@@ -1,7 +1,8 @@
 // The layer-recompute training step (forward keeping only layer inputs, backward recomputing each
 // layer) against the float64 interpreter on the one-graph training graph, and against the one-graph
-// step on ORT (writing into the caller's gradient buffers): loss and every parameter's gradient, for untied (nemotron_h, two Mamba layers sharing
-// one session pair) and tied (mamba2) heads, with each loss kind.
+// step on ORT (writing into the caller's gradient buffers): loss and every parameter's gradient, for
+// untied (nemotron_h, two Mamba layers sharing one session pair) and tied (mamba2) heads, with each
+// loss kind.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -8,7 +8,6 @@ import type { HybridModelSpec, LayerSpec, TensorRole } from '../arch/spec';
 import { GraphBuilder, type Value } from '../onnx/index';
 import { rowRangeInputName, type WeightSource } from './forward-weights';
 import { emitTapStats, wantsStatsOf } from './forward-graph-stats';
-
 import type { DtClampMode } from './dt-clamp';
 
 export type { DtClampMode };

@@ -16,7 +16,6 @@ import { numel, type HybridModelSpec, type LayerSpec, type TensorRole, type Tens
 import { attention } from './reference-attention';
 import { mambaMixer } from './reference-mamba';
 import { linear, relu2, rmsNorm, type WeightArray } from './reference-ops';
-
 import type { DtClampMode } from './dt-clamp';
 
 export type { DtClampMode };

@@ -166,6 +166,11 @@ function runtimeError(what: string, e: unknown): HybridCompressError {
   return new HybridCompressError('RUNTIME_ERROR', `${what}: ${describeError(e)}`, { option: 'device' });
 }
 
+/** WebGPU failed to start on the chosen adapter: ORT's reason, with what the driver lacks when known. */
+function webgpuUnusable(device: Device, adapter: string, e: unknown): HybridCompressError {
+  return runtimeError(`--device ${device}: ONNX Runtime could not use WebGPU on ${adapter}${webgpuHint()} (use --device cpu or auto)`, e);
+}
+
 /** Runs a 2×2 product on this process's WebGPU adapter, in float16 or float32: true, or ORT's error. */
 async function probeWebGpu(f16: boolean): Promise<true | string> {
   const g = new GraphBuilder(f16 ? 'f16_probe' : 'f32_probe');
@@ -194,7 +199,7 @@ async function checkWebGpuF16(adapter: string): Promise<void> {
   if (f16Support === undefined) f16Support = await probeWebGpu(true);
   if (f16Support === true) return;
   const f32 = await probeWebGpu(false);
-  if (f32 !== true) throw new HybridCompressError('RUNTIME_ERROR', `--device webgpu-f16: ONNX Runtime could not use WebGPU on ${adapter}${webgpuHint()} (use --device cpu or auto): ${f32}`, { option: 'device' });
+  if (f32 !== true) throw webgpuUnusable('webgpu-f16', adapter, f32);
   throw new HybridCompressError('RUNTIME_ERROR', `--device webgpu-f16: the WebGPU adapter (${adapter}) cannot run float16 shaders (the shader-f16 feature); use --device webgpu. ORT said: ${f16Support}`, { option: 'device' });
 }
 
@@ -239,7 +244,7 @@ export async function createSession(model: Uint8Array | Graph, o: SessionOptions
     try {
       return { session: await createOn('webgpu'), ep: 'webgpu', device, adapter };
     } catch (e) {
-      throw runtimeError(`--device ${device}: ONNX Runtime could not use WebGPU on ${adapter}${webgpuHint()} (use --device cpu or auto)`, e);
+      throw webgpuUnusable(device, adapter, e);
     }
   }
   // auto
