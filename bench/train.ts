@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       const r = await step.run(values, ids, tl);
       const c = performance.now();
       // As the trainer: the global norm (which also tells whether every gradient is finite), then the update with the clipping folded in.
-      const norm = globalNorm(r.grads);
+      const norm = globalNorm(r.grads, memory);
       if (!Number.isFinite(norm)) throw new Error('non-finite gradients');
       opt.update(r.grads, 1e-4, clipFactor(norm, 1));
       const d = performance.now();

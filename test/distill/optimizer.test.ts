@@ -99,6 +99,46 @@ test('gradient clipping scales to the max norm and reports the norm before clipp
   assert.deepEqual([...small[0]!], [Float32Array.of(0.3)[0], Float32Array.of(0.4)[0]]);
 });
 
+test('the norm kernel: the sum of squares of gradient blocks in the optimizer memory, against a float64 loop, any length; NaN and Inf are not lost', () => {
+  const rng = new Rng(13);
+  const sizes = [1, 7, 8, 9, 15, 16, 1001, 65543];
+  const memory = OptimizerMemory.create(sizes, { gradients: true })!;
+  const grads = sizes.map((n, k) => {
+    const g = memory.gradient(k)!;
+    // Magnitudes over 40 orders, so an element dropped or counted twice would show.
+    for (let i = 0; i < n; i++) g[i] = rng.normal() * 10 ** ((i % 9) - 4);
+    return g;
+  });
+  for (const g of grads) {
+    let ref = 0;
+    for (const x of g) ref += x * x;
+    const got = memory.sumOfSquares(g)!;
+    assert.ok(Math.abs(got - ref) <= 1e-13 * ref, `${g.length} elements: ${got} vs ${ref}`);
+    // Each element counted once: zeroing one removes exactly its square (up to rounding).
+    const last = g.length - 1;
+    const sq = g[last]! * g[last]!;
+    const keep = g[last]!;
+    g[last] = 0;
+    assert.ok(Math.abs(memory.sumOfSquares(g)! - (got - sq)) <= 1e-13 * got + 1e-300, `${g.length} elements, the last one`);
+    g[last] = keep;
+  }
+  const plain = globalNorm(grads.map((g) => Float32Array.from(g)));
+  assert.ok(Math.abs(globalNorm(grads, memory) - plain) <= 1e-13 * plain, 'globalNorm over the memory agrees with the plain loop');
+  assert.equal(memory.sumOfSquares(new Float32Array(16)), undefined, 'an array outside the memory: none (the caller loops)');
+  assert.ok(Math.abs(globalNorm([...grads, Float32Array.of(3, 4)], memory) ** 2 - (plain ** 2 + 25)) <= 1e-12 * plain ** 2, 'mixed with an array outside it');
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    for (const at of [0, 5, 8, 1000, 65542]) {
+      const g = grads[sizes.findIndex((n) => n > at)]!;
+      const keep = g[at]!;
+      g[at] = bad;
+      assert.equal(Number.isFinite(globalNorm(grads, memory)), false, `${bad} at ${at} of ${g.length}`);
+      g[at] = keep;
+    }
+  }
+  const huge = grads[7]!.fill(3.4e38);
+  assert.ok(Number.isFinite(memory.sumOfSquares(huge)!), 'float32 maxima squared do not overflow the float64 sum');
+});
+
 test('firstNonFinite finds the first NaN/Inf gradient tensor', () => {
   assert.equal(firstNonFinite([Float32Array.of(1), Float32Array.of(2)]), -1);
   assert.equal(firstNonFinite([Float32Array.of(1), Float32Array.of(NaN), Float32Array.of(Infinity)]), 1);

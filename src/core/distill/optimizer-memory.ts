@@ -18,16 +18,16 @@ import { fixedMemory, ins, lazyKernelModule, leb, SIMD } from '../util/wasm-byte
 
 const { get, set, simd } = ins;
 const c = ins.i32;
-const { V128_LOAD64_ZERO, V128_STORE64_LANE, F64X2_SPLAT, F32X4_DEMOTE_F64X2_ZERO, F64X2_PROMOTE_LOW_F32X4, F64X2_SQRT, F64X2_ADD, F64X2_SUB, F64X2_MUL, F64X2_DIV } = SIMD;
+const { V128_LOAD64_ZERO, V128_STORE64_LANE, F64X2_SPLAT, F64X2_EXTRACT_LANE, F32X4_DEMOTE_F64X2_ZERO, F64X2_PROMOTE_LOW_F32X4, F64X2_SQRT, F64X2_ADD, F64X2_SUB, F64X2_MUL, F64X2_DIV } = SIMD;
 
 /** Scalars of one update, in the kernel's parameter order after the pointers and the pair count. */
-const SCALARS = ['b1', 'oneMinusB1', 'b2', 'oneMinusB2', 'decay', 'stepSize', 'sqrtBc2', 'eps', 'clip'] as const;
+const SCALARS = ['b1', 'oneMinusB1', 'b2', 'oneMinusB2', 'decay', 'stepSize', 'invSqrtBc2', 'eps', 'clip'] as const;
 export type AdamWScalars = Record<(typeof SCALARS)[number], number>;
 
 /**
- * adamw(g, w, m, v, pairs, b1, 1−b1, b2, 1−b2, decay, stepSize, √bc2, eps, clip), per pair of float32s:
+ * adamw(g, w, m, v, pairs, b1, 1−b1, b2, 1−b2, decay, stepSize, 1/√bc2, eps, clip), per pair of float32s:
  *   g' = f32(g · clip);  m' = b1·m + (1−b1)·g';  v' = b2·v + ((1−b2)·g')·g'
- *   w' = w·decay − (stepSize·m') / (√v' / √bc2 + eps);  m, v, w stored as float32
+ *   w' = w·decay − (stepSize·m') / (√v' · (1/√bc2) + eps);  m, v, w stored as float32
  * in float64, in the order optimizer.ts's loop evaluates it (no fused multiply-adds in WebAssembly).
  * Params 0–3 pointers, 4 pairs (i32), 5–13 scalars (f64); locals 14–22 the splatted scalars, 23–25 g', m', v' (v128).
  */
@@ -49,11 +49,11 @@ function adamwBody(): number[] {
     ...splat('b2'), ...load(3), ...simd(F64X2_MUL), ...splat('oneMinusB2'), ...get(G), ...simd(F64X2_MUL), ...get(G), ...simd(F64X2_MUL), ...simd(F64X2_ADD), ...set(V),
     ...store(2, get(M)),
     ...store(3, get(V)),
-    // w' = w·decay − (stepSize·m') / (√v' / √bc2 + eps)
+    // w' = w·decay − (stepSize·m') / (√v' · (1/√bc2) + eps)
     ...store(1, [
       ...load(1), ...splat('decay'), ...simd(F64X2_MUL),
       ...splat('stepSize'), ...get(M), ...simd(F64X2_MUL),
-      ...get(V), ...simd(F64X2_SQRT), ...splat('sqrtBc2'), ...simd(F64X2_DIV), ...splat('eps'), ...simd(F64X2_ADD),
+      ...get(V), ...simd(F64X2_SQRT), ...splat('invSqrtBc2'), ...simd(F64X2_MUL), ...splat('eps'), ...simd(F64X2_ADD),
       ...simd(F64X2_DIV),
       ...simd(F64X2_SUB),
     ]),
@@ -65,14 +65,42 @@ function adamwBody(): number[] {
   return [...leb(code.length), ...code];
 }
 
+/**
+ * sumsq(p, octets) → Σ x² over the float32s at p (8 per octet), in float64 (each square is exact) with four
+ * two-lane accumulators: the global gradient norm without the plain loop's serial chain of additions.
+ * Params 0–1; locals 2–5 the accumulators, 6 a loaded pair (v128).
+ */
+function sumsqBody(): number[] {
+  const load = (offset: number) => [...get(0), ...simd(V128_LOAD64_ZERO), 0x03, ...leb(offset), ...simd(F64X2_PROMOTE_LOW_F32X4)];
+  const X = 6;
+  const code = [
+    0x01, 5, 0x7b, // locals: 5 × v128 (zero-initialised)
+    0x02, 0x40, 0x03, 0x40, // block, loop
+    ...get(1), 0x45, 0x0d, 1, // octets == 0: done
+    ...[0, 1, 2, 3].flatMap((j) => [...get(2 + j), ...load(8 * j), ...ins.tee(X), ...get(X), ...simd(F64X2_MUL), ...simd(F64X2_ADD), ...set(2 + j)]),
+    ...get(0), ...c(32), 0x6a, ...set(0),
+    ...get(1), ...c(1), 0x6b, ...set(1),
+    0x0c, 0,
+    0x0b, 0x0b,
+    ...get(2), ...get(3), ...simd(F64X2_ADD), ...get(4), ...get(5), ...simd(F64X2_ADD), ...simd(F64X2_ADD), ...ins.tee(X),
+    ...simd(F64X2_EXTRACT_LANE), 0, ...get(X), ...simd(F64X2_EXTRACT_LANE), 1, 0xa0, // f64.add
+    0x0b,
+  ];
+  return [...leb(code.length), ...code];
+}
+
 const I32 = 0x7f;
 const F64 = 0x7c;
-const kernelModule = lazyKernelModule(() => [{ name: 'adamw', params: [I32, I32, I32, I32, I32, ...SCALARS.map(() => F64)], body: adamwBody() }]);
+const kernelModule = lazyKernelModule(() => [
+  { name: 'adamw', params: [I32, I32, I32, I32, I32, ...SCALARS.map(() => F64)], body: adamwBody() },
+  { name: 'sumsq', params: [I32, I32], results: [F64], body: sumsqBody() },
+]);
 
 const ALIGN = 64;
 const aligned = (bytes: number) => Math.ceil(bytes / ALIGN) * ALIGN;
 
 type Kernel = (g: number, w: number, m: number, v: number, pairs: number, ...scalars: number[]) => void;
+type SumSquares = (p: number, octets: number) => number;
 
 export class OptimizerMemory {
   private readonly views: { value: Float32Array; m: Float32Array; v: Float32Array; g?: Float32Array }[];
@@ -81,6 +109,7 @@ export class OptimizerMemory {
   private constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly kernel: Kernel,
+    private readonly sumsq: SumSquares,
     sizes: readonly number[],
     gradients: boolean,
   ) {
@@ -106,7 +135,7 @@ export class OptimizerMemory {
     const memory = fixedMemory(bytes);
     if (!memory) return undefined;
     const inst = new WebAssembly.Instance(m, { e: { m: memory } });
-    return new OptimizerMemory(memory, inst.exports['adamw'] as Kernel, sizes, gradients);
+    return new OptimizerMemory(memory, inst.exports['adamw'] as Kernel, inst.exports['sumsq'] as SumSquares, sizes, gradients);
   }
 
   get tensors(): number {
@@ -128,6 +157,18 @@ export class OptimizerMemory {
     return this.views[k]!.g;
   }
 
+  /**
+   * Σ x² of `a` in float64 when `a` lives in this memory (a gradient block, say), else undefined. Finite
+   * exactly when every element is (float32 squares cannot overflow a float64 sum of this length).
+   */
+  sumOfSquares(a: Float32Array): number | undefined {
+    if (a.buffer !== this.memory.buffer) return undefined;
+    const n = a.length;
+    let s = this.sumsq(a.byteOffset, n >> 3);
+    for (let i = n & ~7; i < n; i++) s += a[i]! * a[i]!;
+    return s;
+  }
+
   /** One AdamW update of tensor k with gradient `g` (read in place when it is gradient(k), else copied in; not modified). */
   update(k: number, g: Float32Array, s: AdamWScalars): void {
     const { value, m, v, g: own } = this.views[k]!;
@@ -146,7 +187,7 @@ export class OptimizerMemory {
       const vi = s.b2 * v[i]! + s.oneMinusB2 * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      value[i] = value[i]! * s.decay - (s.stepSize * mi) / (Math.sqrt(vi) / s.sqrtBc2 + s.eps);
+      value[i] = value[i]! * s.decay - (s.stepSize * mi) / (Math.sqrt(vi) * s.invSqrtBc2 + s.eps);
     }
   }
 }

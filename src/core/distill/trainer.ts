@@ -186,8 +186,10 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
         const b = await nextBatch();
         lastCursor = b.cursor;
         const tl = teacher ? await teacher.logits(b.ids, b.batch, b.seq) : undefined;
-        if (tl && firstNonFiniteIndex(tl) >= 0) throw await nonFiniteError(teacherCkpt!, 'teacher', `its logits at step ${step}`);
         const r = await stepFn.run(values, b.ids, tl);
+        // A NaN or ±Inf teacher logit makes the KD term, hence the loss, non-finite (p·log p is NaN at p = 0
+        // too), so the teacher's logits (a batch × seq × vocab pass) are searched only when the loss is not finite.
+        if (tl && !Number.isFinite(r.loss) && firstNonFiniteIndex(tl) >= 0) throw await nonFiniteError(teacherCkpt!, 'teacher', `its logits at step ${step}`);
         loss += r.loss / s.gradAccum;
         kd += (r.kdLoss ?? 0) / s.gradAccum;
         ce += (r.ceLoss ?? 0) / s.gradAccum;
@@ -197,7 +199,7 @@ export async function train(s: TrainSettings, engines: Engines, hooks: TrainHook
       }
       // The squares' sum is finite exactly when every gradient is (float32 values squared cannot overflow
       // a float64 sum), so the search for the culprit runs only when it is not.
-      const gradNorm = globalNorm(grads);
+      const gradNorm = globalNorm(grads, memory);
       const bad = Number.isFinite(gradNorm) ? -1 : firstNonFinite(grads);
       if (!Number.isFinite(loss) || bad >= 0) {
         throw new HybridCompressError(

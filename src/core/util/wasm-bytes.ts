@@ -55,6 +55,7 @@ export const SIMD = {
   V128_STORE: 0x0b,
   I8X16_SHUFFLE: 0x0d,
   F64X2_SPLAT: 0x14,
+  F64X2_EXTRACT_LANE: 0x21,
   V128_STORE64_LANE: 0x5b,
   V128_LOAD64_ZERO: 0x5d,
   F32X4_DEMOTE_F64X2_ZERO: 0x5e,
@@ -71,20 +72,23 @@ export const SIMD = {
 
 export interface KernelFunction {
   name: string;
-  /** Value types of the parameters (0x7f i32, 0x7c f64, …); kernels return nothing. */
+  /** Value types of the parameters (0x7f i32, 0x7c f64, …). */
   params: number[];
+  /** Value types of the results (default none). */
+  results?: number[];
   /** The function's code: size, locals and instructions (spec 5.5.13). */
   body: number[];
 }
 
 /** A module of exported functions over one memory imported as "e"."m" (any size, growable or not). */
 export function kernelModuleBytes(fns: readonly KernelFunction[]): Uint8Array<ArrayBuffer> {
-  // One type per distinct parameter list (results: none).
-  const types = [...new Map(fns.map((f) => [f.params.join(','), f.params])).values()];
-  const typeOf = (f: KernelFunction) => types.findIndex((t) => t.join(',') === f.params.join(','));
+  // One type per distinct signature.
+  const key = (f: KernelFunction) => `${f.params.join(',')}>${(f.results ?? []).join(',')}`;
+  const types = [...new Map(fns.map((f) => [key(f), f])).values()];
+  const typeOf = (f: KernelFunction) => types.findIndex((t) => key(t) === key(f));
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...wasmSection(1, [...leb(types.length), ...types.flatMap((p) => [0x60, ...leb(p.length), ...p, 0])]),
+    ...wasmSection(1, [...leb(types.length), ...types.flatMap((f) => [0x60, ...leb(f.params.length), ...f.params, ...leb((f.results ?? []).length), ...(f.results ?? [])])]),
     ...wasmSection(2, [1, ...wasmName('e'), ...wasmName('m'), 0x02, 0x00, 0x00]),
     ...wasmSection(3, [...leb(fns.length), ...fns.flatMap((f) => leb(typeOf(f)))]),
     ...wasmSection(7, [...leb(fns.length), ...fns.flatMap((f, i) => [...wasmName(f.name), 0x00, ...leb(i)])]),
