@@ -155,3 +155,24 @@ test('bad loss options are typed errors naming the option', () => {
     );
   }
 });
+
+test('one NaN, +Inf or −Inf teacher logit makes the KD loss non-finite, logits or fused head (the trainer searches the teacher\'s logits only then)', async () => {
+  const D = 6;
+  for (const kind of ['kd', 'kd+ce'] as const) {
+    const rng = new Rng(23);
+    const all = feedsFor(rng);
+    const hidden = randn(rng, [B * T, D], 1);
+    const weight = randn(rng, [V, D], 0.7);
+    const logitsGraph = buildLossGraph(B, T, V, { loss: kind });
+    const headGraph = buildHeadLossGraph(B, T, D, V, { loss: kind });
+    const headFeeds = (m: Map<string, Tensor>) => new Map([...feedsOf(kind, m)].filter(([k]) => k !== 'logits').concat([['hidden', hidden], ['weight', weight]]));
+    assert.ok(Number.isFinite(scalar(await runOrt(logitsGraph, feedsOf(kind, all)), 'loss')), 'finite teacher logits: a finite loss');
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const teacher = all.get('teacher_logits')!;
+      const poisoned = makeTensor('float32', teacher.shape, Array.from(teacher.data, (x, i) => (i === 17 ? bad : x)));
+      const m = new Map(all).set('teacher_logits', poisoned);
+      assert.equal(Number.isFinite(scalar(await runOrt(logitsGraph, feedsOf(kind, m)), 'loss')), false, `${kind}, ${bad}: logits loss`);
+      assert.equal(Number.isFinite(scalar(await runOrt(headGraph, headFeeds(m)), 'loss')), false, `${kind}, ${bad}: fused head loss`);
+    }
+  }
+});
