@@ -11,7 +11,7 @@ import { chooseExecution, stateBudgetBytes, type ExecutionMode } from '../runtim
 import { groupBatches } from '../runtime/row-groups';
 import { ProgressMeter } from '../jobs/progress-meter';
 import { nonFiniteError } from '../checkpoint/finite';
-import type { DtClampMode } from '../model/forward-graph-context';
+import type { DtClampMode } from '../model/dt-clamp';
 import type { Device, ExecutionProvider } from '../runtime/session';
 import { buildHeader } from '../safetensors/writer';
 import { describeDataReport } from '../data/index';

@@ -10,8 +10,6 @@ import { rowRangeInputName, type WeightSource } from './forward-weights';
 import { emitTapStats, wantsStatsOf } from './forward-graph-stats';
 import type { DtClampMode } from './dt-clamp';
 
-export type { DtClampMode };
-
 export interface ForwardGraphOptions {
   /** Intermediate tensors to return as extra outputs, by name (see listTaps). */
   taps?: readonly string[];

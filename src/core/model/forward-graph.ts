@@ -31,7 +31,7 @@ import { emitAttention, emitMlp } from './forward-graph-attention';
 import type { WeightSource } from './forward-weights';
 import { emitBlockImportance, listStats } from './forward-graph-stats';
 
-export { DEFAULT_CHUNK_SIZE, type ForwardGraphOptions, type DtClampMode } from './forward-graph-context';
+export { DEFAULT_CHUNK_SIZE, type ForwardGraphOptions } from './forward-graph-context';
 export { blockImportanceStatName, tapStatName, TAP_STAT_KINDS, type TapStatKind } from './forward-graph-stats';
 
 export const INPUT_IDS = 'input_ids';

@@ -18,8 +18,6 @@ import { mambaMixer } from './reference-mamba';
 import { linear, relu2, rmsNorm, type WeightArray } from './reference-ops';
 import type { DtClampMode } from './dt-clamp';
 
-export type { DtClampMode };
-
 export interface ReferenceOptions {
   /**
    * 'config' (default): clamp dt to spec.mamba.timeStepLimit (Hub / mamba_ssm semantics).
