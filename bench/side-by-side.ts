@@ -75,3 +75,16 @@ export function printTable(title: string, rows: readonly Row[]): void {
 export function describeMs(xs: readonly number[]): string {
   return xs.length === 0 ? '—' : `best ${best(xs).toFixed(1)} ms (median ${median(xs).toFixed(1)}, n ${xs.length})`;
 }
+
+/**
+ * What a time target leaves for the work beyond a GEMM floor, against what that work takes now: the
+ * line that shows whether a missed target is a matter of our overhead or of the machine (a target below
+ * the floor cannot be met by any engine at ORT's GEMM rate).
+ */
+export function budgetLine(o: { target: string; allowedMs: number; floorMs: number; floorWhat: string; oursMs: number; restWhat: string }): string {
+  const share = ((100 * o.floorMs) / o.allowedMs).toFixed(0);
+  const left = o.allowedMs - o.floorMs;
+  const now = `${(o.oursMs - o.floorMs).toFixed(0)} ms now`;
+  if (left <= 0) return `${o.target} allows ${o.allowedMs.toFixed(0)} ms: less than ${o.floorWhat} alone take (${o.floorMs.toFixed(0)} ms, ${share}% of it), so no engine at ORT's GEMM rate meets it here; ${o.restWhat} take ${now}`;
+  return `${o.target} allows ${o.allowedMs.toFixed(0)} ms: ${o.floorWhat} alone take ${o.floorMs.toFixed(0)} ms (${share}% of it), leaving ${left.toFixed(0)} ms for ${o.restWhat}, which take ${now} (${(o.oursMs - o.floorMs) / left > 1 ? `${((o.oursMs - o.floorMs) / left).toFixed(1)}× the allowance` : 'within it'})`;
+}
