@@ -4,7 +4,8 @@
 // loss in the graph (what eval needs; the logits never leave the session); the model's projection GEMMs
 // alone (the floor under any engine at ORT's GEMM rate); ORT's 1024³ MatMul (the machine's practical GEMM
 // rate); transformers' NemotronHForCausalLM forward (bench/py/forward.py, the conformance venv). Prints the
-// best of each (and medians), the ratios to transformers, the logits difference, and /proc/loadavg.
+// best of each (and medians), the ratios to transformers, the logits difference, what the 2.0× target leaves
+// beyond the projection GEMMs against what the rest of our forward takes, and /proc/loadavg.
 //
 // Run: npx tsx bench/forward.ts [--threads N] [--rounds N] [--chunk Q] [--batch B] [--seq T]
 //                               [--mode whole|streamed] [--no-prepack] [--unfused] [--profile [--profile-nodes]]

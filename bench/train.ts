@@ -5,7 +5,8 @@
 // same with hidden 384, FFN 768, 8 Mamba heads (2 per group). Prints the best of each side (and medians),
 // the ratio, our step's split (teacher forward / student step / optimizer) and /proc/loadavg; and the
 // floor under any engine at ORT's GEMM rate, timed in the same rounds: the teacher's projection GEMMs once
-// plus the student's three times (forward, then d input and d weight of the backward).
+// plus the student's three times (forward, then d input and d weight of the backward), and what the 0.5×
+// target leaves beyond that floor against what the rest of our step takes.
 //
 //   npx tsx bench/train.ts [--rounds 8] [--threads 2]
 
