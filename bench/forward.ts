@@ -3,9 +3,10 @@
 // checkpoint files and token rows: our forward returning the logits; our forward computing the next-token
 // loss in the graph (what eval needs; the logits never leave the session); the model's projection GEMMs
 // alone (the floor under any engine at ORT's GEMM rate); ORT's 1024³ MatMul (the machine's practical GEMM
-// rate); transformers' NemotronHForCausalLM forward (bench/py/forward.py, the conformance venv). Prints the
-// best of each (and medians), the ratios to transformers, the logits difference, what the 2.0× target leaves
-// beyond the projection GEMMs against what the rest of our forward takes, and /proc/loadavg.
+// rate; the share row divides by the better of it and the projections' own rate); transformers'
+// NemotronHForCausalLM forward (bench/py/forward.py, the conformance venv). Prints the best of each (and
+// medians), the ratios to transformers, the logits difference, what the 2.0× target leaves beyond the
+// projection GEMMs against what the rest of our forward takes, and /proc/loadavg.
 //
 // Run: npx tsx bench/forward.ts [--threads N] [--rounds N] [--chunk Q] [--batch B] [--seq T]
 //                               [--mode whole|streamed] [--no-prepack] [--unfused] [--profile [--profile-nodes]]
@@ -137,6 +138,9 @@ async function main(): Promise<void> {
     const mmRate = (2 * 1024 ** 3) / (best(r.ours['matmul']!) / 1000) / 1e9;
     const achieved = flops.total / (best(r.ours['logits']!) / 1000) / 1e9;
     const projRate = proj.flops / (best(r.ours['projections']!) / 1000) / 1e9;
+    // The machine's GEMM rate: the better of the 1024³ probe and the model's own projections, since on this
+    // kind of VM a run of the probe can land in a slow phase (it read 144 GFLOP/s beside projections at 201).
+    const gemmRate = Math.max(mmRate, projRate);
     console.log(`\nbest of ${rounds} rounds (medians in brackets):`);
     console.log(`  ours, logits returned:      ${describeMs(r.ours['logits']!)} → ${tps(best(r.ours['logits']!))}`);
     console.log(`  ours, in-graph loss:        ${describeMs(r.ours['loss']!)} → ${tps(best(r.ours['loss']!))}`);
@@ -150,7 +154,7 @@ async function main(): Promise<void> {
     const rows = [
       { what: `forward ${batch}×${seq}, logits returned`, ours: tps(best(r.ours['logits']!)), theirs: r.theirs.length ? tps(theirs) : '—', ratio: `${speed(best(r.ours['logits']!)).toFixed(2)}×`, target: `≥ ${TARGET_SPEEDUP.toFixed(1)}×`, met: speed(best(r.ours['logits']!)) >= TARGET_SPEEDUP },
       { what: `forward ${batch}×${seq}, in-graph loss`, ours: tps(best(r.ours['loss']!)), theirs: r.theirs.length ? tps(theirs) : '—', ratio: `${speed(best(r.ours['loss']!)).toFixed(2)}×` },
-      { what: 'share of ORT 1024³ MatMul rate (logits returned)', ours: `${((100 * achieved) / mmRate).toFixed(0)}%`, theirs: '', ratio: '', target: `≥ ${100 * TARGET_MATMUL_SHARE}%`, met: achieved / mmRate >= TARGET_MATMUL_SHARE },
+      { what: `share of ORT's GEMM rate, ${gemmRate.toFixed(0)} GFLOP/s (logits returned)`, ours: `${((100 * achieved) / gemmRate).toFixed(0)}%`, theirs: '', ratio: '', target: `≥ ${100 * TARGET_MATMUL_SHARE}%`, met: achieved / gemmRate >= TARGET_MATMUL_SHARE },
       { what: 'projection GEMMs alone (the floor)', ours: tps(best(r.ours['projections']!)), theirs: r.theirs.length ? tps(theirs) : '—', ratio: `${speed(best(r.ours['projections']!)).toFixed(2)}× (ceiling)` },
     ];
     if (r.theirs.length > 0) {
