@@ -135,9 +135,10 @@ async function main(): Promise<void> {
     const tokens = batch * seq;
     const tps = (ms: number) => `${(tokens / (ms / 1000)).toFixed(0)} tok/s`;
     const flops = forwardFlops(fx.spec, batch, seq, chunk);
-    const mmRate = (2 * 1024 ** 3) / (best(r.ours['matmul']!) / 1000) / 1e9;
-    const achieved = flops.total / (best(r.ours['logits']!) / 1000) / 1e9;
-    const projRate = proj.flops / (best(r.ours['projections']!) / 1000) / 1e9;
+    const gflops = (flop: number, ms: number) => flop / (ms / 1000) / 1e9;
+    const mmRate = gflops(2 * 1024 ** 3, best(r.ours['matmul']!));
+    const achieved = gflops(flops.total, best(r.ours['logits']!));
+    const projRate = gflops(proj.flops, best(r.ours['projections']!));
     // The machine's GEMM rate: the better of the 1024³ probe and the model's own projections, since on this
     // kind of VM a run of the probe can land in a slow phase (it read 144 GFLOP/s beside projections at 201).
     const gemmRate = Math.max(mmRate, projRate);
@@ -160,7 +161,8 @@ async function main(): Promise<void> {
     if (r.theirs.length > 0) {
       const allowedMs = theirs / TARGET_SPEEDUP;
       const line = budgetLine({ target: `${TARGET_SPEEDUP.toFixed(1)}× transformers`, allowedMs, floorMs: best(r.ours['projections']!), floorWhat: 'the projection GEMMs', oursMs: best(r.ours['logits']!), restWhat: 'the scan, attention, norms, activations and returning the logits' });
-      console.log(`  ${line}; it asks ${(flops.total / (allowedMs / 1000) / 1e9).toFixed(0)} GFLOP/s over the whole forward, ${((100 * flops.total) / (allowedMs / 1000) / 1e9 / projRate).toFixed(0)}% of the rate the projection GEMMs alone reach`);
+      const asked = gflops(flops.total, allowedMs);
+      console.log(`  ${line}; it asks ${asked.toFixed(0)} GFLOP/s over the whole forward, ${((100 * asked) / projRate).toFixed(0)}% of the rate the projection GEMMs alone reach`);
     }
     printTable(`side by side, best of ${rounds} (median logits ${median(r.ours['logits']!).toFixed(1)} ms, median transformers ${r.theirs.length ? median(r.theirs).toFixed(1) : '—'} ms):`, rows);
     console.log(`\nload average per round: ${r.loads.join(' | ')}; at end: ${loadLine()}`);

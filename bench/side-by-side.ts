@@ -84,7 +84,8 @@ export function describeMs(xs: readonly number[]): string {
 export function budgetLine(o: { target: string; allowedMs: number; floorMs: number; floorWhat: string; oursMs: number; restWhat: string }): string {
   const share = ((100 * o.floorMs) / o.allowedMs).toFixed(0);
   const left = o.allowedMs - o.floorMs;
-  const now = `${(o.oursMs - o.floorMs).toFixed(0)} ms now`;
+  const rest = o.oursMs - o.floorMs;
+  const now = `${rest.toFixed(0)} ms now`;
   if (left <= 0) return `${o.target} allows ${o.allowedMs.toFixed(0)} ms: less than ${o.floorWhat} alone take (${o.floorMs.toFixed(0)} ms, ${share}% of it), so no engine at ORT's GEMM rate meets it here; ${o.restWhat} take ${now}`;
-  return `${o.target} allows ${o.allowedMs.toFixed(0)} ms: ${o.floorWhat} alone take ${o.floorMs.toFixed(0)} ms (${share}% of it), leaving ${left.toFixed(0)} ms for ${o.restWhat}, which take ${now} (${(o.oursMs - o.floorMs) / left > 1 ? `${((o.oursMs - o.floorMs) / left).toFixed(1)}× the allowance` : 'within it'})`;
+  return `${o.target} allows ${o.allowedMs.toFixed(0)} ms: ${o.floorWhat} alone take ${o.floorMs.toFixed(0)} ms (${share}% of it), leaving ${left.toFixed(0)} ms for ${o.restWhat}, which take ${now} (${rest > left ? `${(rest / left).toFixed(1)}× the allowance` : 'within it'})`;
 }
